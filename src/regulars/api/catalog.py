@@ -1,0 +1,30 @@
+"""Stores and products, as the tills and apps read them."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from regulars.api.dependencies import DbSession
+from regulars.catalog import service
+from regulars.catalog.schemas import Product, Store
+
+router = APIRouter(prefix="/v1", tags=["catalog"])
+
+
+@router.get("/stores")
+def list_stores(session: DbSession) -> list[Store]:
+    """All stores and digital channels of the chain."""
+    return [Store.model_validate(s) for s in service.list_stores(session)]
+
+
+@router.get("/products")
+def list_products(
+    session: DbSession,
+    after: Annotated[int, Query(ge=0, description="Cursor: the last id of the previous page.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[Product]:
+    """Products in id order, a page at a time."""
+    return [
+        Product.model_validate(p)
+        for p in service.list_products(session, after_id=after, limit=limit)
+    ]

@@ -1,0 +1,37 @@
+"""RFC 9457 problem+json for every error the API returns."""
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from regulars.errors import RegularsError
+
+PROBLEM = "application/problem+json"
+
+
+def _problem(status: int, code: str, detail: str, **extra: object) -> JSONResponse:
+    body = {
+        "type": f"https://regulars.dev/problems/{code}",
+        "title": code.replace("_", " "),
+        "status": status,
+        "code": code,
+        "detail": detail,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RegularsError)
+    async def business_error(_request: Request, error: RegularsError) -> JSONResponse:
+        extra = {"field": error.field} if error.field else {}
+        return _problem(error.status, error.code, error.message, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"][1:]), "message": e["msg"]}
+            for e in error.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return _problem(422, "invalid_input", detail, errors=errors)

@@ -1,0 +1,1 @@
+"""Stores, the category tree and products: the shop's master data."""

@@ -1,0 +1,66 @@
+"""API and import shapes of the shop's master data."""
+
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from regulars.catalog.models import CategoryLevel, Channel
+
+
+class StoreCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=32, examples=["SH001"])
+    name: str = Field(min_length=1, max_length=200)
+    region: str = Field(min_length=1, max_length=100)
+    channel: Channel = Channel.STORE
+    timezone: str = "Asia/Shanghai"
+
+
+class Store(StoreCreate):
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
+
+    id: int
+
+
+class CategoryCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=200)
+    level: CategoryLevel
+    parent_code: str | None = None
+    excluded_from_rewards: bool = False
+
+
+class ProductCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    brand: str = Field(min_length=1, max_length=100)
+    category_code: str
+    regular_price: Decimal = Field(ge=0, decimal_places=2)
+    excluded_from_points: bool | None = Field(
+        default=None, description="Defaults to the category's exclusion."
+    )
+    excluded_from_promotions: bool | None = None
+    private_label: bool = False
+    premium: bool = False
+    fresh: bool = False
+
+
+class Product(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    sku: str
+    name: str
+    brand: str
+    category_id: int
+    regular_price: Decimal
+    excluded_from_points: bool
+    excluded_from_promotions: bool
+    private_label: bool
+    premium: bool
+    fresh: bool

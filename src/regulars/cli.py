@@ -1,0 +1,49 @@
+"""The `regulars` command: one Typer app per feature, joined here."""
+
+from typing import Annotated
+
+import typer
+
+from regulars import __version__
+from regulars.config import get_settings
+from regulars.console import console, reports_errors
+from regulars.db import make_engine, upgrade_database
+from regulars.demo.cli import app as demo_app
+from regulars.imports.cli import app as import_app
+
+app = typer.Typer(
+    help="Regulars: loyalty and customer insight for supermarkets.", no_args_is_help=True
+)
+db_app = typer.Typer(help="The operational database.")
+app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+app.add_typer(demo_app, name="demo")
+
+
+@db_app.command("upgrade")
+@reports_errors
+def db_upgrade(
+    revision: Annotated[str, typer.Option(help="Migrate to this revision.")] = "head",
+) -> None:
+    """Create or migrate the tables of the configured database."""
+    url = get_settings().database_url
+    upgrade_database(make_engine(url), revision)
+    console.print(f"database migrated to {revision}")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the HTTP API; its documentation is at /docs."""
+    import uvicorn
+
+    uvicorn.run("regulars.api.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@app.command("version")
+def version() -> None:
+    """Print the installed version."""
+    console.print(__version__)

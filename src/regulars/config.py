@@ -1,0 +1,59 @@
+"""Settings from `REGULARS_*` environment variables."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an installation may change without touching code."""
+
+    model_config = SettingsConfigDict(env_prefix="REGULARS_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///var/regulars.db"
+    currency: str = "CNY"
+    timezone: str = "Asia/Shanghai"
+    phone_region: str = "CN"
+    secret_key_file: Path = Path("var/secret.key")
+    # A receipt dated later than now + this many minutes is refused: a till clock
+    # that is off by a few minutes is normal, one that is off by days is a bug.
+    future_tolerance_minutes: int = 15
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, value: str) -> str:
+        if len(value) != 3 or not value.isalpha():
+            raise ValueError("currency must be a three-letter ISO 4217 code")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _secret_outside_development(self) -> "Settings":
+        if self.environment == "production" and not self.secret_key_file.exists():
+            raise ValueError(
+                f"REGULARS_SECRET_KEY_FILE {self.secret_key_file} does not exist; "
+                "production needs its own secret"
+            )
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

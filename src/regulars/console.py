@@ -1,0 +1,68 @@
+"""What every CLI command shares: the console, error reporting, progress bars, the database."""
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.text import Text
+from sqlalchemy.orm import Session, sessionmaker
+
+from regulars.config import get_settings
+from regulars.db import ensure_migrated, make_engine, make_sessionmaker
+from regulars.errors import RegularsError
+
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(func: F) -> F:
+    """A business error ends the command with its code and message on one line, exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RegularsError as error:
+            where = f" ({error.field})" if error.field else ""
+            err_console.print(f"[red]error[/red] {error.code}{where}: {error.message}")
+            raise typer.Exit(1) from error
+
+    return wrapper  # type: ignore[return-value]
+
+
+def open_database(*, require_migrated: bool = True) -> sessionmaker[Session]:
+    engine = make_engine(get_settings().database_url)
+    if require_migrated:
+        ensure_migrated(engine)
+    return make_sessionmaker(engine)
+
+
+class RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} rows/s" if speed else "", style="progress.data.speed")
+
+
+def row_progress() -> Progress:
+    """A progress bar counting rows, with the rate people ask about first."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+    )

@@ -1,0 +1,223 @@
+"""Engine, sessions and the column types every feature shares.
+
+A use case runs in one transaction opened by its caller: `session_scope` commits or rolls
+back, and retries the whole use case when PostgreSQL reports a serialization conflict or
+SQLite reports a busy database.
+"""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import BigInteger, DateTime, Engine, Enum, MetaData, create_engine, event, inspect
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from regulars.errors import DatabaseNotReady, InvalidInput
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ScaledDecimal(TypeDecorator[Decimal]):
+    """A Decimal stored as an integer count of 10**-scale units.
+
+    SQLite has no exact decimal type; integers are exact on both databases and fast for
+    analytics. Binding a value with more places than the scale is an error, never a silent
+    rounding.
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    def __init__(self, scale: int) -> None:
+        super().__init__()
+        self.scale = scale
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        scaled = Decimal(value).scaleb(self.scale)
+        if scaled != scaled.to_integral_value():
+            raise InvalidInput(f"{value} has more than {self.scale} decimal places")
+        return int(scaled)
+
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(value).scaleb(-self.scale)
+
+
+def TextEnum(kind: type[StrEnum]) -> Enum:  # noqa: N802 - reads as a column type
+    """An enum stored as its plain values ('store', 'online'), readable in SQL and analytics."""
+    return Enum(
+        kind,
+        native_enum=False,
+        length=max(len(member.value) for member in kind),
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+def Money() -> ScaledDecimal:  # noqa: N802 - reads as a column type
+    return ScaledDecimal(2)
+
+
+def Quantity() -> ScaledDecimal:  # noqa: N802 - weighed goods are sold to the gram
+    return ScaledDecimal(3)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, also on SQLite which forgets the zone."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling is switched off so that `_sqlite_begin_immediate`
+    # decides how every transaction starts.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(conn: Any) -> None:
+    # Take the write lock at BEGIN so two writers queue on busy_timeout instead of
+    # failing later with "database is locked" when one upgrades a read lock.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and immediate write transactions."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+T = TypeVar("T")
+
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock
+
+
+def _is_retryable(exc: OperationalError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate in _RETRYABLE_SQLSTATES or "database is locked" in str(exc.orig)
+
+
+def run_in_transaction(
+    sessions: sessionmaker[Session], use_case: Callable[[Session], T], *, attempts: int = 5
+) -> T:
+    """Run `use_case` in one transaction; commit on success, retry on a serialization conflict."""
+    for attempt in range(1, attempts + 1):
+        with sessions() as session:
+            try:
+                result = use_case(session)
+                session.commit()
+                return result
+            except OperationalError as exc:
+                session.rollback()
+                if attempt == attempts or not _is_retryable(exc):
+                    raise
+            except BaseException:
+                session.rollback()
+                raise
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def session_scope(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction for a block of work that needs no retry (reads, CLI one-offs)."""
+    with sessions() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+REQUIRED_TABLE = "alembic_version"
+
+
+def ensure_migrated(engine: Engine) -> None:
+    """Refuse to work on a database that `regulars db upgrade` has not prepared."""
+    try:
+        present = inspect(engine).has_table(REQUIRED_TABLE)
+    except OperationalError as exc:
+        raise DatabaseNotReady(f"cannot open the database: {exc.orig}") from exc
+    if not present:
+        raise DatabaseNotReady(
+            f"the database at {engine.url.render_as_string(hide_password=True)} is not "
+            "migrated; run `regulars db upgrade` first"
+        )
+
+
+def _alembic_config(connection: Any) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade_database(engine: Engine, revision: str = "head") -> None:
+    """Apply every migration up to `revision`."""
+    from alembic import command
+
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), revision)
+
+
+def new_migration(engine: Engine, message: str) -> None:
+    """Write a migration for the difference between the tables and the database."""
+    from alembic import command
+
+    with engine.begin() as connection:
+        command.revision(_alembic_config(connection), message=message, autogenerate=True)

@@ -1,0 +1,1 @@
+"""A synthetic supermarket chain whose hidden truths analytics can be checked against."""

@@ -1,0 +1,70 @@
+"""`regulars demo generate`: a realistic supermarket chain for trying and testing Regulars."""
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import func, select
+
+from regulars.clock import utc_now
+from regulars.console import console, open_database, reports_errors, row_progress
+from regulars.demo.generator import generate
+from regulars.demo.writers import write_database, write_parquet
+from regulars.errors import Conflict
+from regulars.members.models import Member
+
+app = typer.Typer(help="A synthetic supermarket chain with known hidden truths.")
+
+
+@app.command("generate")
+@reports_errors
+def generate_command(
+    members: Annotated[int, typer.Option(min=1, help="How many members.")] = 2000,
+    months: Annotated[int, typer.Option(min=1, max=60, help="Months of sales history.")] = 6,
+    seed: Annotated[int, typer.Option(help="The same seed gives the same chain.")] = 7,
+    stores: Annotated[int, typer.Option(min=1, max=200, help="Physical stores.")] = 8,
+    until: Annotated[
+        str | None,
+        typer.Option(help="Last day of history is the day before (YYYY-MM-DD); default today."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write Parquet files here instead of the database.")
+    ] = None,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when the database already has members.")
+    ] = False,
+) -> None:
+    """Generate the chain into the configured database, or as Parquet files with --out."""
+    end = date.fromisoformat(until) if until else utc_now().date()
+    with console.status("generating the chain"):
+        chain = generate(members=members, months=months, seed=seed, stores=stores, until=end)
+    if out is not None:
+        for name, path in write_parquet(out, chain, seed=seed).items():
+            console.print(f"{name:>14}  {path}")
+        return
+    sessions = open_database()
+    with sessions() as session:
+        present = session.scalar(select(func.count()).select_from(Member)) or 0
+    if present:
+        if if_empty:
+            console.print(f"the database already holds {present:,} members; nothing generated")
+            return
+        raise Conflict("the database already holds members; the demo needs an empty database")
+    with row_progress() as progress:
+        tasks = {
+            "members": progress.add_task("members", total=len(chain.members.phone)),
+            "receipts": progress.add_task("receipts", total=len(chain.sales.member)),
+        }
+        counts = write_database(
+            sessions,
+            chain,
+            seed=seed,
+            now=utc_now(),
+            progress=lambda name, done: progress.advance(tasks[name], done),
+        )
+    table = Table("what", "how many", title=f"demo chain {chain.start} – {chain.until}")
+    for name, count in counts.items():
+        table.add_row(name, f"{count:,}")
+    console.print(table)

@@ -1,0 +1,20 @@
+"""The generator's hidden truth about each demo member, kept so tests can check analytics."""
+
+from sqlalchemy import Float, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from regulars.db import Base
+
+
+class DemoMemberTruth(Base):
+    __tablename__ = "demo_member_truth"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), primary_key=True)
+    household: Mapped[str] = mapped_column(String(32))
+    shopper_type: Mapped[str] = mapped_column(String(32))
+    purchase_rate: Mapped[float] = mapped_column(Float, doc="visits a week while active")
+    dropout_probability: Mapped[float] = mapped_column(Float, doc="chance to leave after a visit")
+    spend_level: Mapped[float] = mapped_column(Float, doc="mean basket value in yuan")
+    premium_share: Mapped[float] = mapped_column(Float)
+    brand_concentration: Mapped[float] = mapped_column(Float)
+    promotion_response: Mapped[float] = mapped_column(Float)

@@ -1,0 +1,49 @@
+"""`regulars import …`: bulk loads with a rejects file beside the input."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from regulars.clock import utc_now
+from regulars.config import get_settings
+from regulars.console import console, open_database, reports_errors
+from regulars.imports.members import import_members
+from regulars.imports.pipeline import ImportReport
+from regulars.imports.receipts import import_receipts
+
+app = typer.Typer(help="Import members and receipts from CSV or Parquet files.")
+
+FileArgument = Annotated[
+    Path, typer.Argument(help="A .csv or .parquet file in the documented layout.")
+]
+
+
+def _show(report: ImportReport) -> None:
+    table = Table(show_header=False, box=None)
+    table.add_row("rows read", f"{report.rows:,}")
+    table.add_row("records written", f"{report.created:,}")
+    table.add_row("already present, unchanged", f"{report.unchanged:,}")
+    table.add_row("rows rejected", f"{report.rejected_rows:,}")
+    console.print(table)
+    if report.rejects_file:
+        console.print(f"rejected rows and their reasons: {report.rejects_file}")
+    for problem in report.problems:
+        console.print(f"[yellow]note[/yellow] {problem}")
+
+
+@app.command("members")
+@reports_errors
+def members_command(file: FileArgument) -> None:
+    """Enrol members; a row whose member is already enrolled identically changes nothing."""
+    sessions = open_database()
+    _show(import_members(sessions, file, settings=get_settings(), now=utc_now()))
+
+
+@app.command("receipts")
+@reports_errors
+def receipts_command(file: FileArgument) -> None:
+    """Record receipts, one row per line; a receipt already recorded is not written again."""
+    sessions = open_database()
+    _show(import_receipts(sessions, file, settings=get_settings(), now=utc_now()))

@@ -1,0 +1,122 @@
+"""Reading import files row by row and writing the rejects beside them."""
+
+import csv
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import pyarrow.parquet as pq
+from pydantic import ValidationError
+
+from regulars.errors import InvalidInput
+
+Row = dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class NumberedRow:
+    number: int  # as a spreadsheet shows it: the header is row 1
+    values: Row
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+class RowReader:
+    """Rows of a CSV or Parquet file as text, so both go through the same validation."""
+
+    def __init__(self, path: Path, required: Sequence[str]) -> None:
+        if not path.exists():
+            raise InvalidInput(f"{path} does not exist", field="file")
+        self.path = path
+        self.is_parquet = path.suffix.lower() in {".parquet", ".pq"}
+        self.columns = self._columns()
+        missing = [name for name in required if name not in self.columns]
+        if missing:
+            raise InvalidInput(
+                f"{path.name} lacks the column(s) {', '.join(missing)}", field="columns"
+            )
+
+    def _columns(self) -> list[str]:
+        if self.is_parquet:
+            return list(pq.ParquetFile(self.path).schema_arrow.names)
+        with self.path.open(newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle), None)
+        if not header:
+            raise InvalidInput(f"{self.path.name} is empty: a header row is needed", field="file")
+        return [name.strip() for name in header]
+
+    def count(self) -> int:
+        if self.is_parquet:
+            return int(pq.ParquetFile(self.path).metadata.num_rows)
+        with self.path.open("rb") as handle:
+            return max(sum(1 for _ in handle) - 1, 0)
+
+    def __iter__(self) -> Iterator[NumberedRow | tuple[int, str]]:
+        """Each row, or (row number, reason) for a row that cannot even be split into fields."""
+        if self.is_parquet:
+            number = 1
+            for batch in pq.ParquetFile(self.path).iter_batches(batch_size=10_000):
+                for record in batch.to_pylist():
+                    number += 1
+                    yield NumberedRow(number, {k: _text(v) for k, v in record.items()})
+            return
+        with self.path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            next(reader)
+            for number, fields in enumerate(reader, start=2):
+                if not any(field.strip() for field in fields):
+                    continue
+                if len(fields) != len(self.columns):
+                    yield number, f"has {len(fields)} fields, the header has {len(self.columns)}"
+                    continue
+                yield NumberedRow(
+                    number, {k: _text(v) for k, v in zip(self.columns, fields, strict=True)}
+                )
+
+
+class RejectsFile:
+    """`<input>.rejects.csv`: every refused row, its row number and the reason, in one place."""
+
+    def __init__(self, input_path: Path, columns: Sequence[str]) -> None:
+        self.path = input_path.with_name(input_path.stem + ".rejects.csv")
+        self.columns = list(columns)
+        self.count = 0
+        self._handle = self.path.open("w", newline="", encoding="utf-8")
+        self._writer = csv.writer(self._handle)
+        self._writer.writerow(["row", "reason", *self.columns])
+
+    def reject(self, number: int, reason: str, values: Row | None = None) -> None:
+        self.count += 1
+        values = values or {}
+        self._writer.writerow([number, reason, *(values.get(c) or "" for c in self.columns)])
+
+    def __enter__(self) -> "RejectsFile":
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._handle.close()
+        if self.count == 0:
+            self.path.unlink(missing_ok=True)
+
+
+def describe(
+    error: ValidationError, column_of: dict[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """(column, message) for each problem pydantic found, in the file's column names."""
+    found = []
+    for problem in error.errors():
+        location = ".".join(str(part) for part in problem["loc"])
+        column = (column_of or {}).get(location, location)
+        found.append((column, problem["msg"]))
+    return found

@@ -1,0 +1,153 @@
+"""The shared shape of every import: read, group, validate, write in batches, reject with reasons.
+
+Each batch is one transaction, so an interrupted import leaves whole batches behind and
+running it again finishes the job without writing anything twice.
+"""
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session, sessionmaker
+
+from regulars.batch import Outcome, Recorded
+from regulars.console import row_progress
+from regulars.db import run_in_transaction
+from regulars.errors import RegularsError
+from regulars.imports.files import NumberedRow, RejectsFile, RowReader, describe
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class Unit:
+    """The rows that make one record: one member, or all the lines of one receipt."""
+
+    key: str
+    rows: list[NumberedRow]
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: int = 0
+    unchanged: int = 0
+    rejected_rows: int = 0
+    rejects_file: Path | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ImportSpec(Generic[M]):
+    """What differs between imports; the pipeline below does the rest."""
+
+    required_columns: Sequence[str]
+    columns: Sequence[str]
+    key_of: Callable[[NumberedRow], str]
+    build: Callable[[Unit], M]
+    write: Callable[[Session, list[M]], list[Outcome]]
+    # Where a validation error points inside a record ("lines.2.quantity"): which row and column.
+    locate: Callable[[Unit, str], tuple[NumberedRow, str]]
+
+
+def run_import(
+    sessions: sessionmaker[Session],
+    path: Path,
+    spec: ImportSpec[M],
+    *,
+    batch_rows: int = 5000,
+    show_progress: bool = True,
+) -> ImportReport:
+    reader = RowReader(path, spec.required_columns)
+    report = ImportReport()
+    extra = [c for c in reader.columns if c not in spec.columns]
+    with RejectsFile(path, reader.columns) as rejects, row_progress() as progress:
+        task = progress.add_task(
+            f"importing {path.name}", total=reader.count(), visible=show_progress
+        )
+        for units in _batches(_units(reader, spec, rejects), batch_rows):
+            built: list[tuple[Unit, M]] = []
+            for unit in units:
+                try:
+                    built.append((unit, spec.build(unit)))
+                except ValidationError as error:
+                    _reject_unit(rejects, spec, unit, describe(error))
+                except RegularsError as error:
+                    _reject_unit(rejects, spec, unit, [(error.field or "", error.message)])
+            if built:
+                records = [record for _, record in built]
+                outcomes = run_in_transaction(
+                    sessions, lambda session, records=records: spec.write(session, records)
+                )
+                for (unit, _), outcome in zip(built, outcomes, strict=True):
+                    if isinstance(outcome, Recorded):
+                        report.created += outcome.created
+                        report.unchanged += not outcome.created
+                    else:
+                        _reject_unit(rejects, spec, unit, [(outcome.field or "", outcome.message)])
+            done = sum(len(unit.rows) for unit in units)
+            report.rows += done
+            progress.advance(task, done)
+        report.rejected_rows = rejects.count
+        report.rejects_file = rejects.path if rejects.count else None
+    if extra:
+        report.problems.append(f"ignored unknown column(s): {', '.join(extra)}")
+    return report
+
+
+def _units(reader: RowReader, spec: ImportSpec[M], rejects: RejectsFile) -> Iterator[Unit]:
+    """Consecutive rows with the same key form one unit; a key seen again later is refused."""
+    current: Unit | None = None
+    finished: set[str] = set()
+    for item in reader:
+        if isinstance(item, tuple):
+            number, reason = item
+            rejects.reject(number, reason)
+            continue
+        key = spec.key_of(item)
+        if current is not None and key == current.key:
+            current.rows.append(item)
+            continue
+        if current is not None:
+            finished.add(current.key)
+            yield current
+        if key in finished:
+            rejects.reject(item.number, f"rows of {key} must be consecutive", item.values)
+            current = None
+            continue
+        current = Unit(key, [item])
+    if current is not None:
+        yield current
+
+
+def _batches(units: Iterable[Unit], batch_rows: int) -> Iterator[list[Unit]]:
+    batch: list[Unit] = []
+    rows = 0
+    for unit in units:
+        batch.append(unit)
+        rows += len(unit.rows)
+        if rows >= batch_rows:
+            yield batch
+            batch, rows = [], 0
+    if batch:
+        yield batch
+
+
+def _reject_unit(
+    rejects: RejectsFile, spec: ImportSpec[M], unit: Unit, problems: list[tuple[str, str]]
+) -> None:
+    """Every row of a refused record goes to the rejects; the guilty rows say why."""
+    reasons: dict[int, list[str]] = {}
+    for location, message in problems:
+        row, column = spec.locate(unit, location)
+        reasons.setdefault(row.number, []).append(f"{column}: {message}" if column else message)
+    first_guilty = min(reasons)
+    for row in unit.rows:
+        reason = "; ".join(reasons.get(row.number, []))
+        rejects.reject(
+            row.number,
+            reason or f"another row of {unit.key} (row {first_guilty}) was refused",
+            row.values,
+        )

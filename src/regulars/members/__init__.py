@@ -1,0 +1,1 @@
+"""Members, their identity and their marketing consent."""

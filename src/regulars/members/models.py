@@ -1,0 +1,61 @@
+"""Tables of members and their consent history."""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from regulars.db import Base, TextEnum, UTCDateTime
+
+
+class Gender(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    UNSPECIFIED = "unspecified"
+
+
+class MemberStatus(StrEnum):
+    ACTIVE = "active"
+    FROZEN = "frozen"
+    ERASED = "erased"
+
+
+class ConsentChannel(StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+    PUSH = "push"
+    WECHAT = "wechat"
+
+
+class Member(Base):
+    __tablename__ = "member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_number: Mapped[str] = mapped_column(String(24), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    gender: Mapped[Gender] = mapped_column(TextEnum(Gender), default=Gender.UNSPECIFIED)
+    birth_date: Mapped[date | None]
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    join_store_id: Mapped[int | None] = mapped_column(ForeignKey("store.id"))
+    status: Mapped[MemberStatus] = mapped_column(
+        TextEnum(MemberStatus), default=MemberStatus.ACTIVE
+    )
+    referral_code: Mapped[str] = mapped_column(String(16), unique=True)
+    referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+
+
+class ConsentRecord(Base):
+    """One change of a member's marketing consent; the latest per channel is in force."""
+
+    __tablename__ = "consent_record"
+    __table_args__ = (Index("ix_consent_record_member_channel", "member_id", "channel", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    channel: Mapped[ConsentChannel] = mapped_column(TextEnum(ConsentChannel))
+    granted: Mapped[bool]
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    source: Mapped[str] = mapped_column(String(40))

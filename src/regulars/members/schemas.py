@@ -1,0 +1,68 @@
+"""API and import shapes of members."""
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from regulars.members.models import ConsentChannel, Gender, MemberStatus
+
+
+class MemberCreate(BaseModel):
+    """What an enrolment needs; phone and e-mail are normalised by the service."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str | None = Field(default=None, examples=["138 0013 8000"])
+    email: str | None = Field(default=None, examples=["li.na@example.com"])
+    name: str | None = Field(default=None, max_length=100)
+    gender: Gender = Gender.UNSPECIFIED
+    birth_date: date | None = None
+    join_store_code: str | None = None
+    card_number: str | None = Field(
+        default=None, description="Keep an existing card number when migrating members."
+    )
+    joined_at: datetime | None = Field(default=None, description="Defaults to now.")
+    referred_by_code: str | None = None
+    consents: dict[ConsentChannel, bool] = Field(default_factory=dict)
+
+
+class MemberUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str | None = None
+    email: str | None = None
+    name: str | None = Field(default=None, max_length=100)
+    gender: Gender | None = None
+    birth_date: date | None = None
+
+
+class ConsentChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: ConsentChannel
+    granted: bool
+    source: str = Field(min_length=1, max_length=40, examples=["app"])
+
+
+class Consent(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    channel: ConsentChannel
+    granted: bool
+    recorded_at: datetime
+    source: str
+
+
+class Member(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    card_number: str
+    phone: str | None
+    email: str | None
+    name: str | None
+    gender: Gender
+    birth_date: date | None
+    joined_at: datetime
+    status: MemberStatus
+    referral_code: str

@@ -1,0 +1,18 @@
+"""Money is Decimal in the currency's minor unit; every rounding in the system goes through here."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+
+
+def round_money(amount: Decimal) -> Decimal:
+    """Round half up to the cent, as Chinese tills and receipts do."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def to_cents(amount: Decimal) -> int:
+    return int(amount.scaleb(2).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def from_cents(cents: int) -> Decimal:
+    return Decimal(cents).scaleb(-2)

@@ -1,0 +1,1 @@
+"""Receipts from every store and channel, and their refunds."""
