@@ -23,7 +23,7 @@ from regulars.db import ensure_migrated, make_engine, make_sessionmaker
 from regulars.errors import RegularsError
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # an error stays on one line
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -151,6 +151,16 @@ def _receipts(chain: DemoChain, cards: list[str]) -> Iterator[list[ReceiptIn]]:
         yield batch
 
 
+def write_master_data(session: Session, chain: DemoChain) -> None:
+    """Stores, the category tree and products."""
+    for store in _stores(chain):
+        add_store(session, data=store)
+    for category in _categories():
+        add_category(session, data=category)
+    for product in _products(chain):
+        add_product(session, data=product)
+
+
 def write_database(
     sessions: sessionmaker[Session],
     chain: DemoChain,
@@ -160,16 +170,7 @@ def write_database(
     progress: Progress,
 ) -> dict[str, int]:
     """Load the chain through the same services the tills and imports use."""
-
-    def master_data(session: Session) -> None:
-        for store in _stores(chain):
-            add_store(session, data=store)
-        for category in _categories():
-            add_category(session, data=category)
-        for product in _products(chain):
-            add_product(session, data=product)
-
-    run_in_transaction(sessions, master_data)
+    run_in_transaction(sessions, lambda session: write_master_data(session, chain))
     cards = card_numbers(chain, seed)
     records = _member_records(chain, cards)
     rng = Random(seed + 1)

@@ -67,7 +67,7 @@ def run_import(
         task = progress.add_task(
             f"importing {path.name}", total=reader.count(), visible=show_progress
         )
-        for units in _batches(_units(reader, spec, rejects), batch_rows):
+        for units in _batches(_units(reader, spec, rejects, report), batch_rows):
             built: list[tuple[Unit, M]] = []
             for unit in units:
                 try:
@@ -89,7 +89,7 @@ def run_import(
                         _reject_unit(rejects, spec, unit, [(outcome.field or "", outcome.message)])
             done = sum(len(unit.rows) for unit in units)
             report.rows += done
-            progress.advance(task, done)
+            progress.update(task, completed=report.rows)
         report.rejected_rows = rejects.count
         report.rejects_file = rejects.path if rejects.count else None
     if extra:
@@ -97,7 +97,9 @@ def run_import(
     return report
 
 
-def _units(reader: RowReader, spec: ImportSpec[M], rejects: RejectsFile) -> Iterator[Unit]:
+def _units(
+    reader: RowReader, spec: ImportSpec[M], rejects: RejectsFile, report: ImportReport
+) -> Iterator[Unit]:
     """Consecutive rows with the same key form one unit; a key seen again later is refused."""
     current: Unit | None = None
     finished: set[str] = set()
@@ -105,6 +107,7 @@ def _units(reader: RowReader, spec: ImportSpec[M], rejects: RejectsFile) -> Iter
         if isinstance(item, tuple):
             number, reason = item
             rejects.reject(number, reason)
+            report.rows += 1
             continue
         key = spec.key_of(item)
         if current is not None and key == current.key:
@@ -115,6 +118,7 @@ def _units(reader: RowReader, spec: ImportSpec[M], rejects: RejectsFile) -> Iter
             yield current
         if key in finished:
             rejects.reject(item.number, f"rows of {key} must be consecutive", item.values)
+            report.rows += 1
             current = None
             continue
         current = Unit(key, [item])

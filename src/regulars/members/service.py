@@ -200,10 +200,10 @@ def enroll_member(
 ) -> Member:
     """Enrol one member; a phone already in use is a `duplicate_phone` conflict."""
     [outcome] = enroll_members(session, members=[data], now=now, source=source, region=region)
+    if isinstance(outcome, MemberDiffers) or (isinstance(outcome, Recorded) and not outcome.created):
+        raise DuplicatePhone("this phone already belongs to a member", field="phone")
     if isinstance(outcome, RegularsError):
         raise outcome
-    if not outcome.created:
-        raise DuplicatePhone("this member is already enrolled", field="phone")
     return get_member(session, member_id=outcome.id)
 
 

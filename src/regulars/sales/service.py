@@ -73,7 +73,7 @@ def _lookups(session: Session, receipts: Sequence[ReceiptIn]) -> _Lookups:
     members: dict[str, int] = {}
     if cards:
         query = select(Member.card_number, Member.id).where(Member.card_number.in_(cards))
-        members = dict(session.execute(query).tuples().all())
+        members = {card: member_id for card, member_id in session.execute(query)}
     return _Lookups(
         stores=stores_by_code(session, (r.store_code for r in receipts)),
         products=products_by_sku(session, (line.sku for r in receipts for line in r.lines)),
