@@ -48,7 +48,9 @@ class Template:
                 connection.execute(text("CREATE DATABASE regulars_template"))
             admin.dispose()
             self.admin_url = postgres_url
-            self.url = make_url(postgres_url).set(database="regulars_template").render_as_string(False)
+            self.url = (
+                make_url(postgres_url).set(database="regulars_template").render_as_string(False)
+            )
         self.engine = make_engine(self.url)
         upgrade_database(self.engine)
 
@@ -78,8 +80,9 @@ def session(template: Template) -> Iterator[Session]:
     """A session whose work is rolled back when the test ends."""
     with template.engine.connect() as connection:
         outer = connection.begin()
-        with Session(bind=connection, join_transaction_mode="create_savepoint",
-                     expire_on_commit=False) as db_session:
+        with Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        ) as db_session:
             yield db_session
         outer.rollback()
 

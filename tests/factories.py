@@ -6,8 +6,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from regulars.catalog.models import CategoryLevel, Channel, Product, Store
-from regulars.catalog.models import Category
+from regulars.catalog.models import Category, CategoryLevel, Channel, Product, Store
 from regulars.catalog.schemas import CategoryCreate, ProductCreate, StoreCreate
 from regulars.catalog.service import add_category, add_product, add_store
 from regulars.members.models import Member
@@ -18,27 +17,61 @@ NOW = datetime(2026, 6, 15, 4, 0, tzinfo=UTC)  # noon in Shanghai
 
 
 def make_store(session: Session, code: str = "S001", channel: Channel = Channel.STORE) -> Store:
-    return add_store(session, data=StoreCreate(code=code, name=f"Store {code}", region="East",
-                                               channel=channel, timezone="Asia/Shanghai"))
+    return add_store(
+        session,
+        data=StoreCreate(
+            code=code,
+            name=f"Store {code}",
+            region="East",
+            channel=channel,
+            timezone="Asia/Shanghai",
+        ),
+    )
 
 
-def _category(session: Session, code: str, level: CategoryLevel, parent: str | None,
-              excluded: bool = False) -> None:
+def _category(
+    session: Session, code: str, level: CategoryLevel, parent: str | None, excluded: bool = False
+) -> None:
     if session.scalar(select(Category.id).where(Category.code == code)) is None:
-        add_category(session, data=CategoryCreate(code=code, name=code.title(), level=level,
-                                                   parent_code=parent, excluded_from_rewards=excluded))
+        add_category(
+            session,
+            data=CategoryCreate(
+                code=code,
+                name=code.title(),
+                level=level,
+                parent_code=parent,
+                excluded_from_rewards=excluded,
+            ),
+        )
 
 
-def make_product(session: Session, sku: str = "NOODLE-1", price: str = "4.50",
-                 subcategory: str = "NOODLES", excluded: bool = False) -> Product:
+def make_product(
+    session: Session,
+    sku: str = "NOODLE-1",
+    price: str = "4.50",
+    subcategory: str = "NOODLES",
+    excluded: bool = False,
+) -> Product:
     _category(session, "GROCERY", CategoryLevel.DEPARTMENT, None)
     _category(session, "GROCERY.CAT", CategoryLevel.CATEGORY, "GROCERY")
     _category(session, subcategory, CategoryLevel.SUBCATEGORY, "GROCERY.CAT", excluded)
-    return add_product(session, data=ProductCreate(sku=sku, name=sku.title(), brand="Acme",
-                                                   category_code=subcategory,
-                                                   regular_price=Decimal(price)))
+    return add_product(
+        session,
+        data=ProductCreate(
+            sku=sku,
+            name=sku.title(),
+            brand="Acme",
+            category_code=subcategory,
+            regular_price=Decimal(price),
+        ),
+    )
 
 
 def make_member(session: Session, phone: str = "13800138000", **fields: object) -> Member:
-    return enroll_member(session, data=MemberCreate(phone=phone, **fields),  # type: ignore[arg-type]
-                         now=NOW, source="test", region="CN")
+    return enroll_member(
+        session,
+        data=MemberCreate(phone=phone, **fields),  # type: ignore[arg-type]
+        now=NOW,
+        source="test",
+        region="CN",
+    )

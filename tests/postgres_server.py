@@ -13,7 +13,9 @@ from pathlib import Path
 
 
 def _bin(name: str) -> str:
-    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
+    found = shutil.which(name) or next(
+        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
+    )
     if found is None:
         raise RuntimeError(f"{name} not found: install PostgreSQL's server binaries")
     return found
@@ -50,14 +52,41 @@ def postgres_cluster() -> Iterator[str]:
         os.chown(base, account["user"], account["group"])  # type: ignore[arg-type]
     port = _free_port()
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "check": True, **account}
-    subprocess.run([_bin("initdb"), "-D", str(data), "-U", "regulars", "--auth=trust",
-                    "--encoding=UTF8", "--no-locale"], **quiet)  # type: ignore[call-overload]
+    subprocess.run(
+        [
+            _bin("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "regulars",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-locale",
+        ],
+        **quiet,
+    )  # type: ignore[call-overload]
     options = f"-h 127.0.0.1 -p {port} -k {base} -F -c max_connections=200"
-    subprocess.run([_bin("pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log"),
-                    "-w", "-t", "60", "start"], **quiet)  # type: ignore[call-overload]
+    subprocess.run(
+        [
+            _bin("pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(base / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+        **quiet,
+    )  # type: ignore[call-overload]
     try:
         yield f"postgresql+psycopg://regulars@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                       **{**quiet, "check": False})  # type: ignore[call-overload]
+        subprocess.run(
+            [_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+            **{**quiet, "check": False},
+        )  # type: ignore[call-overload]
         shutil.rmtree(base, ignore_errors=True)

@@ -21,27 +21,60 @@ def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     get_settings.cache_clear()
 
 
-def test_an_unmigrated_database_is_one_clear_line_and_exit_code_1(configured: str, tmp_path: Path) -> None:
+def test_an_unmigrated_database_is_one_clear_line_and_exit_code_1(
+    configured: str, tmp_path: Path
+) -> None:
     source = tmp_path / "members.csv"
     source.write_text("phone\n13800138000\n")
     result = runner.invoke(app, ["import", "members", str(source)])
     assert result.exit_code == 1
-    assert "database_not_ready" in result.output and "regulars db upgrade" in result.output
+    assert "database_not_ready" in result.output
+    assert "regulars db upgrade" in result.output
 
 
 def test_upgrade_demo_and_import_round_trip(configured: str, tmp_path: Path) -> None:
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     out = tmp_path / "chain"
-    generated = runner.invoke(app, ["demo", "generate", "--members", "50", "--months", "1",
-                                    "--stores", "2", "--until", "2026-06-01", "--out", str(out)])
+    generated = runner.invoke(
+        app,
+        [
+            "demo",
+            "generate",
+            "--members",
+            "50",
+            "--months",
+            "1",
+            "--stores",
+            "2",
+            "--until",
+            "2026-06-01",
+            "--out",
+            str(out),
+        ],
+    )
     assert generated.exit_code == 0, generated.output
-    loaded = runner.invoke(app, ["demo", "generate", "--members", "50", "--months", "1",
-                                 "--stores", "2", "--until", "2026-06-01"])
+    loaded = runner.invoke(
+        app,
+        [
+            "demo",
+            "generate",
+            "--members",
+            "50",
+            "--months",
+            "1",
+            "--stores",
+            "2",
+            "--until",
+            "2026-06-01",
+        ],
+    )
     assert loaded.exit_code == 0, loaded.output
     refused = runner.invoke(app, ["demo", "generate", "--members", "5", "--until", "2026-06-01"])
-    assert refused.exit_code == 1 and "empty database" in refused.output
+    assert refused.exit_code == 1
+    assert "empty database" in refused.output
     skipped = runner.invoke(app, ["demo", "generate", "--if-empty"])
-    assert skipped.exit_code == 0 and "nothing generated" in skipped.output
+    assert skipped.exit_code == 0
+    assert "nothing generated" in skipped.output
     sessions = make_sessionmaker(make_engine(configured))
     with sessions() as session:
         before = session.scalar(select(func.count()).select_from(Receipt))

@@ -15,6 +15,7 @@ def client(database: Database) -> TestClient:
         make_store(session, "S001")
         for i in range(3):
             make_product(session, sku=f"SKU-{i}")
+
     run_in_transaction(database.sessions, shop)
     return TestClient(create_app(database.url))
 
@@ -37,7 +38,8 @@ def test_bad_input_is_problem_json_naming_the_field(client: TestClient) -> None:
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
-    assert body["code"] == "invalid_input" and body["errors"][0]["field"] == "limit"
+    assert body["code"] == "invalid_input"
+    assert body["errors"][0]["field"] == "limit"
 
 
 def test_the_api_refuses_an_unmigrated_database(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -13,18 +13,27 @@ from tests.factories import make_product, make_store
 def test_products_under_an_excluded_category_are_excluded_from_points_and_promotions(
     session: Session,
 ) -> None:
-    formula = make_product(session, sku="FORMULA-1", price="268.00", subcategory="FORMULA", excluded=True)
+    formula = make_product(
+        session, sku="FORMULA-1", price="268.00", subcategory="FORMULA", excluded=True
+    )
     noodles = make_product(session, sku="NOODLE-1")
-    assert formula.excluded_from_points and formula.excluded_from_promotions
+    assert formula.excluded_from_points
+    assert formula.excluded_from_promotions
     assert not noodles.excluded_from_points
     assert formula.regular_price == Decimal("268.00")
 
 
 def test_a_category_must_sit_one_level_below_its_parent(session: Session) -> None:
-    add_category(session, data=CategoryCreate(code="FRESH", name="Fresh", level=CategoryLevel.DEPARTMENT))
+    add_category(
+        session, data=CategoryCreate(code="FRESH", name="Fresh", level=CategoryLevel.DEPARTMENT)
+    )
     with pytest.raises(InvalidInput) as caught:
-        add_category(session, data=CategoryCreate(code="VEG", name="Veg",
-                                                  level=CategoryLevel.SUBCATEGORY, parent_code="FRESH"))
+        add_category(
+            session,
+            data=CategoryCreate(
+                code="VEG", name="Veg", level=CategoryLevel.SUBCATEGORY, parent_code="FRESH"
+            ),
+        )
     assert caught.value.field == "parent_code"
 
 

@@ -6,10 +6,10 @@ import pyarrow.parquet as pq
 from sqlalchemy import func, select
 
 from regulars.config import Settings
+from regulars.db import run_in_transaction
 from regulars.demo import assortment as A
 from regulars.demo.generator import generate, season_weight
 from regulars.demo.models import DemoMemberTruth
-from regulars.db import run_in_transaction
 from regulars.demo.writers import write_database, write_master_data, write_parquet
 from regulars.imports.members import import_members
 from regulars.imports.receipts import import_receipts
@@ -76,7 +76,9 @@ def test_shopper_types_shape_behaviour_the_analytics_can_find() -> None:
 
 
 def test_the_calendar_has_its_peaks() -> None:
-    assert season_weight(date(2026, 2, 10)) > season_weight(date(2026, 3, 10))  # before Spring Festival
+    assert season_weight(date(2026, 2, 10)) > season_weight(
+        date(2026, 3, 10)
+    )  # before Spring Festival
     assert season_weight(date(2026, 11, 10)) > season_weight(date(2026, 11, 24))  # Double 11
     assert season_weight(date(2026, 6, 13)) > season_weight(date(2026, 7, 11))  # 618
 
@@ -85,8 +87,10 @@ def test_written_to_the_database_every_count_and_hidden_truth_is_there(database:
     chain = small_chain()
     counts = write_database(database.sessions, chain, seed=7, now=NOW, progress=lambda _n, _c: None)
     with database.sessions() as session:
+
         def count(table: type) -> int:
             return session.scalar(select(func.count()).select_from(table)) or 0
+
         assert count(Member) == counts["members"] == 300
         assert count(DemoMemberTruth) == 300
         assert count(Receipt) == counts["receipts"] == len(chain.sales.member)
@@ -100,12 +104,15 @@ def test_parquet_output_loads_through_the_importers(database: Database, tmp_path
     chain = small_chain()
     files = write_parquet(tmp_path, chain, seed=7)
     assert pq.read_metadata(files["receipt_lines"]).num_rows == len(chain.sales.line_product)
-    run_in_transaction(database.sessions, lambda session: write_master_data(session, chain))
+    run_in_transaction(database.sessions, lambda session: write_master_data(session, chain=chain))
     settings = Settings(environment="test")
-    members = import_members(database.sessions, files["members"], settings=settings, now=NOW,
-                             show_progress=False)
-    assert members.created == 300 and members.rejected_rows == 0
-    receipts = import_receipts(database.sessions, files["receipt_lines"], settings=settings, now=NOW,
-                               show_progress=False)
+    members = import_members(
+        database.sessions, files["members"], settings=settings, now=NOW, show_progress=False
+    )
+    assert members.created == 300
+    assert members.rejected_rows == 0
+    receipts = import_receipts(
+        database.sessions, files["receipt_lines"], settings=settings, now=NOW, show_progress=False
+    )
     assert receipts.rejected_rows == 0
     assert receipts.created == len(chain.sales.member)

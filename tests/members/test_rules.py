@@ -30,7 +30,9 @@ def test_referral_codes_avoid_ambiguous_letters() -> None:
     assert not set("".join(codes)) & set("01OIL")
 
 
-@pytest.mark.parametrize("written", ["13800138000", "138 0013 8000", "+86 138-0013-8000", "0086 13800138000"])
+@pytest.mark.parametrize(
+    "written", ["13800138000", "138 0013 8000", "+86 138-0013-8000", "0086 13800138000"]
+)
 def test_phone_numbers_normalise_to_e164(written: str) -> None:
     assert rules.normalise_phone(written, "CN") == "+8613800138000"
 

@@ -28,33 +28,59 @@ def test_a_phone_already_enrolled_is_reported_not_merged(session: Session) -> No
 
 def test_batch_enrolment_reports_each_problem_in_place(session: Session) -> None:
     make_store(session, "S001")
-    outcomes = service.enroll_members(session, members=[
-        MemberCreate(phone="13800138001", join_store_code="S001"),
-        MemberCreate(phone="not a phone"),
-        MemberCreate(phone="13800138001"),
-        MemberCreate(phone="13800138002", join_store_code="NOPE"),
-    ], now=NOW, source="test", region="CN")
+    outcomes = service.enroll_members(
+        session,
+        members=[
+            MemberCreate(phone="13800138001", join_store_code="S001"),
+            MemberCreate(phone="not a phone"),
+            MemberCreate(phone="13800138001"),
+            MemberCreate(phone="13800138002", join_store_code="NOPE"),
+        ],
+        now=NOW,
+        source="test",
+        region="CN",
+    )
     assert [getattr(o, "created", None) for o in outcomes] == [True, None, None, None]
     assert [getattr(o, "code", None) for o in outcomes[1:]] == [
-        "invalid_input", "duplicate_phone", "unknown_store"]
+        "invalid_input",
+        "duplicate_phone",
+        "unknown_store",
+    ]
 
 
 def test_enrolling_the_same_member_again_changes_nothing(session: Session) -> None:
     data = MemberCreate(phone="13800138003", name="Zhang San")
     [first] = service.enroll_members(session, members=[data], now=NOW, source="t", region="CN")
     [again] = service.enroll_members(session, members=[data], now=NOW, source="t", region="CN")
-    [other] = service.enroll_members(session, members=[data.model_copy(update={"name": "Li Si"})],
-                                     now=NOW, source="t", region="CN")
+    [other] = service.enroll_members(
+        session,
+        members=[data.model_copy(update={"name": "Li Si"})],
+        now=NOW,
+        source="t",
+        region="CN",
+    )
     assert again == type(first)(first.id, created=False)  # type: ignore[union-attr]
     assert getattr(other, "code", None) == "member_differs"
 
 
 def test_consent_history_keeps_every_change_and_the_latest_wins(session: Session) -> None:
     member = make_member(session, consents={ConsentChannel.SMS: True})
-    service.record_consent(session, member_id=member.id, channel=ConsentChannel.SMS,
-                           granted=False, source="app", now=NOW + timedelta(days=3))
-    service.record_consent(session, member_id=member.id, channel=ConsentChannel.WECHAT,
-                           granted=True, source="pos", now=NOW + timedelta(days=4))
+    service.record_consent(
+        session,
+        member_id=member.id,
+        channel=ConsentChannel.SMS,
+        granted=False,
+        source="app",
+        now=NOW + timedelta(days=3),
+    )
+    service.record_consent(
+        session,
+        member_id=member.id,
+        channel=ConsentChannel.WECHAT,
+        granted=True,
+        source="pos",
+        now=NOW + timedelta(days=4),
+    )
     history = service.consent_history(session, member_id=member.id)
     assert [(r.channel, r.granted, r.source) for r in history] == [
         (ConsentChannel.SMS, True, "test"),
@@ -63,8 +89,12 @@ def test_consent_history_keeps_every_change_and_the_latest_wins(session: Session
     ]
     assert history[1].recorded_at == NOW + timedelta(days=3)
     current = service.current_consents(session, member_id=member.id)
-    assert current == {ConsentChannel.SMS: False, ConsentChannel.EMAIL: False,
-                       ConsentChannel.PUSH: False, ConsentChannel.WECHAT: True}
+    assert current == {
+        ConsentChannel.SMS: False,
+        ConsentChannel.EMAIL: False,
+        ConsentChannel.PUSH: False,
+        ConsentChannel.WECHAT: True,
+    }
 
 
 def test_find_by_card_or_email_and_update_refuses_a_taken_phone(session: Session) -> None:
@@ -75,9 +105,14 @@ def test_find_by_card_or_email_and_update_refuses_a_taken_phone(session: Session
     with pytest.raises(InvalidInput):
         service.find_member(session, region="CN")
     with pytest.raises(service.DuplicatePhone):
-        service.update_member(session, member_id=b.id, changes=MemberUpdate(phone="13800138010"), region="CN")
-    updated = service.update_member(session, member_id=b.id, changes=MemberUpdate(name="B"), region="CN")
-    assert updated.name == "B" and updated.phone == "+8613800138011"
+        service.update_member(
+            session, member_id=b.id, changes=MemberUpdate(phone="13800138010"), region="CN"
+        )
+    updated = service.update_member(
+        session, member_id=b.id, changes=MemberUpdate(name="B"), region="CN"
+    )
+    assert updated.name == "B"
+    assert updated.phone == "+8613800138011"
     with pytest.raises(service.MemberNotFound):
         service.get_member(session, member_id=10**9)
 

@@ -14,9 +14,13 @@ def test_refunds_in_steps_add_up_to_exactly_what_was_paid() -> None:
     done_qty, done_amount = Decimal("0"), Decimal("0")
     parts = []
     for _ in range(3):
-        part = rules.refund_amount(line_quantity=quantity, line_amount=paid,
-                                   refunded_quantity=done_qty, refunded_amount=done_amount,
-                                   quantity=Decimal("1"))
+        part = rules.refund_amount(
+            line_quantity=quantity,
+            line_amount=paid,
+            refunded_quantity=done_qty,
+            refunded_amount=done_amount,
+            quantity=Decimal("1"),
+        )
         parts.append(part)
         done_qty += 1
         done_amount += part

@@ -18,10 +18,18 @@ TOLERANCE = timedelta(minutes=15)
 
 def a_receipt(number: str = "0001", **changes: object) -> ReceiptIn:
     receipt = ReceiptIn(
-        store_code="S001", pos_receipt_no=number, sold_at=datetime(2026, 6, 15, 11, 30),
-        lines=[ReceiptLineIn(sku="NOODLE-1", quantity=Decimal("3"), unit_price=Decimal("4.50"),
-                             line_discount=Decimal("1.00")),
-               ReceiptLineIn(sku="EGGS-1", quantity=Decimal("1"), unit_price=Decimal("15.80"))],
+        store_code="S001",
+        pos_receipt_no=number,
+        sold_at=datetime(2026, 6, 15, 11, 30),
+        lines=[
+            ReceiptLineIn(
+                sku="NOODLE-1",
+                quantity=Decimal("3"),
+                unit_price=Decimal("4.50"),
+                line_discount=Decimal("1.00"),
+            ),
+            ReceiptLineIn(sku="EGGS-1", quantity=Decimal("1"), unit_price=Decimal("15.80")),
+        ],
     )
     return receipt.model_copy(update=changes)
 
@@ -33,15 +41,21 @@ def shop(session: Session) -> None:
 
 
 def counts(session: Session) -> tuple[int, int]:
-    return (session.scalar(select(func.count()).select_from(Receipt)) or 0,
-            session.scalar(select(func.count()).select_from(ReceiptLine)) or 0)
+    return (
+        session.scalar(select(func.count()).select_from(Receipt)) or 0,
+        session.scalar(select(func.count()).select_from(ReceiptLine)) or 0,
+    )
 
 
 def test_a_receipt_is_recorded_with_its_totals_in_utc(session: Session) -> None:
     shop(session)
     member = make_member(session)
     receipt, created = service.record_receipt(
-        session, receipt=a_receipt(member_card=member.card_number), now=NOW, future_tolerance=TOLERANCE)
+        session,
+        receipt=a_receipt(member_card=member.card_number),
+        now=NOW,
+        future_tolerance=TOLERANCE,
+    )
     assert created
     assert receipt.total_amount == Decimal("28.30")
     assert receipt.discount_amount == Decimal("1.00")
@@ -52,12 +66,16 @@ def test_a_receipt_is_recorded_with_its_totals_in_utc(session: Session) -> None:
 
 def test_the_same_receipt_sent_again_writes_nothing(session: Session) -> None:
     shop(session)
-    first, _ = service.record_receipt(session, receipt=a_receipt(), now=NOW, future_tolerance=TOLERANCE)
+    first, _ = service.record_receipt(
+        session, receipt=a_receipt(), now=NOW, future_tolerance=TOLERANCE
+    )
     before = counts(session)
     # The same sale, sent again with the time spelled in UTC and quantities with decimals.
     again = a_receipt(sold_at=datetime.fromisoformat("2026-06-15T03:30:00+00:00"))
     again.lines[0].quantity = Decimal("3.000")
-    second, created = service.record_receipt(session, receipt=again, now=NOW, future_tolerance=TOLERANCE)
+    second, created = service.record_receipt(
+        session, receipt=again, now=NOW, future_tolerance=TOLERANCE
+    )
     assert (second.id, created) == (first.id, False)
     assert counts(session) == before
 
@@ -67,22 +85,28 @@ def test_another_receipt_under_a_used_number_is_a_conflict(session: Session) -> 
     service.record_receipt(session, receipt=a_receipt(), now=NOW, future_tolerance=TOLERANCE)
     before = counts(session)
     with pytest.raises(service.ReceiptConflict):
-        service.record_receipt(session, receipt=a_receipt(payment_method="cash"), now=NOW,
-                               future_tolerance=TOLERANCE)
+        service.record_receipt(
+            session, receipt=a_receipt(payment_method="cash"), now=NOW, future_tolerance=TOLERANCE
+        )
     assert counts(session) == before
 
 
-@pytest.mark.parametrize(("changes", "code", "field"), [
-    ({"store_code": "S999"}, "unknown_store", "store_code"),
-    ({"member_card": "800000000000000000"}, "unknown_member_card", "member_card"),
-    ({"sold_at": NOW + timedelta(hours=1)}, "sold_in_future", "sold_at"),
-])
+@pytest.mark.parametrize(
+    ("changes", "code", "field"),
+    [
+        ({"store_code": "S999"}, "unknown_store", "store_code"),
+        ({"member_card": "800000000000000000"}, "unknown_member_card", "member_card"),
+        ({"sold_at": NOW + timedelta(hours=1)}, "sold_in_future", "sold_at"),
+    ],
+)
 def test_bad_receipts_are_refused_with_the_field_named(
     session: Session, changes: dict[str, object], code: str, field: str
 ) -> None:
     shop(session)
     with pytest.raises(service.RegularsError) as caught:
-        service.record_receipt(session, receipt=a_receipt(**changes), now=NOW, future_tolerance=TOLERANCE)
+        service.record_receipt(
+            session, receipt=a_receipt(**changes), now=NOW, future_tolerance=TOLERANCE
+        )
     assert (caught.value.code, caught.value.field) == (code, field)
     assert counts(session) == (0, 0)
 
@@ -97,19 +121,31 @@ def test_an_unknown_sku_refuses_the_whole_receipt(session: Session) -> None:
     assert counts(session) == (0, 0)
 
 
-def test_refunds_return_a_proportional_share_and_never_more_than_was_bought(session: Session) -> None:
+def test_refunds_return_a_proportional_share_and_never_more_than_was_bought(
+    session: Session,
+) -> None:
     shop(session)
-    receipt, _ = service.record_receipt(session, receipt=a_receipt(), now=NOW, future_tolerance=TOLERANCE)
+    receipt, _ = service.record_receipt(
+        session, receipt=a_receipt(), now=NOW, future_tolerance=TOLERANCE
+    )
     later = NOW + timedelta(days=1)
 
     def refund(number: str, quantity: str) -> tuple[object, bool]:
         return service.refund_receipt(
-            session, receipt_id=receipt.id, now=later, future_tolerance=TOLERANCE,
-            refund=RefundIn(pos_refund_no=number, refunded_at=later,
-                            lines=[RefundLineIn(line_no=1, quantity=Decimal(quantity))]))
+            session,
+            receipt_id=receipt.id,
+            now=later,
+            future_tolerance=TOLERANCE,
+            refund=RefundIn(
+                pos_refund_no=number,
+                refunded_at=later,
+                lines=[RefundLineIn(line_no=1, quantity=Decimal(quantity))],
+            ),
+        )
 
     first, created = refund("R1", "1")
-    assert created and first.amount == Decimal("4.17")  # 12.50 × 1/3
+    assert created
+    assert first.amount == Decimal("4.17")
     again, created = refund("R1", "1")
     assert (again.id, created) == (first.id, False)
     with pytest.raises(service.RefundConflict):
@@ -125,19 +161,33 @@ def test_refunds_return_a_proportional_share_and_never_more_than_was_bought(sess
 
 def test_a_refund_of_a_line_the_receipt_lacks_is_refused(session: Session) -> None:
     shop(session)
-    receipt, _ = service.record_receipt(session, receipt=a_receipt(), now=NOW, future_tolerance=TOLERANCE)
+    receipt, _ = service.record_receipt(
+        session, receipt=a_receipt(), now=NOW, future_tolerance=TOLERANCE
+    )
     with pytest.raises(service.UnknownReceiptLine):
-        service.refund_receipt(session, receipt_id=receipt.id, now=NOW, future_tolerance=TOLERANCE,
-                               refund=RefundIn(pos_refund_no="R", refunded_at=NOW,
-                                               lines=[RefundLineIn(line_no=9, quantity=Decimal(1))]))
+        service.refund_receipt(
+            session,
+            receipt_id=receipt.id,
+            now=NOW,
+            future_tolerance=TOLERANCE,
+            refund=RefundIn(
+                pos_refund_no="R",
+                refunded_at=NOW,
+                lines=[RefundLineIn(line_no=9, quantity=Decimal(1))],
+            ),
+        )
 
 
 def test_a_batch_holding_the_same_receipt_twice_records_it_once(session: Session) -> None:
     shop(session)
     outcomes = service.record_receipts(
-        session, receipts=[a_receipt(), a_receipt(), a_receipt(payment_method="cash")],
-        now=NOW, future_tolerance=TOLERANCE)
-    assert outcomes[0].created and not outcomes[1].created  # type: ignore[union-attr]
+        session,
+        receipts=[a_receipt(), a_receipt(), a_receipt(payment_method="cash")],
+        now=NOW,
+        future_tolerance=TOLERANCE,
+    )
+    assert outcomes[0].created
+    assert not outcomes[1].created
     assert outcomes[0].id == outcomes[1].id  # type: ignore[union-attr]
     assert isinstance(outcomes[2], service.ReceiptConflict)
     assert counts(session) == (1, 2)
@@ -149,8 +199,10 @@ def test_a_receipt_sent_by_sixteen_tills_at_once_is_recorded_once(database: Data
     def send(_: int) -> tuple[int, bool]:
         def use_case(session: Session) -> tuple[int, bool]:
             receipt, created = service.record_receipt(
-                session, receipt=a_receipt(), now=NOW, future_tolerance=TOLERANCE)
+                session, receipt=a_receipt(), now=NOW, future_tolerance=TOLERANCE
+            )
             return receipt.id, created
+
         return run_in_transaction(database.sessions, use_case)
 
     with ThreadPoolExecutor(16) as pool:

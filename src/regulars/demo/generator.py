@@ -184,7 +184,13 @@ def _stores(count: int) -> DemoStores:
 
 
 def _products(rng: np.random.Generator) -> DemoProducts:
-    sku, name, brand, subcategory, price, premium, own = [], [], [], [], [], [], []
+    sku: list[str] = []
+    name: list[str] = []
+    brand: list[str] = []
+    subcategory: list[int] = []
+    price: list[int] = []
+    premium: list[bool] = []
+    own: list[bool] = []
     for index, sub in enumerate(A.SUBCATEGORIES):
         for brand_name in sub.brands:
             is_premium = brand_name.startswith("*")

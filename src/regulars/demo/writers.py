@@ -6,6 +6,7 @@ The Parquet files use the import layouts, so `regulars import members/receipts` 
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from random import Random
 
@@ -16,7 +17,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from regulars.batch import Recorded
-from regulars.catalog.models import CategoryLevel
+from regulars.catalog.models import CategoryLevel, Channel
 from regulars.catalog.schemas import CategoryCreate, ProductCreate, StoreCreate
 from regulars.catalog.service import add_category, add_product, add_store
 from regulars.db import run_in_transaction
@@ -28,6 +29,7 @@ from regulars.members.models import ConsentChannel, Gender
 from regulars.members.rules import new_card_number
 from regulars.members.schemas import MemberCreate
 from regulars.members.service import enroll_members
+from regulars.sales.models import PaymentMethod
 from regulars.sales.schemas import ReceiptIn, ReceiptLineIn, RefundIn, RefundLineIn
 from regulars.sales.service import record_receipts, refund_receipt
 
@@ -77,7 +79,7 @@ def _categories() -> list[CategoryCreate]:
 def _stores(chain: DemoChain) -> list[StoreCreate]:
     s = chain.stores
     return [
-        StoreCreate(code=c, name=n, region=r, channel=ch, timezone="Asia/Shanghai")  # type: ignore[arg-type]
+        StoreCreate(code=c, name=n, region=r, channel=Channel(ch), timezone="Asia/Shanghai")
         for c, n, r, ch in zip(s.code, s.name, s.region, s.channel, strict=True)
     ]
 
@@ -140,7 +142,7 @@ def _receipts(chain: DemoChain, cards: list[str]) -> Iterator[list[ReceiptIn]]:
                 sold_at=as_utc_datetime(s.sold_at[index]),
                 channel=None,
                 member_card=cards[member] if member >= 0 else None,
-                payment_method=PAYMENTS[s.payment[index]],
+                payment_method=PaymentMethod(PAYMENTS[s.payment[index]]),
                 lines=lines,
             )
         )
@@ -151,7 +153,7 @@ def _receipts(chain: DemoChain, cards: list[str]) -> Iterator[list[ReceiptIn]]:
         yield batch
 
 
-def write_master_data(session: Session, chain: DemoChain) -> None:
+def write_master_data(session: Session, *, chain: DemoChain) -> None:
     """Stores, the category tree and products."""
     for store in _stores(chain):
         add_store(session, data=store)
@@ -170,32 +172,26 @@ def write_database(
     progress: Progress,
 ) -> dict[str, int]:
     """Load the chain through the same services the tills and imports use."""
-    run_in_transaction(sessions, lambda session: write_master_data(session, chain))
+    run_in_transaction(sessions, partial(write_master_data, chain=chain))
     cards = card_numbers(chain, seed)
     records = _member_records(chain, cards)
     rng = Random(seed + 1)
     member_ids: list[int] = []
     for begin in range(0, len(records), BATCH):
         chunk = records[begin : begin + BATCH]
-        outcomes = run_in_transaction(
-            sessions,
-            lambda s, chunk=chunk: enroll_members(
-                s, members=chunk, now=now, source=DEMO_SOURCE, region="CN", rng=rng
-            ),
+        enrol = partial(
+            enroll_members, members=chunk, now=now, source=DEMO_SOURCE, region="CN", rng=rng
         )
+        outcomes = run_in_transaction(sessions, enrol)
         member_ids += [_recorded_id(o) for o in outcomes]
         progress("members", len(chunk))
-    run_in_transaction(sessions, lambda s: _write_truth(s, chain, member_ids))
+    run_in_transaction(sessions, partial(_write_truth, chain=chain, member_ids=member_ids))
 
     receipt_ids: list[int] = []
     tolerance = timedelta(minutes=15)
     for batch in _receipts(chain, cards):
-        outcomes = run_in_transaction(
-            sessions,
-            lambda s, batch=batch: record_receipts(
-                s, receipts=batch, now=now, future_tolerance=tolerance
-            ),
-        )
+        record = partial(record_receipts, receipts=batch, now=now, future_tolerance=tolerance)
+        outcomes = run_in_transaction(sessions, record)
         receipt_ids += [_recorded_id(o) for o in outcomes]
         progress("receipts", len(batch))
 
@@ -254,7 +250,7 @@ def _truth_columns(chain: DemoChain) -> dict[str, list[object]]:
     }
 
 
-def _write_truth(session: Session, chain: DemoChain, member_ids: list[int]) -> None:
+def _write_truth(session: Session, *, chain: DemoChain, member_ids: list[int]) -> None:
     columns = _truth_columns(chain)
     rows = [
         {"member_id": member_id, **{name: values[i] for name, values in columns.items()}}

@@ -78,9 +78,7 @@ def run_import(
                     _reject_unit(rejects, spec, unit, [(error.field or "", error.message)])
             if built:
                 records = [record for _, record in built]
-                outcomes = run_in_transaction(
-                    sessions, lambda session, records=records: spec.write(session, records)
-                )
+                outcomes = run_in_transaction(sessions, _writing(spec, records))
                 for (unit, _), outcome in zip(built, outcomes, strict=True):
                     if isinstance(outcome, Recorded):
                         report.created += outcome.created
@@ -95,6 +93,13 @@ def run_import(
     if extra:
         report.problems.append(f"ignored unknown column(s): {', '.join(extra)}")
     return report
+
+
+def _writing(spec: ImportSpec[M], records: list[M]) -> Callable[[Session], list[Outcome]]:
+    def write(session: Session) -> list[Outcome]:
+        return spec.write(session, records)
+
+    return write
 
 
 def _units(

@@ -200,7 +200,8 @@ def enroll_member(
 ) -> Member:
     """Enrol one member; a phone already in use is a `duplicate_phone` conflict."""
     [outcome] = enroll_members(session, members=[data], now=now, source=source, region=region)
-    if isinstance(outcome, MemberDiffers) or (isinstance(outcome, Recorded) and not outcome.created):
+    already_there = isinstance(outcome, Recorded) and not outcome.created
+    if already_there or isinstance(outcome, MemberDiffers):
         raise DuplicatePhone("this phone already belongs to a member", field="phone")
     if isinstance(outcome, RegularsError):
         raise outcome

@@ -1,6 +1,6 @@
 """Alembic environment: runs migrations on the engine the caller hands over."""
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy.types import TypeDecorator
@@ -9,7 +9,7 @@ import regulars.tables  # noqa: F401  (registers every table on Base.metadata)
 from regulars.db import Base
 
 
-def render_item(kind: str, item: Any, autogen_context: Any) -> str | bool:
+def render_item(kind: str, item: Any, autogen_context: Any) -> str | Literal[False]:
     """Write our column types as the plain SQL types they store, so migrations stay frozen."""
     if kind == "type" and isinstance(item, TypeDecorator):
         autogen_context.imports.add("import sqlalchemy as sa")

@@ -73,7 +73,7 @@ def _lookups(session: Session, receipts: Sequence[ReceiptIn]) -> _Lookups:
     members: dict[str, int] = {}
     if cards:
         query = select(Member.card_number, Member.id).where(Member.card_number.in_(cards))
-        members = {card: member_id for card, member_id in session.execute(query)}
+        members = dict(session.execute(query).all())
     return _Lookups(
         stores=stores_by_code(session, (r.store_code for r in receipts)),
         products=products_by_sku(session, (line.sku for r in receipts for line in r.lines)),
@@ -98,11 +98,13 @@ def _draft(receipt: ReceiptIn, known: _Lookups, now: datetime, tolerance: timede
                 f"no member has card {receipt.member_card!r}", field="member_card"
             )
         member_id = known.members[receipt.member_card]
-    lines = []
+    lines: list[dict[str, object]] = []
+    amounts: list[Decimal] = []
     for line_no, line in enumerate(receipt.lines, start=1):
         product = known.products.get(line.sku)
         if product is None:
             raise ProductNotFound(f"unknown SKU {line.sku!r}", field=f"lines.{line_no - 1}.sku")
+        amounts.append(rules.line_amount(line.quantity, line.unit_price, line.line_discount))
         lines.append(
             {
                 "line_no": line_no,
@@ -110,7 +112,7 @@ def _draft(receipt: ReceiptIn, known: _Lookups, now: datetime, tolerance: timede
                 "quantity": line.quantity,
                 "unit_price": line.unit_price,
                 "line_discount": line.line_discount,
-                "amount": rules.line_amount(line.quantity, line.unit_price, line.line_discount),
+                "amount": amounts[-1],
             }
         )
     channel = receipt.channel or store.channel
@@ -135,7 +137,7 @@ def _draft(receipt: ReceiptIn, known: _Lookups, now: datetime, tolerance: timede
             "sold_at": sold_at,
             "member_id": member_id,
             "payment_method": receipt.payment_method,
-            "total_amount": sum((line["amount"] for line in lines), Decimal("0")),
+            "total_amount": sum(amounts, Decimal("0")),
             "discount_amount": sum((line.line_discount for line in receipt.lines), Decimal("0")),
             "fingerprint": rules.fingerprint(content),
             "recorded_at": now,
