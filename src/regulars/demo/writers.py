@@ -13,14 +13,13 @@ from random import Random
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from regulars.batch import Recorded
 from regulars.catalog.models import CategoryLevel, Channel
 from regulars.catalog.schemas import CategoryCreate, ProductCreate, StoreCreate
 from regulars.catalog.service import add_category, add_product, add_store
-from regulars.db import run_in_transaction
+from regulars.db import bulk_insert, run_in_transaction
 from regulars.demo import assortment as A
 from regulars.demo.generator import PAYMENTS, DemoChain, as_utc_datetime
 from regulars.demo.models import DemoMemberTruth
@@ -256,7 +255,7 @@ def _write_truth(session: Session, *, chain: DemoChain, member_ids: list[int]) -
         {"member_id": member_id, **{name: values[i] for name, values in columns.items()}}
         for i, member_id in enumerate(member_ids)
     ]
-    session.execute(insert(DemoMemberTruth), rows)
+    session.execute(bulk_insert(DemoMemberTruth), rows)
 
 
 def write_parquet(directory: Path, chain: DemoChain, *, seed: int) -> dict[str, Path]:

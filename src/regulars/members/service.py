@@ -4,13 +4,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from random import Random
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from regulars.batch import Outcome, Recorded
 from regulars.catalog.models import Store
 from regulars.catalog.service import StoreNotFound, stores_by_code
+from regulars.db import bulk_insert
 from regulars.errors import Conflict, InvalidInput, NotFound, RegularsError
 from regulars.members import rules
 from regulars.members.models import ConsentChannel, ConsentRecord, Member, MemberStatus
@@ -108,9 +109,11 @@ def enroll_members(
     if rows:
         try:
             with session.begin_nested():
-                ids = session.scalars(
-                    insert(Member).returning(Member.id, sort_by_parameter_order=True), rows
-                ).all()
+                session.execute(bulk_insert(Member), rows)
+                new_cards = [str(row["card_number"]) for row in rows]
+                query = select(Member.card_number, Member.id)
+                id_of = dict(session.execute(query.where(Member.card_number.in_(new_cards))).all())
+                ids = [id_of[card] for card in new_cards]
         except IntegrityError as exc:
             raise DuplicatePhone(
                 "a member with this phone or card was enrolled at the same moment; try again"
@@ -131,7 +134,7 @@ def enroll_members(
                 for channel, granted in data.consents.items()
             ]
         if consent_rows:
-            session.execute(insert(ConsentRecord), consent_rows)
+            session.execute(bulk_insert(ConsentRecord), consent_rows)
     return [outcome for outcome in outcomes if outcome is not None]
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -14,6 +14,7 @@ from regulars.batch import Outcome, Recorded
 from regulars.catalog.models import Product, Store
 from regulars.catalog.service import ProductNotFound, StoreNotFound, products_by_sku, stores_by_code
 from regulars.clock import as_utc
+from regulars.db import bulk_insert
 from regulars.errors import Conflict, InvalidInput, NotFound, RegularsError
 from regulars.members.models import Member
 from regulars.sales import rules
@@ -173,13 +174,7 @@ def record_receipts(
         except RegularsError as error:
             outcomes[index] = error
 
-    existing: dict[tuple[int, str], tuple[int, str]] = {}
-    if drafts:
-        key_column = tuple_(Receipt.store_id, Receipt.pos_receipt_no)
-        query = select(Receipt.store_id, Receipt.pos_receipt_no, Receipt.id, Receipt.fingerprint)
-        query = query.where(key_column.in_([d.key for d in drafts.values()]))
-        for store_id, pos_no, receipt_id, stored_fingerprint in session.execute(query):
-            existing[(store_id, pos_no)] = (receipt_id, stored_fingerprint)
+    existing = _recorded(session, [d.key for d in drafts.values()])
 
     first_of_key: dict[tuple[int, str], int] = {}
     repeats: dict[int, int] = {}  # the same receipt twice in one batch: index -> first index
@@ -218,20 +213,30 @@ def record_receipts(
     return [outcome for outcome in outcomes if outcome is not None]
 
 
+def _recorded(
+    session: Session, keys: list[tuple[int, str]]
+) -> dict[tuple[int, str], tuple[int, str]]:
+    """(id, fingerprint) of the receipts already recorded under these (store, POS number) keys."""
+    if not keys:
+        return {}
+    key_column = tuple_(Receipt.store_id, Receipt.pos_receipt_no)
+    query = select(Receipt.store_id, Receipt.pos_receipt_no, Receipt.id, Receipt.fingerprint)
+    rows = session.execute(query.where(key_column.in_(keys)))
+    return {(store_id, pos_no): (id_, print_) for store_id, pos_no, id_, print_ in rows}
+
+
 def _insert(session: Session, drafts: list[_Draft]) -> list[int]:
+    # Plain executemany and one query for the new ids: much faster than RETURNING per row.
     with session.begin_nested():
-        ids = list(
-            session.scalars(
-                insert(Receipt).returning(Receipt.id, sort_by_parameter_order=True),
-                [d.receipt for d in drafts],
-            )
-        )
+        session.execute(bulk_insert(Receipt), [d.receipt for d in drafts])
+        recorded = _recorded(session, [d.key for d in drafts])
+        ids = [recorded[d.key][0] for d in drafts]
         line_rows = [
             {**line, "receipt_id": receipt_id}
             for receipt_id, draft in zip(ids, drafts, strict=True)
             for line in draft.lines
         ]
-        session.execute(insert(ReceiptLine), line_rows)
+        session.execute(bulk_insert(ReceiptLine), line_rows)
     return ids
 
 
