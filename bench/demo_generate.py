@@ -2,7 +2,7 @@
 
 Peer in the same run: SQLite's own bulk insert of the same lines through the bare
 `sqlite3` module (no validation, no idempotency), the floor any loader can reach.
-Run: .venv/bin/python bench/demo_generate.py [--members 9000] [--months 6]
+Run: .venv/bin/python bench/demo_generate.py [--members 11500] [--months 6]
 """
 
 import argparse
@@ -19,7 +19,7 @@ from regulars.demo.generator import generate
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--members", type=int, default=9000)
+    parser.add_argument("--members", type=int, default=11500)
     parser.add_argument("--months", type=int, default=6)
     args = parser.parse_args()
     until = date(2026, 11, 1)

@@ -48,7 +48,7 @@ def test_households_and_complements_show_in_the_baskets() -> None:
     codes = [x.code for x in A.SUBCATEGORIES]
     line_member = s.member[s.line_receipt]
     household = np.where(line_member >= 0, chain.members.household[line_member.clip(0)], -1)
-    diapers = sub == codes.index("DIAP")
+    diapers = (sub == codes.index("DIAP")) & (line_member >= 0)
     family = A.HOUSEHOLDS.index("family_with_children")
     assert np.mean(household[diapers] == family) > 0.8
 

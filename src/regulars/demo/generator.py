@@ -61,7 +61,7 @@ MID_AUTUMN = {
     2027: "09-15",
     2028: "10-03",
 }
-STORE_ZONE_OFFSET = timedelta(hours=8)  # every demo store is in Asia/Shanghai
+PREMIUM_MARKUP = 1.25  # what premium and own-label prices do to an average line
 
 
 def season_weight(day: date) -> float:
@@ -419,18 +419,23 @@ def _baskets(
     anon_household = rng.choice(len(A.HOUSEHOLDS), size=count, p=A.HOUSEHOLD_SHARES)
     household = np.where(known, people.household[member.clip(0)], anon_household)
     spend = np.where(known, people.spend_level[member.clip(0)], rng.gamma(2.0, 30.0, count))
-    mean_items = np.clip(spend / 16.0, 1.0, 30.0)
+    # Cheap everyday goods are bought far more often than dear ones; the number of lines
+    # is set so that a basket is worth the shopper's spend level on average.
+    liking = np.array([[s.liking.get(h, 1.0) for s in A.SUBCATEGORIES] for h in A.HOUSEHOLDS])
+    prices = np.array([s.price for s in A.SUBCATEGORIES])
+    units = np.array([0.6 if s.by_weight else 1.35 for s in A.SUBCATEGORIES])
+    choice = liking / prices**0.8
+    choice /= choice.sum(axis=1, keepdims=True)
+    line_value = (choice * prices * units).sum(axis=1) * PREMIUM_MARKUP
+    mean_items = np.clip(spend / line_value[household], 1.0, 40.0)
     items = 1 + rng.poisson(mean_items - 1)
 
-    # Pick each line's subcategory from its household's liking.
-    liking = np.array([[s.liking.get(h, 1.0) for s in A.SUBCATEGORIES] for h in A.HOUSEHOLDS])
-    liking /= liking.sum(axis=1, keepdims=True)
     receipt_of_line = np.repeat(np.arange(count), items)
     line_household = household[receipt_of_line]
     subcategory = np.empty(receipt_of_line.size, dtype=np.int64)
     for h in range(len(A.HOUSEHOLDS)):
         mine = np.flatnonzero(line_household == h)
-        subcategory[mine] = rng.choice(len(A.SUBCATEGORIES), size=mine.size, p=liking[h])
+        subcategory[mine] = rng.choice(len(A.SUBCATEGORIES), size=mine.size, p=choice[h])
 
     # Complements join the basket.
     codes = [s.code for s in A.SUBCATEGORIES]
