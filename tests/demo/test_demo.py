@@ -5,12 +5,13 @@ import numpy as np
 import pyarrow.parquet as pq
 from sqlalchemy import func, select
 
+from regulars.catalog.schemas import CategoryCreate, ProductCreate, StoreCreate
 from regulars.config import Settings
-from regulars.db import run_in_transaction
 from regulars.demo import assortment as A
 from regulars.demo.generator import generate, season_weight
 from regulars.demo.models import DemoMemberTruth
-from regulars.demo.writers import write_database, write_master_data, write_parquet
+from regulars.demo.writers import write_database, write_parquet
+from regulars.imports.catalog import import_catalog
 from regulars.imports.members import import_members
 from regulars.imports.receipts import import_receipts
 from regulars.members.models import Member
@@ -104,7 +105,13 @@ def test_parquet_output_loads_through_the_importers(database: Database, tmp_path
     chain = small_chain()
     files = write_parquet(tmp_path, chain, seed=7)
     assert pq.read_metadata(files["receipt_lines"]).num_rows == len(chain.sales.line_product)
-    run_in_transaction(database.sessions, lambda session: write_master_data(session, chain=chain))
+    for name, kind in (
+        ("stores", StoreCreate),
+        ("categories", CategoryCreate),
+        ("products", ProductCreate),
+    ):
+        catalogue = import_catalog(database.sessions, files[name], kind, show_progress=False)
+        assert catalogue.rejected_rows == 0
     settings = Settings(environment="test")
     members = import_members(
         database.sessions, files["members"], settings=settings, now=NOW, show_progress=False

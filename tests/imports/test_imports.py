@@ -5,9 +5,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from regulars.catalog.models import Product
+from regulars.catalog.schemas import CategoryCreate, ProductCreate, StoreCreate
 from regulars.config import Settings
 from regulars.db import run_in_transaction
 from regulars.errors import InvalidInput
+from regulars.imports.catalog import import_catalog
 from regulars.imports.members import import_members
 from regulars.imports.receipts import import_receipts
 from regulars.members.models import ConsentRecord, Member
@@ -155,3 +158,52 @@ def test_member_import_normalises_reports_duplicates_and_is_idempotent(
     )
     assert (again.created, again.unchanged) == (0, 1)
     assert table_counts(database, Member, ConsentRecord) == [1, 2]
+
+
+def test_catalogue_import_builds_the_tree_and_never_overwrites(
+    database: Database, tmp_path: Path
+) -> None:
+    stores = tmp_path / "stores.csv"
+    stores.write_text(
+        "code,name,region,channel\nS001,Jing'an,East,store\nWEB,Online,National,web\n"
+    )
+    categories = tmp_path / "categories.csv"
+    categories.write_text(
+        "code,name,level,parent_code,excluded_from_rewards\n"
+        "BABY,Baby,department,,\n"
+        "FORMULA,Infant formula,category,BABY,true\n"
+        "FORM1,Stage 1,subcategory,FORMULA,\n"
+        "ORPHAN,Orphan,subcategory,NOWHERE,\n"
+    )
+    products = tmp_path / "products.csv"
+    products.write_text(
+        "sku,name,brand,category_code,regular_price\n"
+        "F-1,Formula stage 1,Feihe,FORM1,268.00\n"
+        "F-2,Formula stage 2,Feihe,FORM1,-1\n"
+        "F-3,Formula stage 3,Feihe,NOPE,99.00\n"
+    )
+    first = [
+        import_catalog(database.sessions, f, kind, show_progress=False)
+        for f, kind in (
+            (stores, StoreCreate),
+            (categories, CategoryCreate),
+            (products, ProductCreate),
+        )
+    ]
+    assert [r.created for r in first] == [1, 3, 1]
+    assert rejects(tmp_path / "stores.rejects.csv")["3"].startswith("channel:")
+    assert rejects(tmp_path / "categories.rejects.csv")["5"].startswith("parent_code:")
+    product_rejects = rejects(tmp_path / "products.rejects.csv")
+    assert product_rejects["3"].startswith("regular_price:")
+    assert product_rejects["4"].startswith("category_code:")
+    with database.sessions() as session:
+        formula = session.scalars(select(Product).where(Product.sku == "F-1")).one()
+        assert formula.excluded_from_points  # inherited from the excluded category
+    again = import_catalog(database.sessions, products, ProductCreate, show_progress=False)
+    assert (again.created, again.unchanged) == (0, 1)
+    products.write_text(
+        "sku,name,brand,category_code,regular_price\nF-1,Formula,Feihe,FORM1,199.00\n"
+    )
+    changed = import_catalog(database.sessions, products, ProductCreate, show_progress=False)
+    assert changed.unchanged == 0
+    assert "different name, regular_price" in rejects(tmp_path / "products.rejects.csv")["2"]

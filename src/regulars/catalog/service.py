@@ -1,14 +1,16 @@
 """Use cases of the shop's master data."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from regulars.batch import Outcome, Recorded
 from regulars.catalog.models import Category, CategoryLevel, Product, Store
 from regulars.catalog.schemas import CategoryCreate, ProductCreate, StoreCreate
-from regulars.errors import Conflict, InvalidInput, NotFound
+from regulars.errors import Conflict, InvalidInput, NotFound, RegularsError
 
 
 class StoreNotFound(NotFound):
@@ -113,3 +115,53 @@ def list_stores(session: Session) -> list[Store]:
 def list_products(session: Session, *, after_id: int = 0, limit: int = 100) -> list[Product]:
     query = select(Product).where(Product.id > after_id).order_by(Product.id).limit(limit)
     return list(session.scalars(query))
+
+
+CatalogRecord = StoreCreate | CategoryCreate | ProductCreate
+_KEYED: dict[type, tuple[type[Store | Category | Product], str]] = {
+    StoreCreate: (Store, "code"),
+    CategoryCreate: (Category, "code"),
+    ProductCreate: (Product, "sku"),
+}
+
+
+def add_catalog_records(session: Session, *, records: Sequence[CatalogRecord]) -> list[Outcome]:
+    """Add stores, categories or products in order; a record already there is never overwritten.
+
+    One with identical fields counts as unchanged, one with other fields is a conflict, so
+    loading the same catalogue file twice changes nothing.
+    """
+    adders = {StoreCreate: add_store, CategoryCreate: add_category, ProductCreate: add_product}
+    outcomes: list[Outcome] = []
+    for record in records:
+        model, key = _KEYED[type(record)]
+        value = getattr(record, key)
+        existing = cast(
+            Store | Category | Product | None,
+            session.scalars(select(model).where(getattr(model, key) == value)).first(),
+        )
+        if existing is not None:
+            outcomes.append(_compare(existing, record, f"{key} {value!r}"))
+            continue
+        try:
+            with session.begin_nested():
+                added = adders[type(record)](session, data=record)  # type: ignore[operator]
+            outcomes.append(Recorded(added.id, created=True))
+        except RegularsError as error:
+            outcomes.append(error)
+    return outcomes
+
+
+def _compare(existing: Store | Category | Product, record: CatalogRecord, label: str) -> Outcome:
+    differing = [
+        name
+        for name, value in record.model_dump(exclude_none=True).items()
+        if hasattr(existing, name) and getattr(existing, name) != value
+    ]
+    if differing:
+        return Conflict(
+            f"{label} already exists with a different {', '.join(differing)}; "
+            "an import never overwrites",
+            field=differing[0],
+        )
+    return Recorded(existing.id, created=False)

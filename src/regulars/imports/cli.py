@@ -1,14 +1,17 @@
 """`regulars import …`: bulk loads with a rejects file beside the input."""
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from regulars.catalog.schemas import CategoryCreate, ProductCreate, StoreCreate
 from regulars.clock import utc_now
 from regulars.config import get_settings
 from regulars.console import console, open_database, reports_errors
+from regulars.imports.catalog import import_catalog
 from regulars.imports.members import import_members
 from regulars.imports.pipeline import ImportReport
 from regulars.imports.receipts import import_receipts
@@ -47,3 +50,20 @@ def receipts_command(file: FileArgument) -> None:
     """Record receipts, one row per line; a receipt already recorded is not written again."""
     sessions = open_database()
     _show(import_receipts(sessions, file, settings=get_settings(), now=utc_now()))
+
+
+def _catalog_command(
+    kind: type[StoreCreate] | type[CategoryCreate] | type[ProductCreate],
+) -> Callable[[Path], None]:
+    def command(file: FileArgument) -> None:
+        _show(import_catalog(open_database(), file, kind))
+
+    return command
+
+
+for _name, _kind, _help in (
+    ("stores", StoreCreate, "Add stores: code, name, region, channel, timezone."),
+    ("categories", CategoryCreate, "Add the category tree, parents before children."),
+    ("products", ProductCreate, "Add products: sku, name, brand, category_code, regular_price, …"),
+):
+    app.command(_name, help=_help)(reports_errors(_catalog_command(_kind)))

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from regulars.batch import Outcome
 from regulars.config import Settings
 from regulars.imports.files import NumberedRow
-from regulars.imports.pipeline import ImportReport, ImportSpec, Unit, run_import
+from regulars.imports.pipeline import ImportReport, ImportSpec, Unit, row_key, run_import
 from regulars.members.models import ConsentChannel
 from regulars.members.schemas import MemberCreate
 from regulars.members.service import enroll_members
@@ -31,11 +31,6 @@ _COLUMN_OF = {
     **{field: column for column, field in _RENAMED.items()},
     **{f"consents.{channel.value}": column for column, channel in CONSENT_COLUMNS.items()},
 }
-
-
-def _key(row: NumberedRow) -> str:
-    # Every row is its own member: the row number keeps even identical rows apart.
-    return f"row {row.number}"
 
 
 def _build(unit: Unit) -> MemberCreate:
@@ -73,7 +68,7 @@ def import_members(
     spec = ImportSpec(
         required_columns=["phone"],
         columns=COLUMNS,
-        key_of=_key,
+        key_of=row_key,
         build=_build,
         write=write,
         locate=_locate,
