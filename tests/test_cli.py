@@ -35,39 +35,11 @@ def test_an_unmigrated_database_is_one_clear_line_and_exit_code_1(
 def test_upgrade_demo_and_import_round_trip(configured: str, tmp_path: Path) -> None:
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     out = tmp_path / "chain"
-    generated = runner.invoke(
-        app,
-        [
-            "demo",
-            "generate",
-            "--members",
-            "50",
-            "--months",
-            "1",
-            "--stores",
-            "2",
-            "--until",
-            "2026-06-01",
-            "--out",
-            str(out),
-        ],
-    )
+    small = ["demo", "generate", "--members", "50", "--months", "1", "--stores", "2"]
+    small += ["--until", "2026-06-01"]
+    generated = runner.invoke(app, [*small, "--out", str(out)])
     assert generated.exit_code == 0, generated.output
-    loaded = runner.invoke(
-        app,
-        [
-            "demo",
-            "generate",
-            "--members",
-            "50",
-            "--months",
-            "1",
-            "--stores",
-            "2",
-            "--until",
-            "2026-06-01",
-        ],
-    )
+    loaded = runner.invoke(app, small)
     assert loaded.exit_code == 0, loaded.output
     refused = runner.invoke(app, ["demo", "generate", "--members", "5", "--until", "2026-06-01"])
     assert refused.exit_code == 1
@@ -83,3 +55,16 @@ def test_upgrade_demo_and_import_round_trip(configured: str, tmp_path: Path) -> 
     assert "already present, unchanged" in again.output
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Receipt)) == before
+
+
+def test_an_unreachable_database_is_reported_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Port 9 on loopback has no server: the connection is refused at once.
+    monkeypatch.setenv("REGULARS_DATABASE_URL", "postgresql://nobody@127.0.0.1:9/none")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["db", "upgrade"])
+    get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "database_not_ready" in result.output
+    assert "Traceback" not in result.output

@@ -228,8 +228,11 @@ def upgrade_database(engine: Engine, revision: str = "head") -> None:
     """Apply every migration up to `revision`."""
     from alembic import command
 
-    with engine.begin() as connection:
-        command.upgrade(_alembic_config(connection), revision)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), revision)
+    except OperationalError as exc:
+        raise DatabaseNotReady(f"cannot open the database: {exc.orig}") from exc
 
 
 def new_migration(engine: Engine, message: str) -> None:
