@@ -12,6 +12,7 @@ from regulars.catalog.service import add_category, add_product, add_store
 from regulars.members.models import Member
 from regulars.members.schemas import MemberCreate
 from regulars.members.service import enroll_member
+from regulars.program.service import apply_program
 
 NOW = datetime(2026, 6, 15, 4, 0, tzinfo=UTC)  # noon in Shanghai
 
@@ -75,3 +76,33 @@ def make_member(session: Session, phone: str = "13800138000", **fields: object) 
         source="test",
         region="CN",
     )
+
+
+PROGRAM = """
+name = "Test program"
+[earning]
+points_per_yuan = 1
+pending_days = {pending_days}
+excluded_categories = ["TOBACCO"]
+[expiry]
+policy = "rolling"
+months = 12
+[[tiers]]
+code = "regular"
+name = "Regular"
+[[tiers]]
+code = "silver"
+name = "Silver"
+min_spend = 1000
+earn_multiplier = 2
+[redemption]
+points_per_yuan = 100
+min_points = 100
+max_share = 0.5
+"""
+
+
+def make_program(session: Session, pending_days: int = 0, text: str | None = None) -> int:
+    """Apply a small program (1 point a yuan, silver from 1,000 yuan, 12-month expiry)."""
+    source = text or PROGRAM.format(pending_days=pending_days)
+    return apply_program(session, text=source, now=NOW, actor="test").id

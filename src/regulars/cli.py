@@ -10,6 +10,8 @@ from regulars.console import console, reports_errors
 from regulars.db import make_engine, upgrade_database
 from regulars.demo.cli import app as demo_app
 from regulars.imports.cli import app as import_app
+from regulars.jobs import app as jobs_app
+from regulars.program.cli import app as program_app
 
 app = typer.Typer(
     help="Regulars: loyalty and customer insight for supermarkets.", no_args_is_help=True
@@ -18,6 +20,8 @@ db_app = typer.Typer(help="The operational database.")
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(demo_app, name="demo")
+app.add_typer(program_app, name="program")
+app.add_typer(jobs_app, name="jobs")
 
 
 @db_app.command("upgrade")

@@ -3,6 +3,9 @@
 from regulars.catalog import models as catalog
 from regulars.demo import models as demo
 from regulars.members import models as members
+from regulars.points import models as points
+from regulars.program import models as program
 from regulars.sales import models as sales
+from regulars.tiers import models as tiers
 
-__all__ = ["catalog", "demo", "members", "sales"]
+__all__ = ["catalog", "demo", "members", "points", "program", "sales", "tiers"]

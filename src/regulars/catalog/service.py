@@ -108,6 +108,21 @@ def products_by_sku(session: Session, skus: Iterable[str]) -> dict[str, Product]
     return {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(wanted)))}
 
 
+def category_codes(session: Session) -> dict[int, frozenset[str]]:
+    """For every category id, its own code and its ancestors' codes."""
+    rows = {c.id: (c.code, c.parent_id) for c in session.scalars(select(Category))}
+    paths: dict[int, frozenset[str]] = {}
+    for category_id in rows:
+        codes: set[str] = set()
+        current: int | None = category_id
+        while current is not None:
+            code, parent = rows[current]
+            codes.add(code)
+            current = parent
+        paths[category_id] = frozenset(codes)
+    return paths
+
+
 def list_stores(session: Session) -> list[Store]:
     return list(session.scalars(select(Store).order_by(Store.code)))
 

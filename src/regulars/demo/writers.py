@@ -48,7 +48,7 @@ def card_numbers(chain: DemoChain, seed: int) -> list[str]:
 def _categories() -> list[CategoryCreate]:
     made: dict[str, CategoryCreate] = {}
     for sub in A.SUBCATEGORIES:
-        department = sub.department.upper().replace(" ", "_")[:12]
+        department = sub.department.upper().replace(" ", "_")
         category = f"{department}.{sub.category.upper().replace(' ', '_').replace('&', 'AND')}"[:32]
         made.setdefault(
             department,

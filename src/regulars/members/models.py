@@ -19,6 +19,7 @@ class MemberStatus(StrEnum):
     ACTIVE = "active"
     FROZEN = "frozen"
     ERASED = "erased"
+    MERGED = "merged"  # a duplicate registration folded into `merged_into_id`
 
 
 class ConsentChannel(StrEnum):
@@ -45,6 +46,7 @@ class Member(Base):
     )
     referral_code: Mapped[str] = mapped_column(String(16), unique=True)
     referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
 
 
 class ConsentRecord(Base):

@@ -1,0 +1,1 @@
+"""The till: commit a sale with its points exactly once, and refund it."""

@@ -1,0 +1,1 @@
+"""The points ledger: earning, spending, reversing and expiring points, lot by lot."""

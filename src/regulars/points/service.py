@@ -1,0 +1,396 @@
+"""Use cases of the ledger. Every change goes through `_move`, which writes an entry and
+updates its lot in the same step, so the two can never disagree."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import Session
+
+from regulars.errors import Conflict, InvalidInput
+from regulars.members.models import Member, MemberStatus
+from regulars.members.service import get_member
+from regulars.points import rules
+from regulars.points.models import EntryKind, PointEntry, PointLot
+from regulars.program.schema import Program
+
+
+class InsufficientPoints(Conflict):
+    code = "insufficient_points"
+
+
+class AdjustmentNeedsReason(InvalidInput):
+    code = "adjustment_needs_reason"
+
+
+class MemberNotActive(Conflict):
+    code = "member_not_active"
+
+
+def lock_member(session: Session, member_id: int) -> Member:
+    """Serialise all point work of one member (row lock on PostgreSQL, write lock on SQLite)."""
+    member = session.scalars(
+        select(Member)
+        .where(Member.id == member_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if member is None:
+        get_member(session, member_id=member_id)  # raises member_not_found
+        raise AssertionError("unreachable")
+    return member
+
+
+def _move(
+    session: Session,
+    lot: PointLot,
+    points: int,
+    kind: EntryKind,
+    now: datetime,
+    *,
+    receipt_id: int | None = None,
+    refund_id: int | None = None,
+    reason: str | None = None,
+    actor: str | None = None,
+) -> PointEntry:
+    lot.remaining += points
+    entry = PointEntry(
+        member_id=lot.member_id,
+        lot_id=lot.id,
+        kind=kind,
+        points=points,
+        created_at=now,
+        receipt_id=receipt_id,
+        refund_id=refund_id,
+        reason=reason,
+        actor=actor,
+    )
+    session.add(entry)
+    return entry
+
+
+def _spendable(member_id: int, now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        PointLot.member_id == member_id,
+        PointLot.remaining > 0,
+        PointLot.available_at <= now,
+        or_(PointLot.expires_at.is_(None), PointLot.expires_at > now),
+    )
+
+
+def fefo(session: Session, *conditions: ColumnElement[bool]) -> list[PointLot]:
+    """Lots in the order they are spent: first expiring first, never-expiring last."""
+    order = (PointLot.expires_at.is_(None), PointLot.expires_at, PointLot.id)
+    query = select(PointLot).where(*conditions).order_by(*order)
+    return list(session.scalars(query))
+
+
+def add_points(
+    session: Session,
+    *,
+    member_id: int,
+    points: int,
+    kind: EntryKind,
+    now: datetime,
+    available_at: datetime,
+    expires_at: datetime | None,
+    earned_at: datetime | None = None,
+    receipt_id: int | None = None,
+    reason: str | None = None,
+    actor: str | None = None,
+) -> PointLot | None:
+    """Credit points, paying off any debt from claw-backs first. The member must be locked."""
+    if points <= 0:
+        return None
+    for debt in session.scalars(
+        select(PointLot)
+        .where(PointLot.member_id == member_id, PointLot.remaining < 0)
+        .order_by(PointLot.id)
+    ):
+        paid = min(points, -debt.remaining)
+        _move(session, debt, paid, kind, now, receipt_id=receipt_id, reason=reason, actor=actor)
+        points -= paid
+        if points == 0:
+            return None
+    lot = PointLot(
+        member_id=member_id,
+        kind=kind,
+        points=points,
+        remaining=0,
+        earned_at=earned_at or now,
+        available_at=available_at,
+        expires_at=expires_at,
+        matured=available_at <= now,
+        receipt_id=receipt_id,
+    )
+    session.add(lot)
+    session.flush()
+    _move(session, lot, points, kind, now, receipt_id=receipt_id, reason=reason, actor=actor)
+    return lot
+
+
+def take_points(
+    session: Session,
+    *,
+    member_id: int,
+    points: int,
+    kind: EntryKind,
+    now: datetime,
+    lots: list[PointLot] | None = None,
+    receipt_id: int | None = None,
+    refund_id: int | None = None,
+    reason: str | None = None,
+    actor: str | None = None,
+    into_debt: bool = False,
+) -> int:
+    """Debit points from spendable lots, first expiring first. The member must be locked.
+
+    With `into_debt` whatever the lots cannot cover becomes a debt lot (claw-backs);
+    without it a shortfall is refused and nothing is taken.
+    """
+    candidates = lots if lots is not None else fefo(session, *_spendable(member_id, now))
+    available = sum(lot.remaining for lot in candidates if lot.remaining > 0)
+    if available < points and not into_debt:
+        raise InsufficientPoints(f"{points} points wanted, {available} spendable")
+    left = points
+    for lot in candidates:
+        if left == 0:
+            break
+        taken = min(left, lot.remaining)
+        if taken > 0:
+            _move(
+                session,
+                lot,
+                -taken,
+                kind,
+                now,
+                receipt_id=receipt_id,
+                refund_id=refund_id,
+                reason=reason,
+                actor=actor,
+            )
+            left -= taken
+    if left:
+        debt = PointLot(
+            member_id=member_id,
+            kind=kind,
+            points=0,
+            remaining=0,
+            earned_at=now,
+            available_at=now,
+            expires_at=None,
+            matured=True,
+            receipt_id=receipt_id,
+        )
+        session.add(debt)
+        session.flush()
+        _move(
+            session,
+            debt,
+            -left,
+            kind,
+            now,
+            receipt_id=receipt_id,
+            refund_id=refund_id,
+            reason=reason or "claw-back of points already spent",
+            actor=actor,
+        )
+    session.flush()
+    return points
+
+
+@dataclass(frozen=True)
+class Balance:
+    total: int  # every unexpired point, pending ones included, less any debt
+    spendable: int
+    pending: int
+    lots: list[PointLot]
+
+
+def balance(session: Session, *, member_id: int, now: datetime) -> Balance:
+    lots = fefo(
+        session,
+        PointLot.member_id == member_id,
+        PointLot.remaining != 0,
+        or_(PointLot.expires_at.is_(None), PointLot.expires_at > now),
+    )
+    spendable = sum(lot.remaining for lot in lots if lot.remaining > 0 and lot.available_at <= now)
+    pending = sum(lot.remaining for lot in lots if lot.available_at > now)
+    return Balance(sum(lot.remaining for lot in lots), spendable, pending, lots)
+
+
+def history(
+    session: Session, *, member_id: int, after_id: int = 0, limit: int = 50
+) -> list[PointEntry]:
+    query = select(PointEntry).where(PointEntry.member_id == member_id, PointEntry.id > after_id)
+    return list(session.scalars(query.order_by(PointEntry.id).limit(limit)))
+
+
+def adjust_points(
+    session: Session,
+    *,
+    member_id: int,
+    points: int,
+    reason: str,
+    actor: str,
+    now: datetime,
+    program: Program,
+) -> int:
+    """A manual correction by a named person for a stated reason; it may not overdraw."""
+    if not reason.strip() or not actor.strip():
+        raise AdjustmentNeedsReason("an adjustment needs a reason and an actor", field="reason")
+    if points == 0:
+        raise InvalidInput("an adjustment of 0 points changes nothing", field="points")
+    member = lock_member(session, member_id)
+    if points > 0:
+        expiry = rules.expires_at(
+            program.expiry,
+            now.astimezone(ZoneInfo(program.timezone)).date(),
+            ZoneInfo(program.timezone),
+        )
+        add_points(
+            session,
+            member_id=member.id,
+            points=points,
+            kind=EntryKind.ADJUST,
+            now=now,
+            available_at=now,
+            expires_at=expiry,
+            reason=reason,
+            actor=actor,
+        )
+    else:
+        take_points(
+            session,
+            member_id=member.id,
+            points=-points,
+            kind=EntryKind.ADJUST,
+            now=now,
+            reason=reason,
+            actor=actor,
+        )
+    return points
+
+
+def expire_points(session: Session, *, as_of: datetime) -> tuple[int, int]:
+    """Write off what is left of every lot whose expiry has passed; (lots, points)."""
+    lots = list(
+        session.scalars(
+            select(PointLot)
+            .where(PointLot.remaining > 0, PointLot.expires_at <= as_of)
+            .order_by(PointLot.member_id, PointLot.id)
+            .with_for_update()
+        )
+    )
+    points = 0
+    for lot in lots:
+        points += lot.remaining
+        _move(
+            session,
+            lot,
+            -lot.remaining,
+            EntryKind.EXPIRE,
+            as_of,
+            reason=f"expired {lot.expires_at:%Y-%m-%d}" if lot.expires_at else "expired",
+        )
+    session.flush()
+    return len(lots), points
+
+
+def mature_points(session: Session, *, as_of: datetime) -> tuple[int, int]:
+    """Record that pending lots became spendable; (lots, points). Spending never waits for this."""
+    lots = list(
+        session.scalars(
+            select(PointLot)
+            .where(PointLot.matured.is_(False), PointLot.available_at <= as_of)
+            .order_by(PointLot.id)
+            .with_for_update()
+        )
+    )
+    for lot in lots:
+        lot.matured = True
+        _move(
+            session,
+            lot,
+            0,
+            EntryKind.MATURE,
+            as_of,
+            receipt_id=lot.receipt_id,
+            reason=f"{lot.remaining} points spendable",
+        )
+    session.flush()
+    return len(lots), sum(lot.remaining for lot in lots)
+
+
+def merge_accounts(
+    session: Session, *, source_id: int, target_id: int, actor: str, now: datetime
+) -> int:
+    """Move every open lot of a duplicate registration to the member who stays; points moved."""
+    if source_id == target_id:
+        raise InvalidInput("a member cannot be merged into themselves", field="source_id")
+    first, second = sorted((source_id, target_id))
+    lock_member(session, first)
+    lock_member(session, second)
+    source, target = session.get_one(Member, source_id), session.get_one(Member, target_id)
+    if source.status is not MemberStatus.ACTIVE or target.status is not MemberStatus.ACTIVE:
+        raise MemberNotActive("both members must be active to merge")
+    moved = 0
+    for lot in fefo(session, PointLot.member_id == source_id, PointLot.remaining != 0):
+        reason = f"merged from member {source_id}"
+        twin = PointLot(
+            member_id=target_id,
+            kind=EntryKind.TRANSFER,
+            points=lot.remaining,
+            remaining=0,
+            earned_at=lot.earned_at,
+            available_at=lot.available_at,
+            expires_at=lot.expires_at,
+            matured=lot.matured,
+            receipt_id=lot.receipt_id,
+        )
+        session.add(twin)
+        session.flush()
+        _move(session, twin, lot.remaining, EntryKind.TRANSFER, now, reason=reason, actor=actor)
+        moved += lot.remaining
+        _move(
+            session,
+            lot,
+            -lot.remaining,
+            EntryKind.TRANSFER,
+            now,
+            reason=f"merged into member {target_id}",
+            actor=actor,
+        )
+    source.status = MemberStatus.MERGED
+    source.merged_into_id = target_id
+    session.flush()
+    return moved
+
+
+def ledger_discrepancies(session: Session, *, member_id: int | None = None) -> list[str]:
+    """Every way the ledger disagrees with itself; empty when the invariants hold."""
+    entries = (
+        select(PointEntry.lot_id, func.sum(PointEntry.points).label("points"))
+        .group_by(PointEntry.lot_id)
+        .subquery()
+    )
+    query = select(PointLot.id, PointLot.member_id, PointLot.remaining, entries.c.points).outerjoin(
+        entries, entries.c.lot_id == PointLot.id
+    )
+    if member_id is not None:
+        query = query.where(PointLot.member_id == member_id)
+    problems = [
+        f"lot {lot_id} of member {owner}: remaining {remaining} but entries sum to {summed or 0}"
+        for lot_id, owner, remaining, summed in session.execute(query)
+        if remaining != (summed or 0)
+    ]
+    orphans = (
+        select(func.count())
+        .select_from(PointEntry)
+        .join(PointLot)
+        .where(PointEntry.member_id != PointLot.member_id)
+    )
+    if count := session.scalar(orphans):
+        problems.append(f"{count} entries belong to another member than their lot")
+    return problems

@@ -1,0 +1,1 @@
+"""The loyalty program definition: one TOML file, validated, versioned, applied."""

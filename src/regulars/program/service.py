@@ -1,0 +1,75 @@
+"""Use cases of the program: apply a new version, read the active one."""
+
+import json
+import tomllib
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from regulars.errors import InvalidInput, NotFound
+from regulars.program.models import ProgramVersion
+from regulars.program.schema import Program
+
+
+class InvalidProgram(InvalidInput):
+    code = "invalid_program"
+
+
+class NoProgram(NotFound):
+    code = "no_program"
+
+
+def parse_program(text: str) -> Program:
+    """Read and validate a program file; errors name the key, e.g. `tiers.2.min_spend`."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidProgram(f"not valid TOML: {exc}") from exc
+    try:
+        program = Program.model_validate(raw)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc']) or 'program'}: {e['msg']}" for e in exc.errors()
+        ]
+        first = ".".join(str(p) for p in exc.errors()[0]["loc"])
+        raise InvalidProgram("; ".join(problems), field=first or None) from exc
+    try:
+        ZoneInfo(program.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidProgram(f"unknown time zone {program.timezone!r}", field="timezone") from exc
+    return program
+
+
+def apply_program(session: Session, *, text: str, now: datetime, actor: str) -> ProgramVersion:
+    """Store a new version and make it the active one; earlier receipts keep theirs."""
+    program = parse_program(text)
+    version = ProgramVersion(
+        name=program.name,
+        definition=program.model_dump_json(),
+        source=text,
+        applied_at=now,
+        applied_by=actor,
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
+def active_version(session: Session) -> ProgramVersion:
+    version = session.scalars(select(ProgramVersion).order_by(ProgramVersion.id.desc())).first()
+    if version is None:
+        raise NoProgram("no program applied yet; run `regulars program apply FILE`")
+    return version
+
+
+def load_program(version: ProgramVersion) -> Program:
+    return Program.model_validate(json.loads(version.definition))
+
+
+def active_program(session: Session) -> tuple[int, Program]:
+    """The active version number and its program."""
+    version = active_version(session)
+    return version.id, load_program(version)

@@ -1,0 +1,1 @@
+"""Membership tiers: qualification, upgrades, the yearly review and its history."""

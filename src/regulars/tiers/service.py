@@ -1,0 +1,169 @@
+"""Use cases of tiers: the member's tier, upgrades as soon as earned, the yearly review."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from regulars.points import rules
+from regulars.points.models import ReceiptPoints
+from regulars.program.schema import Program, Tier
+from regulars.tiers.models import MemberTier, TierChange
+
+
+@dataclass(frozen=True)
+class TierStanding:
+    tier: Tier
+    spend: Decimal  # eligible spend in the qualification window
+    visits: int
+    next_tier: Tier | None
+    review_on: date | None
+
+
+def _window_start(program: Program, as_of: datetime) -> datetime:
+    zone = ZoneInfo(program.timezone)
+    day = as_of.astimezone(zone).date()
+    months = day.year * 12 + day.month - 1 - program.tier_review.window_months
+    start = date(months // 12, months % 12 + 1, min(day.day, 28))
+    return datetime.combine(start, time.min, tzinfo=zone)
+
+
+def window_activity(
+    session: Session, *, member_id: int, program: Program, as_of: datetime
+) -> tuple[Decimal, int]:
+    """Eligible spend (after refunds) and visits in the rolling qualification window."""
+    query = select(
+        func.coalesce(func.sum(ReceiptPoints.eligible_amount), 0),
+        func.coalesce(func.sum(ReceiptPoints.refunded_eligible_amount), 0),
+        func.count(),
+    ).where(
+        ReceiptPoints.member_id == member_id,
+        ReceiptPoints.sold_at > _window_start(program, as_of),
+        ReceiptPoints.sold_at <= as_of,
+        ReceiptPoints.eligible_amount > 0,
+    )
+    spend, refunded, visits = session.execute(query).one()
+    return Decimal(spend) - Decimal(refunded), int(visits)
+
+
+def current_tier(session: Session, *, member_id: int, program: Program) -> Tier:
+    held = session.get(MemberTier, member_id)
+    if held is None or held.tier_code not in {t.code for t in program.tiers}:
+        return program.tiers[0]
+    return program.tier(held.tier_code)
+
+
+def standing(
+    session: Session, *, member_id: int, program: Program, as_of: datetime
+) -> TierStanding:
+    tier = current_tier(session, member_id=member_id, program=program)
+    spend, visits = window_activity(session, member_id=member_id, program=program, as_of=as_of)
+    index = program.tier_index(tier.code)
+    higher = program.tiers[index + 1] if index + 1 < len(program.tiers) else None
+    held = session.get(MemberTier, member_id)
+    return TierStanding(tier, spend, visits, higher, held.review_on if held else None)
+
+
+def _set_tier(
+    session: Session,
+    *,
+    member_id: int,
+    tier: Tier,
+    reason: str,
+    now: datetime,
+    program: Program,
+    program_version: int,
+) -> None:
+    held = session.get(MemberTier, member_id)
+    local_day = now.astimezone(ZoneInfo(program.timezone)).date()
+    review_on = rules.next_review(program, local_day)
+    previous = held.tier_code if held else None
+    if held is None:
+        session.add(
+            MemberTier(member_id=member_id, tier_code=tier.code, since=now, review_on=review_on)
+        )
+    else:
+        if held.tier_code != tier.code:
+            held.since = now
+        held.tier_code = tier.code
+        held.review_on = review_on
+    if previous != tier.code:
+        session.add(
+            TierChange(
+                member_id=member_id,
+                from_code=previous,
+                to_code=tier.code,
+                reason=reason,
+                changed_at=now,
+                program_version=program_version,
+            )
+        )
+    session.flush()
+
+
+def upgrade_if_qualified(
+    session: Session, *, member_id: int, program: Program, program_version: int, now: datetime
+) -> Tier | None:
+    """Move a member up as soon as a threshold is crossed; returns the new tier if any."""
+    spend, visits = window_activity(session, member_id=member_id, program=program, as_of=now)
+    qualified = rules.tier_for(program, spend=spend, visits=visits)
+    current = current_tier(session, member_id=member_id, program=program)
+    if program.tier_index(qualified.code) <= program.tier_index(current.code):
+        return None
+    _set_tier(
+        session,
+        member_id=member_id,
+        tier=qualified,
+        reason="upgrade",
+        now=now,
+        program=program,
+        program_version=program_version,
+    )
+    return qualified
+
+
+def review_tiers(
+    session: Session, *, program: Program, program_version: int, as_of: datetime
+) -> dict[str, int]:
+    """The review: members due keep a tier they requalify for, else drop one level.
+
+    Safe to re-run: a reviewed member's next review moves a year ahead.
+    """
+    today = as_of.astimezone(ZoneInfo(program.timezone)).date()
+    due = list(
+        session.scalars(
+            select(MemberTier)
+            .where(MemberTier.review_on <= today)
+            .order_by(MemberTier.member_id)
+            .with_for_update()
+        )
+    )
+    counts = {"reviewed": 0, "kept": 0, "raised": 0, "lowered": 0}
+    for held in due:
+        spend, visits = window_activity(
+            session, member_id=held.member_id, program=program, as_of=as_of
+        )
+        current = current_tier(session, member_id=held.member_id, program=program)
+        new = rules.reviewed_tier(program, current=current.code, spend=spend, visits=visits)
+        change = program.tier_index(new.code) - program.tier_index(current.code)
+        key = "kept" if change == 0 else "raised" if change > 0 else "lowered"
+        counts["reviewed"] += 1
+        counts[key] += 1
+        _set_tier(
+            session,
+            member_id=held.member_id,
+            tier=new,
+            reason=f"review: {key}",
+            now=as_of,
+            program=program,
+            program_version=program_version,
+        )
+    return counts
+
+
+def tier_history(session: Session, *, member_id: int) -> list[TierChange]:
+    query = select(TierChange).where(TierChange.member_id == member_id).order_by(TierChange.id)
+    return list(session.scalars(query))
