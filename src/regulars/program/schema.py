@@ -1,6 +1,6 @@
 """The shape of a program file; every rule engine reads its settings from these models."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -129,6 +129,75 @@ class Referral(Strict):
     max_rewards_per_referrer: int = Field(default=20, ge=0)
 
 
+class Promotion(Strict):
+    """An offer priced at the till. See the README's promotion section for how offers stack."""
+
+    code: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1)
+    kind: Literal[
+        "spend_save",
+        "percent_off",
+        "amount_off",
+        "buy_get_free",
+        "nth_item",
+        "bundle",
+        "member_price",
+        "flash_sale",
+    ]
+    priority: int = Field(default=100, description="lower goes first")
+    group: str | None = Field(default=None, description="one offer of a group per line")
+    exclusive: bool = Field(default=False, description="a line it discounts gets nothing else")
+    # Which goods: empty means every item that may be promoted.
+    skus: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    # Who and when.
+    member_only: bool = False
+    tiers: list[str] = Field(default_factory=list)
+    stores: list[str] = Field(default_factory=list)
+    channels: list[Literal["store", "online", "mini_program"]] = Field(default_factory=list)
+    starts: datetime | None = Field(default=None, description="without a zone: program time")
+    ends: datetime | None = None
+    weekdays: list[Weekday] = Field(default_factory=list)
+    # What it gives.
+    threshold: Decimal | None = Field(default=None, gt=0, description="spend_save: spend X")
+    save: Decimal | None = Field(default=None, gt=0, description="spend_save: save Y; amount_off")
+    repeat: bool = Field(default=False, description="spend_save: save Y for every X")
+    percent: Decimal | None = Field(default=None, gt=0, le=100)
+    buy: int | None = Field(default=None, ge=1)
+    free: int | None = Field(default=None, ge=1)
+    nth: int | None = Field(default=None, ge=2)
+    price: Decimal | None = Field(default=None, ge=0, description="bundle or flash sale price")
+    member_prices: dict[str, Decimal] = Field(default_factory=dict)
+    # Limits.
+    per_receipt_units: int | None = Field(default=None, ge=1)
+    budget_count: int | None = Field(default=None, ge=0, description="receipts it may discount")
+    budget_amount: Decimal | None = Field(default=None, ge=0, description="money it may give")
+    budget_units: int | None = Field(default=None, ge=0, description="flash sale: units in all")
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Promotion":
+        needs: dict[str, tuple[str, ...]] = {
+            "spend_save": ("threshold", "save"),
+            "percent_off": ("percent",),
+            "amount_off": ("save",),
+            "buy_get_free": ("buy", "free"),
+            "nth_item": ("nth", "percent"),
+            "bundle": ("price",),
+            "member_price": ("member_prices",),
+            "flash_sale": ("starts", "ends"),
+        }
+        missing = [name for name in needs[self.kind] if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"a {self.kind} promotion needs {' and '.join(missing)}")
+        if self.kind == "bundle" and len(self.skus) < 2:
+            raise ValueError("a bundle needs at least two skus")
+        if self.kind == "flash_sale" and self.price is None and self.percent is None:
+            raise ValueError("a flash_sale needs a price or a percent")
+        if self.starts and self.ends and self.ends <= self.starts:
+            raise ValueError("ends is not after starts")
+        return self
+
+
 class Program(Strict):
     """A chain's whole loyalty program."""
 
@@ -143,6 +212,7 @@ class Program(Strict):
     rewards: list[Reward] = Field(default_factory=list)
     engagement: Engagement = Field(default_factory=Engagement)
     referral: Referral = Field(default_factory=Referral)
+    promotions: list[Promotion] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _ladder(self) -> "Program":
@@ -162,6 +232,12 @@ class Program(Strict):
                 or higher.min_visits < lower.min_visits
             ):
                 raise ValueError(f"tier {higher.code} must ask more than {lower.code} ({by})")
+        promotion_codes = [p.code for p in self.promotions]
+        if len(set(promotion_codes)) != len(promotion_codes):
+            raise ValueError("promotion codes must be unique")
+        unknown = {t for p in self.promotions for t in p.tiers} - set(codes)
+        if unknown:
+            raise ValueError(f"promotions name unknown tiers: {', '.join(sorted(unknown))}")
         return self
 
     def tier(self, code: str) -> Tier:

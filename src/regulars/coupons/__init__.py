@@ -1,0 +1,1 @@
+"""Coupon templates, coupons issued to members, and their redemption at the till."""
