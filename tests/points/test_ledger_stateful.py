@@ -218,9 +218,11 @@ def test_the_ledger_holds_under_random_sequences(database: Database) -> None:
     run_state_machine_as_test(
         lambda: LedgerMachine(database),
         settings=settings(
-            max_examples=12,
-            stateful_step_count=25,
+            max_examples=20,
+            stateful_step_count=30,
             deadline=None,
+            derandomize=True,
+            database=None,
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
