@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from regulars.members.service import enroll_member
 from regulars.program.service import apply_program
 
 NOW = datetime(2026, 6, 15, 4, 0, tzinfo=UTC)  # noon in Shanghai
+ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def make_store(session: Session, code: str = "S001", channel: Channel = Channel.STORE) -> Store:
@@ -75,6 +77,7 @@ def make_member(session: Session, phone: str = "13800138000", **fields: object) 
         now=NOW,
         source="test",
         region="CN",
+        zone=ZONE,
     )
 
 

@@ -1,7 +1,10 @@
 """Time helpers: the system stores UTC and reasons about business days in a store's zone."""
 
 from datetime import UTC, date, datetime, time
+from typing import Annotated
 from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator, BeforeValidator
 
 
 def utc_now() -> datetime:
@@ -22,3 +25,26 @@ def local_date(moment: datetime, zone: ZoneInfo) -> date:
 
 def start_of_local_day(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _date_and_time(value: object) -> object:
+    """Refuse what lax parsing would misread: bare numbers (epoch seconds) and bare dates."""
+    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
+        raise ValueError("must be a date and time such as 2026-06-14 10:30")
+    if isinstance(value, str) and len(value.strip()) <= 10:
+        raise ValueError("needs a time of day as well as a date, such as 2026-06-14 10:30")
+    return value
+
+
+def _not_ancient(value: datetime) -> datetime:
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    if aware < EARLIEST:
+        raise ValueError("is before the year 2000")
+    return value
+
+
+Moment = Annotated[datetime, BeforeValidator(_date_and_time), AfterValidator(_not_ancient)]
+"""A date and time as tills and files write it; without a zone it is read in the store's zone."""

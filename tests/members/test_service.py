@@ -8,7 +8,7 @@ from regulars.members import service
 from regulars.members.models import ConsentChannel
 from regulars.members.rules import is_valid_card_number
 from regulars.members.schemas import MemberCreate, MemberUpdate
-from tests.factories import NOW, make_member, make_store
+from tests.factories import NOW, ZONE, make_member, make_store
 
 
 def test_enrolment_normalises_the_phone_and_issues_a_valid_card(session: Session) -> None:
@@ -39,6 +39,7 @@ def test_batch_enrolment_reports_each_problem_in_place(session: Session) -> None
         now=NOW,
         source="test",
         region="CN",
+        zone=ZONE,
     )
     assert [getattr(o, "created", None) for o in outcomes] == [True, None, None, None]
     assert [getattr(o, "code", None) for o in outcomes[1:]] == [
@@ -50,14 +51,19 @@ def test_batch_enrolment_reports_each_problem_in_place(session: Session) -> None
 
 def test_enrolling_the_same_member_again_changes_nothing(session: Session) -> None:
     data = MemberCreate(phone="13800138003", name="Zhang San")
-    [first] = service.enroll_members(session, members=[data], now=NOW, source="t", region="CN")
-    [again] = service.enroll_members(session, members=[data], now=NOW, source="t", region="CN")
+    [first] = service.enroll_members(
+        session, members=[data], now=NOW, source="t", region="CN", zone=ZONE
+    )
+    [again] = service.enroll_members(
+        session, members=[data], now=NOW, source="t", region="CN", zone=ZONE
+    )
     [other] = service.enroll_members(
         session,
         members=[data.model_copy(update={"name": "Li Si"})],
         now=NOW,
         source="t",
         region="CN",
+        zone=ZONE,
     )
     assert again == type(first)(first.id, created=False)  # type: ignore[union-attr]
     assert getattr(other, "code", None) == "member_differs"
@@ -100,8 +106,12 @@ def test_consent_history_keeps_every_change_and_the_latest_wins(session: Session
 def test_find_by_card_or_email_and_update_refuses_a_taken_phone(session: Session) -> None:
     a = make_member(session, phone="13800138010", email="a@mail.example.cn")
     b = make_member(session, phone="13800138011")
-    assert service.find_member(session, card_number=a.card_number, region="CN").id == a.id
-    assert service.find_member(session, email="A@mail.example.cn", region="CN").id == a.id
+    assert (
+        service.find_member(session, card_number=a.card_number, region="CN").id == a.id
+    )
+    assert (
+        service.find_member(session, email="A@mail.example.cn", region="CN").id == a.id
+    )
     with pytest.raises(InvalidInput):
         service.find_member(session, region="CN")
     with pytest.raises(service.DuplicatePhone):

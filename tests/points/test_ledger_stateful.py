@@ -35,7 +35,7 @@ from regulars.points.service import (
 from regulars.program.service import active_program
 from regulars.sales.schemas import ReceiptLineIn, RefundIn, RefundLineIn
 from tests.conftest import Database
-from tests.factories import NOW, make_product, make_program, make_store
+from tests.factories import NOW, ZONE, make_product, make_program, make_store
 
 TOLERANCE = timedelta(minutes=15)
 _runs = itertools.count()
@@ -54,7 +54,12 @@ class LedgerMachine(RuleBasedStateMachine):
             member = run_in_transaction(
                 self.sessions,
                 lambda s, phone=phone: enroll_member(
-                    s, data=MemberCreate(phone=phone), now=NOW, source="test", region="CN"
+                    s,
+                    data=MemberCreate(phone=phone),
+                    now=NOW,
+                    source="test",
+                    region="CN",
+                    zone=ZONE,
                 ),
             )
             self.members.append((member.id, member.card_number))

@@ -5,6 +5,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from regulars.catalog.models import CategoryLevel, Channel
+from regulars.money import Price
 
 
 class StoreCreate(BaseModel):
@@ -40,7 +41,7 @@ class ProductCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     brand: str = Field(min_length=1, max_length=100)
     category_code: str
-    regular_price: Decimal = Field(ge=0, decimal_places=2)
+    regular_price: Price
     excluded_from_points: bool | None = Field(
         default=None, description="Defaults to the category's exclusion."
     )

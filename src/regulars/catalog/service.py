@@ -1,6 +1,6 @@
 """Use cases of the shop's master data."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,21 +32,16 @@ _PARENT_LEVEL = {
 }
 
 
-def add_store(session: Session, *, data: StoreCreate) -> Store:
+def _store_values(session: Session, data: StoreCreate) -> dict[str, object]:
     try:
         ZoneInfo(data.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise InvalidInput(f"unknown time zone {data.timezone!r}", field="timezone") from exc
-    if session.scalar(select(Store.id).where(Store.code == data.code)) is not None:
-        raise Conflict(f"store {data.code!r} already exists", field="code")
-    store = Store(**data.model_dump())
-    session.add(store)
-    session.flush()
-    return store
+    return data.model_dump()
 
 
-def add_category(session: Session, *, data: CategoryCreate) -> Category:
-    """Add a node; its parent must sit exactly one level up, and exclusions are inherited."""
+def _category_values(session: Session, data: CategoryCreate) -> dict[str, object]:
+    """The stored form of a category: its parent one level up, exclusion inherited."""
     expected_parent = _PARENT_LEVEL[data.level]
     parent = None
     if data.parent_code is not None:
@@ -57,41 +52,62 @@ def add_category(session: Session, *, data: CategoryCreate) -> Category:
         raise InvalidInput(
             f"a {data.level} must sit under a {expected_parent or 'nothing'}", field="parent_code"
         )
-    category = Category(
-        code=data.code,
-        name=data.name,
-        level=data.level,
-        parent_id=parent.id if parent else None,
-        excluded_from_rewards=data.excluded_from_rewards
+    return {
+        "code": data.code,
+        "name": data.name,
+        "level": data.level,
+        "parent_id": parent.id if parent else None,
+        "excluded_from_rewards": data.excluded_from_rewards
         or bool(parent and parent.excluded_from_rewards),
-    )
-    session.add(category)
-    session.flush()
-    return category
+    }
 
 
-def add_product(session: Session, *, data: ProductCreate) -> Product:
+def _product_values(session: Session, data: ProductCreate) -> dict[str, object]:
+    """The stored form of a product: its category's id, exclusions defaulting to the category's."""
     category = session.scalars(select(Category).where(Category.code == data.category_code)).first()
     if category is None:
         raise CategoryNotFound(f"unknown category {data.category_code!r}", field="category_code")
-    if session.scalar(select(Product.id).where(Product.sku == data.sku)) is not None:
-        raise Conflict(f"SKU {data.sku!r} already exists", field="sku")
     excluded = category.excluded_from_rewards
-    product = Product(
-        **data.model_dump(
-            exclude={"category_code", "excluded_from_points", "excluded_from_promotions"}
-        ),
-        category_id=category.id,
-        excluded_from_points=excluded
-        if data.excluded_from_points is None
-        else data.excluded_from_points,
-        excluded_from_promotions=excluded
-        if data.excluded_from_promotions is None
-        else data.excluded_from_promotions,
-    )
-    session.add(product)
+    values = data.model_dump(exclude={"category_code"})
+    for flag in ("excluded_from_points", "excluded_from_promotions"):
+        if values[flag] is None:
+            values[flag] = excluded
+    return {**values, "category_id": category.id}
+
+
+_FORMS: dict[
+    type, tuple[type[Store | Category | Product], str, Callable[..., dict[str, object]]]
+] = {
+    StoreCreate: (Store, "code", _store_values),
+    CategoryCreate: (Category, "code", _category_values),
+    ProductCreate: (Product, "sku", _product_values),
+}
+
+CatalogRecord = StoreCreate | CategoryCreate | ProductCreate
+
+
+def add_catalog_record(session: Session, *, data: CatalogRecord) -> Store | Category | Product:
+    """Add a store, category or product; its code must be new."""
+    model, key, values_of = _FORMS[type(data)]
+    values = values_of(session, data)
+    if session.scalar(select(model.id).where(getattr(model, key) == values[key])) is not None:
+        raise Conflict(f"{key} {values[key]!r} already exists", field=key)
+    record = model(**values)
+    session.add(record)
     session.flush()
-    return product
+    return record
+
+
+def add_store(session: Session, *, data: StoreCreate) -> Store:
+    return cast(Store, add_catalog_record(session, data=data))
+
+
+def add_category(session: Session, *, data: CategoryCreate) -> Category:
+    return cast(Category, add_catalog_record(session, data=data))
+
+
+def add_product(session: Session, *, data: ProductCreate) -> Product:
+    return cast(Product, add_catalog_record(session, data=data))
 
 
 def stores_by_code(session: Session, codes: Iterable[str]) -> dict[str, Store]:
@@ -132,51 +148,41 @@ def list_products(session: Session, *, after_id: int = 0, limit: int = 100) -> l
     return list(session.scalars(query))
 
 
-CatalogRecord = StoreCreate | CategoryCreate | ProductCreate
-_KEYED: dict[type, tuple[type[Store | Category | Product], str]] = {
-    StoreCreate: (Store, "code"),
-    CategoryCreate: (Category, "code"),
-    ProductCreate: (Product, "sku"),
-}
-
-
 def add_catalog_records(session: Session, *, records: Sequence[CatalogRecord]) -> list[Outcome]:
     """Add stores, categories or products in order; a record already there is never overwritten.
 
-    One with identical fields counts as unchanged, one with other fields is a conflict, so
-    loading the same catalogue file twice changes nothing.
+    One whose stored form (parents and inherited exclusions included) is identical counts
+    as unchanged, one that differs is a conflict, so loading the same file twice changes
+    nothing.
     """
-    adders = {StoreCreate: add_store, CategoryCreate: add_category, ProductCreate: add_product}
     outcomes: list[Outcome] = []
     for record in records:
-        model, key = _KEYED[type(record)]
+        model, key, values_of = _FORMS[type(record)]
         value = getattr(record, key)
-        existing = cast(
-            Store | Category | Product | None,
-            session.scalars(select(model).where(getattr(model, key) == value)).first(),
-        )
-        if existing is not None:
-            outcomes.append(_compare(existing, record, f"{key} {value!r}"))
-            continue
+        existing = session.scalars(select(model).where(getattr(model, key) == value)).first()
         try:
             with session.begin_nested():
-                added = adders[type(record)](session, data=record)  # type: ignore[operator]
-            outcomes.append(Recorded(added.id, created=True))
+                if existing is None:
+                    added = add_catalog_record(session, data=record)
+                    outcomes.append(Recorded(added.id, created=True))
+                else:
+                    stored = values_of(session, record)
+                    outcomes.append(_compare(existing, stored, f"{key} {value!r}"))
         except RegularsError as error:
             outcomes.append(error)
     return outcomes
 
 
-def _compare(existing: Store | Category | Product, record: CatalogRecord, label: str) -> Outcome:
-    differing = [
-        name
-        for name, value in record.model_dump(exclude_none=True).items()
-        if hasattr(existing, name) and getattr(existing, name) != value
-    ]
+def _compare(existing: object, stored: dict[str, object], label: str) -> Outcome:
+    differing = [name for name, value in stored.items() if getattr(existing, name) != value]
     if differing:
+        shown = [
+            {"parent_id": "parent_code", "category_id": "category_code"}.get(n, n)
+            for n in differing
+        ]
         return Conflict(
-            f"{label} already exists with a different {', '.join(differing)}; "
+            f"{label} already exists with a different {', '.join(shown)}; "
             "an import never overwrites",
-            field=differing[0],
+            field=shown[0],
         )
-    return Recorded(existing.id, created=False)
+    return Recorded(existing.id, created=False)  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from random import Random
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
@@ -36,6 +37,7 @@ GENDERS = (Gender.FEMALE, Gender.MALE, Gender.UNSPECIFIED)
 CHANNELS = tuple(ConsentChannel)  # sms, email, push, wechat: the generator's column order
 DEMO_SOURCE = "demo"
 BATCH = 4000
+ZONE = ZoneInfo("Asia/Shanghai")  # every demo store's zone
 
 Progress = Callable[[str, int], None]
 
@@ -179,7 +181,13 @@ def write_database(
     for begin in range(0, len(records), BATCH):
         chunk = records[begin : begin + BATCH]
         enrol = partial(
-            enroll_members, members=chunk, now=now, source=DEMO_SOURCE, region="CN", rng=rng
+            enroll_members,
+            members=chunk,
+            now=now,
+            source=DEMO_SOURCE,
+            region="CN",
+            zone=ZONE,
+            rng=rng,
         )
         outcomes = run_in_transaction(sessions, enrol)
         member_ids += [_recorded_id(o) for o in outcomes]

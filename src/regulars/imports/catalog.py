@@ -32,6 +32,7 @@ def import_catalog(
     kind: type[StoreCreate] | type[CategoryCreate] | type[ProductCreate],
     *,
     show_progress: bool = True,
+    encoding: str = "utf-8-sig",
 ) -> ImportReport:
     def build(unit: Unit) -> CatalogRecord:
         values = {k: v for k, v in unit.rows[0].values.items() if v is not None}
@@ -45,4 +46,4 @@ def import_catalog(
         write=_write,
         locate=_locate,
     )
-    return run_import(sessions, path, spec, show_progress=show_progress)
+    return run_import(sessions, path, spec, show_progress=show_progress, encoding=encoding)

@@ -21,6 +21,9 @@ app = typer.Typer(help="Import members and receipts from CSV or Parquet files.")
 FileArgument = Annotated[
     Path, typer.Argument(help="A .csv or .parquet file in the documented layout.")
 ]
+EncodingOption = Annotated[
+    str, typer.Option(help="Text encoding of a CSV file, e.g. gbk for many Chinese tills.")
+]
 
 
 def _show(report: ImportReport) -> None:
@@ -38,25 +41,27 @@ def _show(report: ImportReport) -> None:
 
 @app.command("members")
 @reports_errors
-def members_command(file: FileArgument) -> None:
+def members_command(file: FileArgument, encoding: EncodingOption = "utf-8-sig") -> None:
     """Enrol members; a row whose member is already enrolled identically changes nothing."""
     sessions = open_database()
-    _show(import_members(sessions, file, settings=get_settings(), now=utc_now()))
+    _show(import_members(sessions, file, settings=get_settings(), now=utc_now(), encoding=encoding))
 
 
 @app.command("receipts")
 @reports_errors
-def receipts_command(file: FileArgument) -> None:
+def receipts_command(file: FileArgument, encoding: EncodingOption = "utf-8-sig") -> None:
     """Record receipts, one row per line; a receipt already recorded is not written again."""
     sessions = open_database()
-    _show(import_receipts(sessions, file, settings=get_settings(), now=utc_now()))
+    _show(
+        import_receipts(sessions, file, settings=get_settings(), now=utc_now(), encoding=encoding)
+    )
 
 
 def _catalog_command(
     kind: type[StoreCreate] | type[CategoryCreate] | type[ProductCreate],
-) -> Callable[[Path], None]:
-    def command(file: FileArgument) -> None:
-        _show(import_catalog(open_database(), file, kind))
+) -> Callable[[Path, str], None]:
+    def command(file: FileArgument, encoding: EncodingOption = "utf-8-sig") -> None:
+        _show(import_catalog(open_database(), file, kind, encoding=encoding))
 
     return command
 

@@ -2,10 +2,13 @@
 
 import csv
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TextIO
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
@@ -30,12 +33,14 @@ def _text(value: object) -> str | None:
 class RowReader:
     """Rows of a CSV or Parquet file as text, so both go through the same validation."""
 
-    def __init__(self, path: Path, required: Sequence[str]) -> None:
+    def __init__(self, path: Path, required: Sequence[str], encoding: str = "utf-8-sig") -> None:
         if not path.exists():
             raise InvalidInput(f"{path} does not exist", field="file")
         self.path = path
+        self.encoding = encoding
         self.is_parquet = path.suffix.lower() in {".parquet", ".pq"}
-        self.columns = self._columns()
+        with self._readable():
+            self.columns = self._columns()
         missing = [name for name in required if name not in self.columns]
         if missing:
             raise InvalidInput(
@@ -45,7 +50,7 @@ class RowReader:
     def _columns(self) -> list[str]:
         if self.is_parquet:
             return list(pq.ParquetFile(self.path).schema_arrow.names)
-        with self.path.open(newline="", encoding="utf-8-sig") as handle:
+        with self._text() as handle:
             header = next(csv.reader(handle), None)
         if not header:
             raise InvalidInput(f"{self.path.name} is empty: a header row is needed", field="file")
@@ -57,8 +62,38 @@ class RowReader:
         with self.path.open("rb") as handle:
             return max(sum(1 for _ in handle) - 1, 0)
 
+    def _text(self) -> TextIO:
+        try:
+            return self.path.open(newline="", encoding=self.encoding)
+        except LookupError as exc:
+            raise InvalidInput(f"unknown encoding {self.encoding!r}", field="encoding") from exc
+
     def __iter__(self) -> Iterator[NumberedRow | tuple[int, str]]:
         """Each row, or (row number, reason) for a row that cannot even be split into fields."""
+        with self._readable():
+            yield from self._rows()
+
+    @contextmanager
+    def _readable(self) -> Iterator[None]:
+        """Turn what the file's bytes do wrong into one clear error naming the file."""
+        try:
+            yield
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(
+                f"{self.path.name} is not {self.encoding} text ({exc.reason} at byte {exc.start}); "
+                "name its encoding, e.g. --encoding gbk",
+                field="encoding",
+            ) from exc
+        except csv.Error as exc:
+            raise InvalidInput(
+                f"{self.path.name} is not readable CSV: {exc}", field="file"
+            ) from exc
+        except pa.ArrowException as exc:
+            raise InvalidInput(
+                f"{self.path.name} is not a readable Parquet file: {exc}", field="file"
+            ) from exc
+
+    def _rows(self) -> Iterator[NumberedRow | tuple[int, str]]:
         if self.is_parquet:
             number = 1
             for batch in pq.ParquetFile(self.path).iter_batches(batch_size=10_000):
@@ -66,7 +101,7 @@ class RowReader:
                     number += 1
                     yield NumberedRow(number, {k: _text(v) for k, v in record.items()})
             return
-        with self.path.open(newline="", encoding="utf-8-sig") as handle:
+        with self._text() as handle:
             reader = csv.reader(handle)
             next(reader)
             for number, fields in enumerate(reader, start=2):
@@ -74,6 +109,9 @@ class RowReader:
                     continue
                 if len(fields) != len(self.columns):
                     yield number, f"has {len(fields)} fields, the header has {len(self.columns)}"
+                    continue
+                if any("\x00" in field for field in fields):
+                    yield number, "contains a NUL character"
                     continue
                 yield NumberedRow(
                     number, {k: _text(v) for k, v in zip(self.columns, fields, strict=True)}

@@ -59,10 +59,16 @@ def import_members(
     settings: Settings,
     now: datetime,
     show_progress: bool = True,
+    encoding: str = "utf-8-sig",
 ) -> ImportReport:
     def write(session: Session, members: list[MemberCreate]) -> list[Outcome]:
         return enroll_members(
-            session, members=members, now=now, source="import", region=settings.phone_region
+            session,
+            members=members,
+            now=now,
+            source="import",
+            region=settings.phone_region,
+            zone=settings.zone,
         )
 
     spec = ImportSpec(
@@ -73,4 +79,4 @@ def import_members(
         write=write,
         locate=_locate,
     )
-    return run_import(sessions, path, spec, show_progress=show_progress)
+    return run_import(sessions, path, spec, show_progress=show_progress, encoding=encoding)

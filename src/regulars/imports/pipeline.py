@@ -64,15 +64,17 @@ def run_import(
     *,
     batch_rows: int = 5000,
     show_progress: bool = True,
+    encoding: str = "utf-8-sig",
 ) -> ImportReport:
-    reader = RowReader(path, spec.required_columns)
+    reader = RowReader(path, spec.required_columns, encoding)
+    scattered = _scattered_keys(reader, spec)
     report = ImportReport()
     extra = [c for c in reader.columns if c not in spec.columns]
     with RejectsFile(path, reader.columns) as rejects, row_progress() as progress:
         task = progress.add_task(
             f"importing {path.name}", total=reader.count(), visible=show_progress
         )
-        for units in _batches(_units(reader, spec, rejects, report), batch_rows):
+        for units in _batches(_units(reader, spec, rejects, report, scattered), batch_rows):
             built: list[tuple[Unit, M]] = []
             for unit in units:
                 try:
@@ -107,12 +109,33 @@ def _writing(spec: ImportSpec[M], records: list[M]) -> Callable[[Session], list[
     return write
 
 
-def _units(
-    reader: RowReader, spec: ImportSpec[M], rejects: RejectsFile, report: ImportReport
-) -> Iterator[Unit]:
-    """Consecutive rows with the same key form one unit; a key seen again later is refused."""
-    current: Unit | None = None
+def _scattered_keys(reader: RowReader, spec: ImportSpec[M]) -> set[str]:
+    """Keys whose rows are not all together: such a record is refused whole, never half-written."""
     finished: set[str] = set()
+    scattered: set[str] = set()
+    previous: str | None = None
+    for item in reader:
+        if isinstance(item, tuple):
+            continue
+        key = spec.key_of(item)
+        if key != previous:
+            if key in finished:
+                scattered.add(key)
+            if previous is not None:
+                finished.add(previous)
+            previous = key
+    return scattered
+
+
+def _units(
+    reader: RowReader,
+    spec: ImportSpec[M],
+    rejects: RejectsFile,
+    report: ImportReport,
+    scattered: set[str],
+) -> Iterator[Unit]:
+    """Consecutive rows with the same key form one unit."""
+    current: Unit | None = None
     for item in reader:
         if isinstance(item, tuple):
             number, reason = item
@@ -120,17 +143,15 @@ def _units(
             report.rows += 1
             continue
         key = spec.key_of(item)
+        if key in scattered:
+            rejects.reject(item.number, f"the rows of {key} are not consecutive", item.values)
+            report.rows += 1
+            continue
         if current is not None and key == current.key:
             current.rows.append(item)
             continue
         if current is not None:
-            finished.add(current.key)
             yield current
-        if key in finished:
-            rejects.reject(item.number, f"rows of {key} must be consecutive", item.values)
-            report.rows += 1
-            current = None
-            continue
         current = Unit(key, [item])
     if current is not None:
         yield current

@@ -59,6 +59,7 @@ def import_receipts(
     settings: Settings,
     now: datetime,
     show_progress: bool = True,
+    encoding: str = "utf-8-sig",
 ) -> ImportReport:
     tolerance = timedelta(minutes=settings.future_tolerance_minutes)
 
@@ -73,4 +74,4 @@ def import_receipts(
         write=write,
         locate=_locate,
     )
-    return run_import(sessions, path, spec, show_progress=show_progress)
+    return run_import(sessions, path, spec, show_progress=show_progress, encoding=encoding)

@@ -4,8 +4,9 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from regulars.catalog.models import Store
 from regulars.db import Base, TextEnum, UTCDateTime
 
 
@@ -41,6 +42,7 @@ class Member(Base):
     birth_date: Mapped[date | None]
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
     join_store_id: Mapped[int | None] = mapped_column(ForeignKey("store.id"))
+    join_store: Mapped[Store | None] = relationship()
     status: Mapped[MemberStatus] = mapped_column(
         TextEnum(MemberStatus), default=MemberStatus.ACTIVE
     )

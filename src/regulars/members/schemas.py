@@ -4,6 +4,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from regulars.clock import Moment
 from regulars.members.models import ConsentChannel, Gender, MemberStatus
 
 
@@ -21,7 +22,9 @@ class MemberCreate(BaseModel):
     card_number: str | None = Field(
         default=None, description="Keep an existing card number when migrating members."
     )
-    joined_at: datetime | None = Field(default=None, description="Defaults to now.")
+    joined_at: Moment | None = Field(
+        default=None, description="Defaults to now; without a zone, the join store's zone."
+    )
     referred_by_code: str | None = None
     consents: dict[ConsentChannel, bool] = Field(default_factory=dict)
 

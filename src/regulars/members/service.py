@@ -1,8 +1,10 @@
 """Use cases of members: enrol, find, update, record consent."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from random import Random
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -11,6 +13,7 @@ from sqlalchemy.orm import Session
 from regulars.batch import Outcome, Recorded
 from regulars.catalog.models import Store
 from regulars.catalog.service import StoreNotFound, stores_by_code
+from regulars.clock import as_utc
 from regulars.db import bulk_insert
 from regulars.errors import Conflict, InvalidInput, NotFound, RegularsError
 from regulars.members import rules
@@ -38,10 +41,16 @@ class UnknownReferralCode(InvalidInput):
     code = "unknown_referral_code"
 
 
-_COMPARED_FIELDS = ("phone", "email", "name", "gender", "birth_date")
+class DuplicateCard(Conflict):
+    code = "duplicate_card"
 
 
-def _normalised(data: MemberCreate, region: str) -> MemberCreate:
+_COMPARED_FIELDS = ("phone", "email", "name", "gender", "birth_date", "joined_at")
+
+
+def _normalised(
+    data: MemberCreate, region: str, zone: ZoneInfo, stores: dict[str, Store]
+) -> MemberCreate:
     changes: dict[str, object] = {}
     if data.phone is not None:
         changes["phone"] = rules.normalise_phone(data.phone, region)
@@ -51,7 +60,52 @@ def _normalised(data: MemberCreate, region: str) -> MemberCreate:
         raise InvalidCardNumber(
             f"card number {data.card_number!r} fails its check digit", field="card_number"
         )
+    if data.join_store_code and data.join_store_code not in stores:
+        raise StoreNotFound(f"unknown store {data.join_store_code!r}", field="join_store_code")
+    if data.joined_at is not None:
+        store = stores.get(data.join_store_code or "")
+        changes["joined_at"] = as_utc(data.joined_at, ZoneInfo(store.timezone) if store else zone)
     return data.model_copy(update=changes)
+
+
+@dataclass
+class _Known:
+    """What the database already holds about the members of one batch."""
+
+    by_card: dict[str, Member]
+    by_phone: dict[str, Member]
+    by_email: dict[str, Member]
+    referrers: dict[str, Member]
+    consents: dict[int, dict[ConsentChannel, bool]]
+
+    def holder(self, data: MemberCreate) -> Member | None:
+        """The member a record describes: by card, else phone, else (alone) e-mail."""
+        if data.card_number or data.phone:
+            return self.by_card.get(data.card_number or "") or self.by_phone.get(data.phone or "")
+        return self.by_email.get(data.email or "")
+
+
+def _lookup(session: Session, members: Iterable[MemberCreate]) -> _Known:
+    members = list(members)
+    by_card = _existing(
+        session, Member.card_number, {m.card_number for m in members if m.card_number}
+    )
+    by_phone = _existing(session, Member.phone, {m.phone for m in members if m.phone})
+    by_email = _existing(
+        session,
+        Member.email,
+        {m.email for m in members if m.email and not m.card_number and not m.phone},
+    )
+    referrers = _existing(
+        session, Member.referral_code, {m.referred_by_code for m in members if m.referred_by_code}
+    )
+    found = {m.id for m in (*by_card.values(), *by_phone.values(), *by_email.values())}
+    consents: dict[int, dict[ConsentChannel, bool]] = {}
+    if found:
+        query = select(ConsentRecord).where(ConsentRecord.member_id.in_(found))
+        for record in session.scalars(query.order_by(ConsentRecord.id)):
+            consents.setdefault(record.member_id, {})[record.channel] = record.granted
+    return _Known(by_card, by_phone, by_email, referrers, consents)
 
 
 def enroll_members(
@@ -61,81 +115,101 @@ def enroll_members(
     now: datetime,
     source: str,
     region: str,
+    zone: ZoneInfo,
     rng: Random | None = None,
 ) -> list[Outcome]:
     """Enrol many members at once; one outcome per input, in order.
 
     A member already present with identical data is reported as not created, so running
-    the same import twice changes nothing. A phone that belongs to someone else is a
-    duplicate and is reported, never merged.
+    the same import twice changes nothing; one present with other data is refused, never
+    overwritten. A phone or card that belongs to someone else is a duplicate and is
+    reported, never merged. Times without a zone are read in the join store's zone.
     """
+    stores = stores_by_code(session, {m.join_store_code for m in members if m.join_store_code})
     outcomes: list[Outcome | None] = [None] * len(members)
     prepared: dict[int, MemberCreate] = {}
     for index, data in enumerate(members):
         try:
-            prepared[index] = _normalised(data, region)
+            prepared[index] = _normalised(data, region, zone, stores)
         except RegularsError as error:
             outcomes[index] = error
+    known = _lookup(session, prepared.values())
 
-    phones = {m.phone for m in prepared.values() if m.phone}
-    cards = {m.card_number for m in prepared.values() if m.card_number}
-    store_codes = {m.join_store_code for m in prepared.values() if m.join_store_code}
-    referral_codes = {m.referred_by_code for m in prepared.values() if m.referred_by_code}
-    by_phone = _existing(session, Member.phone, phones)
-    by_card = _existing(session, Member.card_number, cards)
-    referrers = _existing(session, Member.referral_code, referral_codes)
-    stores = stores_by_code(session, store_codes)
-
-    rows: list[dict[str, object]] = []
-    row_index: list[int] = []
-    taken_phones: dict[str, int] = {}
+    new: dict[int, MemberCreate] = {}
+    claimed: dict[tuple[str, str], int] = {}  # ("phone" | "card", value) -> first index
     for index, data in prepared.items():
-        try:
-            existing = by_card.get(data.card_number or "") or by_phone.get(data.phone or "")
-            if existing is not None:
-                outcomes[index] = _already_there(existing, data)
-                continue
-            if data.phone and data.phone in taken_phones:
-                raise DuplicatePhone(
-                    f"phone {data.phone} appears twice in this batch", field="phone"
-                )
-            rows.append(_member_row(data, now, stores, referrers, rng))
-            row_index.append(index)
-            if data.phone:
-                taken_phones[data.phone] = index
-        except RegularsError as error:
-            outcomes[index] = error
+        existing = known.holder(data)
+        if existing is not None:
+            outcomes[index] = _already_there(existing, data, known.consents.get(existing.id, {}))
+            continue
+        keys = [("phone", data.phone), ("card", data.card_number)]
+        repeated = [(kind, value) for kind, value in keys if value and (kind, value) in claimed]
+        if repeated:
+            kind, value = repeated[0]
+            duplicate = DuplicatePhone if kind == "phone" else DuplicateCard
+            outcomes[index] = duplicate(
+                f"{kind} {value} appears twice in this batch",
+                field="phone" if kind == "phone" else "card_number",
+            )
+            continue
+        if data.referred_by_code and data.referred_by_code not in known.referrers:
+            outcomes[index] = UnknownReferralCode(
+                f"no member has referral code {data.referred_by_code!r}", field="referred_by_code"
+            )
+            continue
+        claimed.update({(kind, value): index for kind, value in keys if value})
+        new[index] = data
 
-    if rows:
-        try:
-            with session.begin_nested():
-                session.execute(bulk_insert(Member), rows)
-                new_cards = [str(row["card_number"]) for row in rows]
-                query = select(Member.card_number, Member.id)
-                id_of = dict(session.execute(query.where(Member.card_number.in_(new_cards))).all())
-                ids = [id_of[card] for card in new_cards]
-        except IntegrityError as exc:
-            raise DuplicatePhone(
-                "a member with this phone or card was enrolled at the same moment; try again"
-            ) from exc
-        consent_rows = []
-        for member_id, index in zip(ids, row_index, strict=True):
-            outcomes[index] = Recorded(member_id, created=True)
-            data = prepared[index]
-            recorded_at = data.joined_at or now
-            consent_rows += [
-                {
-                    "member_id": member_id,
-                    "channel": channel,
-                    "granted": granted,
-                    "recorded_at": recorded_at,
-                    "source": source,
-                }
-                for channel, granted in data.consents.items()
-            ]
-        if consent_rows:
-            session.execute(bulk_insert(ConsentRecord), consent_rows)
+    rows = _member_rows(session, new, now, stores, known.referrers, rng)
+    for index, outcome in _insert_members(session, rows).items():
+        outcomes[index] = outcome
+        if isinstance(outcome, Recorded):
+            _record_consents(session, outcome.id, new[index], now, source)
     return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _insert_members(session: Session, rows: dict[int, dict[str, object]]) -> dict[int, Outcome]:
+    """Insert in one go; if someone else enrolled one of them meanwhile, one at a time."""
+    if not rows:
+        return {}
+    try:
+        with session.begin_nested():
+            session.execute(bulk_insert(Member), list(rows.values()))
+    except IntegrityError:
+        if len(rows) == 1:
+            [(index, row)] = rows.items()
+            return {
+                index: DuplicatePhone(
+                    f"phone {row['phone']} or card {row['card_number']} was enrolled at the same "
+                    "moment by someone else",
+                    field="phone",
+                )
+            }
+        outcomes: dict[int, Outcome] = {}
+        for index, row in rows.items():
+            outcomes.update(_insert_members(session, {index: row}))
+        return outcomes
+    cards = [str(row["card_number"]) for row in rows.values()]
+    query = select(Member.card_number, Member.id).where(Member.card_number.in_(cards))
+    id_of = dict(session.execute(query).all())
+    return {
+        index: Recorded(id_of[str(row["card_number"])], created=True) for index, row in rows.items()
+    }
+
+
+def _record_consents(
+    session: Session, member_id: int, data: MemberCreate, now: datetime, source: str
+) -> None:
+    for channel, granted in data.consents.items():
+        session.add(
+            ConsentRecord(
+                member_id=member_id,
+                channel=channel,
+                granted=granted,
+                recorded_at=data.joined_at or now,
+                source=source,
+            )
+        )
 
 
 def _existing(session: Session, column: object, values: set[str]) -> dict[str, Member]:
@@ -145,7 +219,9 @@ def _existing(session: Session, column: object, values: set[str]) -> dict[str, M
     return {getattr(member, column.key): member for member in found}  # type: ignore[attr-defined]
 
 
-def _already_there(existing: Member, data: MemberCreate) -> Outcome:
+def _already_there(
+    existing: Member, data: MemberCreate, consents: dict[ConsentChannel, bool]
+) -> Outcome:
     if data.card_number and data.card_number != existing.card_number:
         return DuplicatePhone(
             f"phone {data.phone} already belongs to card {existing.card_number}", field="phone"
@@ -154,6 +230,15 @@ def _already_there(existing: Member, data: MemberCreate) -> Outcome:
         name
         for name in _COMPARED_FIELDS
         if getattr(data, name) is not None and getattr(data, name) != getattr(existing, name)
+    ]
+    if data.join_store_code is not None and (
+        existing.join_store is None or existing.join_store.code != data.join_store_code
+    ):
+        differing.append("join_store_code")
+    differing += [
+        f"consents.{channel.value}"
+        for channel, granted in data.consents.items()
+        if consents.get(channel, False) != granted
     ]
     if differing:
         return MemberDiffers(
@@ -164,45 +249,60 @@ def _already_there(existing: Member, data: MemberCreate) -> Outcome:
     return Recorded(existing.id, created=False)
 
 
-def _member_row(
-    data: MemberCreate,
+def _member_rows(
+    session: Session,
+    new: dict[int, MemberCreate],
     now: datetime,
     stores: dict[str, Store],
     referrers: dict[str, Member],
     rng: Random | None,
-) -> dict[str, object]:
-    store_id = None
-    if data.join_store_code:
-        if data.join_store_code not in stores:
-            raise StoreNotFound(f"unknown store {data.join_store_code!r}", field="join_store_code")
-        store_id = stores[data.join_store_code].id
-    referrer_id = None
-    if data.referred_by_code:
-        if data.referred_by_code not in referrers:
-            raise UnknownReferralCode(
-                f"no member has referral code {data.referred_by_code!r}", field="referred_by_code"
-            )
-        referrer_id = referrers[data.referred_by_code].id
+) -> dict[int, dict[str, object]]:
+    codes = _fresh_referral_codes(session, len(new), rng)
     return {
-        "card_number": data.card_number or rules.new_card_number(rng),
-        "phone": data.phone,
-        "email": data.email,
-        "name": data.name,
-        "gender": data.gender,
-        "birth_date": data.birth_date,
-        "joined_at": data.joined_at or now,
-        "join_store_id": store_id,
-        "status": MemberStatus.ACTIVE,
-        "referral_code": rules.new_referral_code(rng),
-        "referred_by_id": referrer_id,
+        index: {
+            "card_number": data.card_number or rules.new_card_number(rng),
+            "phone": data.phone,
+            "email": data.email,
+            "name": data.name,
+            "gender": data.gender,
+            "birth_date": data.birth_date,
+            "joined_at": data.joined_at or now,
+            "join_store_id": stores[data.join_store_code].id if data.join_store_code else None,
+            "status": MemberStatus.ACTIVE,
+            "referral_code": code,
+            "referred_by_id": referrers[data.referred_by_code].id
+            if data.referred_by_code
+            else None,
+        }
+        for (index, data), code in zip(new.items(), codes, strict=True)
     }
 
 
+def _fresh_referral_codes(session: Session, count: int, rng: Random | None) -> list[str]:
+    """Codes no member holds yet: with a million members a random clash is likely."""
+    codes: list[str] = []
+    while len(codes) < count:
+        wanted = {rules.new_referral_code(rng) for _ in range(count - len(codes))} - set(codes)
+        taken = set(
+            session.scalars(select(Member.referral_code).where(Member.referral_code.in_(wanted)))
+        )
+        codes += sorted(wanted - taken)
+    return codes
+
+
 def enroll_member(
-    session: Session, *, data: MemberCreate, now: datetime, source: str, region: str
+    session: Session,
+    *,
+    data: MemberCreate,
+    now: datetime,
+    source: str,
+    region: str,
+    zone: ZoneInfo,
 ) -> Member:
     """Enrol one member; a phone already in use is a `duplicate_phone` conflict."""
-    [outcome] = enroll_members(session, members=[data], now=now, source=source, region=region)
+    [outcome] = enroll_members(
+        session, members=[data], now=now, source=source, region=region, zone=zone
+    )
     already_there = isinstance(outcome, Recorded) and not outcome.created
     if already_there or isinstance(outcome, MemberDiffers):
         raise DuplicatePhone("this phone already belongs to a member", field="phone")

@@ -22,12 +22,12 @@ def refund_amount(
 ) -> Decimal:
     """The money back for `quantity` more of a line, in proportion to what was paid.
 
-    The refund that brings the line back to zero takes exactly what is left, so a line
-    refunded in several steps never returns a cent more or less than was paid.
+    Computed on the running total (what all refunds so far should come to, less what was
+    already paid back), so steps never drift: no step is negative, the steps never return
+    more than was paid, and the one that empties the line returns exactly what is left.
     """
-    if refunded_quantity + quantity == line_quantity:
-        return line_amount - refunded_amount
-    return round_money(line_amount * quantity / line_quantity)
+    due = round_money(line_amount * (refunded_quantity + quantity) / line_quantity)
+    return due - refunded_amount
 
 
 def fingerprint(content: Mapping[str, object]) -> str:

@@ -1,12 +1,12 @@
 """API and import shapes of receipts and refunds."""
 
-from datetime import datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from regulars.catalog.models import Channel
-from regulars.money import round_money
+from regulars.clock import Moment
+from regulars.money import Price, Quantity, round_money
 from regulars.sales.models import PaymentMethod
 
 
@@ -14,9 +14,9 @@ class ReceiptLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: str = Field(min_length=1, max_length=64)
-    quantity: Decimal = Field(gt=0, decimal_places=3, examples=["2", "0.452"])
-    unit_price: Decimal = Field(ge=0, decimal_places=2, examples=["12.80"])
-    line_discount: Decimal = Field(default=Decimal("0"), ge=0, decimal_places=2)
+    quantity: Quantity = Field(examples=["2", "0.452"])
+    unit_price: Price = Field(examples=["12.80"])
+    line_discount: Price = Decimal("0")
 
     @model_validator(mode="after")
     def _discount_within_price(self) -> "ReceiptLineIn":
@@ -32,7 +32,7 @@ class ReceiptIn(BaseModel):
 
     store_code: str = Field(min_length=1, max_length=32)
     pos_receipt_no: str = Field(min_length=1, max_length=64)
-    sold_at: datetime
+    sold_at: Moment
     channel: Channel | None = Field(default=None, description="Defaults to the store's channel.")
     member_card: str | None = None
     payment_method: PaymentMethod = PaymentMethod.OTHER
@@ -43,14 +43,14 @@ class RefundLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     line_no: int = Field(ge=1)
-    quantity: Decimal = Field(gt=0, decimal_places=3)
+    quantity: Quantity
 
 
 class RefundIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     pos_refund_no: str = Field(min_length=1, max_length=64)
-    refunded_at: datetime
+    refunded_at: Moment
     reason: str | None = Field(default=None, max_length=200)
     lines: list[RefundLineIn] = Field(min_length=1)
 
@@ -73,7 +73,7 @@ class Receipt(BaseModel):
     store_id: int
     pos_receipt_no: str
     channel: Channel
-    sold_at: datetime
+    sold_at: Moment
     member_id: int | None
     payment_method: PaymentMethod
     total_amount: Decimal
@@ -87,6 +87,6 @@ class Refund(BaseModel):
     id: int
     receipt_id: int
     pos_refund_no: str
-    refunded_at: datetime
+    refunded_at: Moment
     amount: Decimal
     reason: str | None

@@ -193,12 +193,8 @@ def record_receipts(
         except IntegrityError:
             # Another transaction recorded one of these receipts at the same moment; take
             # them one at a time so each finds out what is already there.
-            if len(to_insert) == 1:
-                raise
             for index in to_insert:
-                [outcomes[index]] = record_receipts(
-                    session, receipts=[receipts[index]], now=now, future_tolerance=future_tolerance
-                )
+                outcomes[index] = _insert_one(session, drafts[index])
         else:
             for index, receipt_id in zip(to_insert, ids, strict=True):
                 outcomes[index] = Recorded(receipt_id, created=True)
@@ -240,19 +236,24 @@ def _insert(session: Session, drafts: list[_Draft]) -> list[int]:
     return ids
 
 
+def _insert_one(session: Session, draft: _Draft) -> Outcome:
+    try:
+        [receipt_id] = _insert(session, [draft])
+    except IntegrityError:
+        found = _recorded(session, [draft.key]).get(draft.key)
+        if found is None:
+            raise
+        return _compare(*found, draft)
+    return Recorded(receipt_id, created=True)
+
+
 def record_receipt(
     session: Session, *, receipt: ReceiptIn, now: datetime, future_tolerance: timedelta
 ) -> tuple[Receipt, bool]:
     """Record one sale exactly once; returns the receipt and whether it was new."""
-    try:
-        [outcome] = record_receipts(
-            session, receipts=[receipt], now=now, future_tolerance=future_tolerance
-        )
-    except IntegrityError:
-        # Lost a race with the same receipt committed concurrently: it is there now.
-        [outcome] = record_receipts(
-            session, receipts=[receipt], now=now, future_tolerance=future_tolerance
-        )
+    [outcome] = record_receipts(
+        session, receipts=[receipt], now=now, future_tolerance=future_tolerance
+    )
     if isinstance(outcome, RegularsError):
         raise outcome
     return get_receipt(session, receipt_id=outcome.id), outcome.created
