@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,8 @@ def test_upgrade_demo_and_import_round_trip(configured: str, tmp_path: Path) -> 
         before = session.scalar(select(func.count()).select_from(Receipt))
     again = runner.invoke(app, ["import", "receipts", str(out / "receipt_lines.parquet")])
     assert again.exit_code == 0, again.output
-    assert "already present, unchanged" in again.output
+    assert re.search(rf"already present, unchanged\s+{before:,}\s", again.output)
+    assert re.search(r"rows rejected\s+0\s", again.output)
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Receipt)) == before
 

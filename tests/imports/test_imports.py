@@ -81,9 +81,7 @@ def test_receipt_import_keeps_good_receipts_and_explains_every_reject(
     assert reasons["8"].startswith("unit_price:")
     assert reasons["9"].startswith("sold_at:")
     assert "fields" in reasons["10"]
-    assert reasons["11"].startswith("store_code: unknown store") or reasons["11"].startswith(
-        "store:"
-    )
+    assert reasons["11"].startswith("store: unknown store 'S009'")
     assert reasons["13"].startswith("quantity:")  # the bad line of A10 …
     assert "row 13" in reasons["12"]  # … takes its good line with it
 
@@ -207,3 +205,141 @@ def test_catalogue_import_builds_the_tree_and_never_overwrites(
     changed = import_catalog(database.sessions, products, ProductCreate, show_progress=False)
     assert changed.unchanged == 0
     assert "different name, regular_price" in rejects(tmp_path / "products.rejects.csv")["2"]
+
+
+def test_a_receipt_whose_rows_are_scattered_is_refused_whole(
+    database: Database, tmp_path: Path
+) -> None:
+    shop(database)
+    source = tmp_path / "scattered.csv"
+    source.write_text(
+        HEADER
+        + "S001,C1,2026-06-14 10:00,,cash,NOODLE-1,1,4.50,0\n"
+        + "S001,C2,2026-06-14 10:01,,cash,NOODLE-1,1,4.50,0\n"
+        + "S001,C1,2026-06-14 10:00,,cash,EGGS-1,1,15.80,0\n"
+    )
+    report = import_receipts(
+        database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False
+    )
+    assert report.created == 1
+    reasons = rejects(tmp_path / "scattered.rejects.csv")
+    assert set(reasons) == {"2", "4"}
+    assert "not consecutive" in reasons["2"]
+    assert table_counts(database, Receipt, ReceiptLine) == [1, 1]
+
+
+@pytest.mark.parametrize(
+    ("cell", "column", "words"),
+    [
+        ("20260614", "sold_at", "date and time"),
+        ("2026-06-14", "sold_at", "time of day"),
+        ("1999-12-31 10:00", "sold_at", "before the year 2000"),
+        ("99999999999999", "unit_price", "digits"),
+    ],
+)
+def test_dates_and_numbers_that_lax_parsing_would_misread_are_refused(
+    database: Database, tmp_path: Path, cell: str, column: str, words: str
+) -> None:
+    shop(database)
+    row = {
+        "store": "S001",
+        "pos_receipt_no": "D1",
+        "sold_at": "2026-06-14 10:00",
+        "member_card": "",
+        "payment_method": "cash",
+        "sku": "NOODLE-1",
+        "quantity": "1",
+        "unit_price": "4.50",
+        "line_discount": "0",
+    }
+    row[column] = cell
+    source = tmp_path / "odd.csv"
+    source.write_text(HEADER + ",".join(row.values()) + "\n")
+    report = import_receipts(
+        database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False
+    )
+    assert report.created == 0
+    reason = rejects(tmp_path / "odd.rejects.csv")["2"]
+    assert reason.startswith(f"{column}:")
+    assert words in reason
+
+
+def test_gbk_files_need_their_encoding_named_and_then_load(
+    database: Database, tmp_path: Path
+) -> None:
+    shop(database)
+    source = tmp_path / "gbk.csv"
+    source.write_bytes(("phone,name\n13800138000,王芳\n").encode("gbk"))
+    with pytest.raises(InvalidInput, match="--encoding gbk"):
+        import_members(database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False)
+    report = import_members(
+        database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False, encoding="gbk"
+    )
+    assert report.created == 1
+    with database.sessions() as session:
+        assert session.scalars(select(Member.name)).one() == "王芳"
+
+
+def test_a_row_with_a_nul_character_is_rejected_alone(database: Database, tmp_path: Path) -> None:
+    shop(database)
+    source = tmp_path / "nul.csv"
+    source.write_text("phone,name\n13800138000,Li\x00Na\n13800138001,Wang\n")
+    report = import_members(
+        database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False
+    )
+    assert report.created == 1
+    assert rejects(tmp_path / "nul.rejects.csv")["2"] == "contains a NUL character"
+
+
+def test_member_rows_identified_by_email_card_or_local_time_reimport_cleanly(
+    database: Database, tmp_path: Path
+) -> None:
+    shop(database)
+    source = tmp_path / "members.csv"
+    source.write_text(
+        "card_number,phone,email,joined_at,join_store,consent_sms\n"
+        ",,only.mail@mail.example.cn,2025-01-01 10:00,S001,yes\n"
+        "800000000000000003,13800138005,,,,\n"
+        "800000000000000003,13800138006,,,,\n"
+    )
+    first = import_members(
+        database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False
+    )
+    assert first.created == 2
+    assert rejects(tmp_path / "members.rejects.csv")["4"].startswith("card_number:")
+    with database.sessions() as session:
+        joined = session.scalars(select(Member.joined_at).where(Member.email.is_not(None))).one()
+        assert joined.isoformat() == "2025-01-01T02:00:00+00:00"  # 10:00 in Shanghai
+    again = import_members(
+        database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False
+    )
+    assert (again.created, again.unchanged) == (0, 2)
+    assert table_counts(database, Member) == [2]
+    source.write_text("email,consent_sms\nonly.mail@mail.example.cn,no\n")
+    changed = import_members(
+        database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False
+    )
+    assert "consents.sms" in rejects(tmp_path / "members.rejects.csv")["2"]
+    assert changed.unchanged == 0
+
+
+def test_reimporting_a_tree_with_inherited_exclusions_changes_nothing(
+    database: Database, tmp_path: Path
+) -> None:
+    categories = tmp_path / "categories.csv"
+    categories.write_text(
+        "code,name,level,parent_code,excluded_from_rewards\n"
+        "BABY,Baby,department,,\nFORMULA,Formula,category,BABY,true\n"
+        "F1,Stage 1,subcategory,FORMULA,\n"
+        "TOYS,Toys,category,BABY,\n"
+    )
+    for _ in range(2):
+        report = import_catalog(database.sessions, categories, CategoryCreate, show_progress=False)
+    assert (report.created, report.unchanged, report.rejected_rows) == (0, 4, 0)
+    products = tmp_path / "products.csv"
+    products.write_text("sku,name,brand,category_code,regular_price\nP1,Formula,Feihe,F1,9.90\n")
+    import_catalog(database.sessions, products, ProductCreate, show_progress=False)
+    products.write_text("sku,name,brand,category_code,regular_price\nP1,Formula,Feihe,TOYS,9.90\n")
+    moved = import_catalog(database.sessions, products, ProductCreate, show_progress=False)
+    assert moved.unchanged == 0
+    assert "category_code" in rejects(tmp_path / "products.rejects.csv")["2"]

@@ -106,12 +106,8 @@ def test_consent_history_keeps_every_change_and_the_latest_wins(session: Session
 def test_find_by_card_or_email_and_update_refuses_a_taken_phone(session: Session) -> None:
     a = make_member(session, phone="13800138010", email="a@mail.example.cn")
     b = make_member(session, phone="13800138011")
-    assert (
-        service.find_member(session, card_number=a.card_number, region="CN").id == a.id
-    )
-    assert (
-        service.find_member(session, email="A@mail.example.cn", region="CN").id == a.id
-    )
+    assert service.find_member(session, card_number=a.card_number, region="CN").id == a.id
+    assert service.find_member(session, email="A@mail.example.cn", region="CN").id == a.id
     with pytest.raises(InvalidInput):
         service.find_member(session, region="CN")
     with pytest.raises(service.DuplicatePhone):

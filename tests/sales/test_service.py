@@ -211,3 +211,63 @@ def test_a_receipt_sent_by_sixteen_tills_at_once_is_recorded_once(database: Data
     assert sum(created for _, created in results) == 1
     with database.sessions() as session:
         assert counts(session) == (1, 2)
+
+
+def test_the_batch_path_records_each_receipt_once_when_sent_from_many_threads(
+    database: Database,
+) -> None:
+    run_in_transaction(database.sessions, shop)
+    batch = [a_receipt(f"B{n}") for n in range(5)]
+
+    def send(_: int) -> list[tuple[int, bool]]:
+        outcomes = run_in_transaction(
+            database.sessions,
+            lambda session: service.record_receipts(
+                session, receipts=batch, now=NOW, future_tolerance=TOLERANCE
+            ),
+        )
+        return [(o.id, o.created) for o in outcomes]  # type: ignore[union-attr]
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(send, range(24)))
+    for position in range(5):
+        seen = [result[position] for result in results]
+        assert len({receipt_id for receipt_id, _ in seen}) == 1
+        assert sum(created for _, created in seen) == 1
+    with database.sessions() as session:
+        assert counts(session) == (5, 10)
+
+
+def test_concurrent_refunds_never_return_more_than_was_bought(database: Database) -> None:
+    run_in_transaction(database.sessions, shop)
+    receipt, _ = run_in_transaction(
+        database.sessions,
+        lambda session: service.record_receipt(
+            session, receipt=a_receipt(), now=NOW, future_tolerance=TOLERANCE
+        ),
+    )
+
+    def refund(number: int) -> Decimal | None:
+        def use_case(session: Session) -> Decimal:
+            record, _ = service.refund_receipt(
+                session,
+                receipt_id=receipt.id,
+                now=NOW,
+                future_tolerance=TOLERANCE,
+                refund=RefundIn(
+                    pos_refund_no=f"R{number}",
+                    refunded_at=NOW,
+                    lines=[RefundLineIn(line_no=1, quantity=Decimal(1))],
+                ),
+            )
+            return record.amount
+
+        try:
+            return run_in_transaction(database.sessions, use_case)
+        except service.RefundExceedsPurchase:
+            return None
+
+    with ThreadPoolExecutor(8) as pool:
+        amounts = [a for a in pool.map(refund, range(12)) if a is not None]
+    assert len(amounts) == 3  # three units were bought
+    assert sum(amounts) == Decimal("12.50")

@@ -72,7 +72,7 @@ def import_members(
         )
 
     spec = ImportSpec(
-        required_columns=["phone"],
+        required_columns=[],
         columns=COLUMNS,
         key_of=row_key,
         build=_build,

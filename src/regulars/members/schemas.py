@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from regulars.clock import Moment
 from regulars.members.models import ConsentChannel, Gender, MemberStatus
@@ -27,6 +27,12 @@ class MemberCreate(BaseModel):
     )
     referred_by_code: str | None = None
     consents: dict[ConsentChannel, bool] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> "MemberCreate":
+        if not (self.phone or self.email or self.card_number):
+            raise ValueError("a member needs a phone, an e-mail or a card number")
+        return self
 
 
 class MemberUpdate(BaseModel):
