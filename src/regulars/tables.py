@@ -1,11 +1,17 @@
 """Every feature's tables, imported together so the metadata and migrations see them all."""
 
 from regulars.catalog import models as catalog
+from regulars.checkout import models as checkout
+from regulars.coupons import models as coupons
 from regulars.demo import models as demo
 from regulars.members import models as members
 from regulars.points import models as points
 from regulars.program import models as program
+from regulars.promotions import models as promotions
 from regulars.sales import models as sales
 from regulars.tiers import models as tiers
 
-__all__ = ["catalog", "demo", "members", "points", "program", "sales", "tiers"]
+__all__ = [
+    "catalog", "checkout", "coupons", "demo", "members", "points", "program", "promotions",
+    "sales", "tiers",
+]

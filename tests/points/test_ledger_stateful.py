@@ -17,7 +17,7 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from regulars.checkout.schemas import SaleIn
+from regulars.checkout.schemas import CartLine, SaleIn
 from regulars.checkout.service import commit_sale, refund_sale
 from regulars.db import run_in_transaction
 from regulars.errors import RegularsError
@@ -33,7 +33,7 @@ from regulars.points.service import (
     merge_accounts,
 )
 from regulars.program.service import active_program
-from regulars.sales.schemas import ReceiptLineIn, RefundIn, RefundLineIn
+from regulars.sales.schemas import RefundIn, RefundLineIn
 from tests.conftest import Database
 from tests.factories import NOW, ZONE, make_product, make_program, make_store
 
@@ -78,11 +78,9 @@ class LedgerMachine(RuleBasedStateMachine):
         redeem=st.sampled_from([0, 0, 100, 250, 1000]),
     )
     def sell(self, who: int, rice: int, tobacco: int, redeem: int) -> None:
-        lines = [ReceiptLineIn(sku="RICE", quantity=Decimal(rice), unit_price=Decimal("9.90"))]
+        lines = [CartLine(sku="RICE", quantity=Decimal(rice))]
         if tobacco:
-            lines.append(
-                ReceiptLineIn(sku="CIGS", quantity=Decimal(tobacco), unit_price=Decimal("30.00"))
-            )
+            lines.append(CartLine(sku="CIGS", quantity=Decimal(tobacco)))
         sale = SaleIn(
             store_code="S001",
             pos_receipt_no=f"{self.run}-{len(self.sales)}",

@@ -1,30 +1,96 @@
 """API shapes of the till."""
 
+from datetime import datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from regulars.sales.schemas import ReceiptIn
+from regulars.catalog.models import Channel
+from regulars.clock import Moment
+from regulars.money import Price, Quantity
+from regulars.sales.models import PaymentMethod
 
 
-class SaleIn(ReceiptIn):
-    """A sale as the till commits it: the receipt, and the points the member pays with."""
+class CartLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
+    sku: str = Field(min_length=1, max_length=64)
+    quantity: Quantity = Field(examples=["2", "0.452"])
+    unit_price: Price | None = Field(default=None, description="Defaults to the regular price.")
+
+
+class CartIn(BaseModel):
+    """A cart to price: who buys what, where, with which coupons and points."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    store_code: str = Field(min_length=1, max_length=32)
+    channel: Channel | None = None
+    member_card: str | None = None
+    sold_at: Moment | None = Field(default=None, description="Defaults to now.")
+    lines: list[CartLine] = Field(min_length=1, max_length=500)
+    coupons: list[str] = Field(default_factory=list, max_length=20)
     redeem_points: int = Field(default=0, ge=0)
 
 
-class SaleResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class SaleIn(CartIn):
+    """A sale as the till commits it; the same sale sent again is answered, not recorded."""
 
-    receipt_id: int
-    created: bool  # False when the till sent a sale that was already committed
-    program_version: int | None
-    total_amount: Decimal
+    pos_receipt_no: str = Field(min_length=1, max_length=64)
+    sold_at: Moment
+    payment_method: PaymentMethod = PaymentMethod.OTHER
+
+
+class PricedLineOut(BaseModel):
+    line_no: int
+    sku: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount: Decimal
+    amount: Decimal
+    offers: list[str]
+
+
+class OfferOut(BaseModel):
+    code: str
+    name: str
+    discount: Decimal
+
+
+class RejectedCouponOut(BaseModel):
+    code: str
+    reason: str
+    message: str
+
+
+class TierProgressOut(BaseModel):
+    tier: str
+    next_tier: str | None
+    spend_to_next: Decimal | None
+
+
+class Quote(BaseModel):
+    lines: list[PricedLineOut]
+    promotions: list[OfferOut]
+    coupons: list[OfferOut]
+    rejected_coupons: list[RejectedCouponOut]
+    gross: Decimal
+    discount: Decimal
+    total: Decimal
     points_redeemed: int
     redeemed_value: Decimal
     to_pay: Decimal
+    points_problem: str | None
     points_earned: int
-    tier: str | None
+    earn_reasons: list[str]
+    tier: TierProgressOut | None
+
+
+class SaleResult(Quote):
+    receipt_id: int
+    created: bool  # False when the till sent a sale that was already committed
+    program_version: int
+    sold_at: datetime
     upgraded_to: str | None = None
 
 

@@ -1,22 +1,46 @@
-"""Use cases of the till: commit a sale with its points exactly once, refund it.
+"""Use cases of the till: quote a cart, commit a sale exactly once, refund it.
 
-A sale is recorded through the sales record, which is idempotent on (store, POS receipt
-number); points move only when the receipt is new, inside the same transaction, so a till
-that retries can never earn or redeem twice.
+Quote and sale are priced by the same function (pricing.price_cart) on the same data, so
+they never disagree. A committed sale's answer is stored: a till that retries gets it back
+and nothing moves twice.
 """
 
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from regulars.catalog.models import Product, Store
-from regulars.catalog.service import category_codes
-from regulars.checkout.schemas import RefundResult, SaleIn, SaleResult
-from regulars.errors import Conflict, InvalidInput
-from regulars.members.models import MemberStatus
+from regulars.catalog.service import (
+    ProductNotFound,
+    StoreNotFound,
+    category_codes,
+    products_by_sku,
+    stores_by_code,
+)
+from regulars.checkout import pricing
+from regulars.checkout.models import CommittedSale
+from regulars.checkout.pricing import Cart
+from regulars.checkout.schemas import (
+    CartIn,
+    OfferOut,
+    PricedLineOut,
+    Quote,
+    RefundResult,
+    RejectedCouponOut,
+    SaleIn,
+    SaleResult,
+    TierProgressOut,
+)
+from regulars.clock import as_utc
+from regulars.coupons.models import Coupon
+from regulars.coupons.service import CouponNotRedeemable, presented, redeem_coupon
+from regulars.errors import Conflict
+from regulars.members.models import Member, MemberStatus
 from regulars.points import rules
 from regulars.points.models import EntryKind, PointEntry, PointLot, ReceiptPoints
 from regulars.points.service import (
@@ -30,14 +54,27 @@ from regulars.points.service import (
 from regulars.program.models import ProgramVersion
 from regulars.program.schema import Program
 from regulars.program.service import active_program, load_program
+from regulars.promotions.rules import Allowance, Occasion
+from regulars.promotions.service import allowances, take_budget
 from regulars.sales.models import Receipt, Refund
-from regulars.sales.schemas import ReceiptIn, RefundIn
-from regulars.sales.service import get_receipt, record_receipt, refund_receipt
-from regulars.tiers.service import current_tier, upgrade_if_qualified
+from regulars.sales.rules import fingerprint
+from regulars.sales.schemas import ReceiptIn, ReceiptLineIn, RefundIn
+from regulars.sales.service import (
+    ReceiptConflict,
+    UnknownMemberCard,
+    get_receipt,
+    record_receipt,
+    refund_receipt,
+)
+from regulars.tiers.service import current_tier, upgrade_if_qualified, window_activity
 
 
 class PointsNotRedeemable(Conflict):
     code = "points_not_redeemable"
+
+
+class SaleAlreadyRecorded(Conflict):
+    code = "receipt_conflict"
 
 
 def _earn_lines(session: Session, receipt: Receipt) -> list[rules.EarnLine]:
@@ -70,127 +107,324 @@ def _earned_on_day(session: Session, member_id: int, sold_at: datetime, zone: Zo
     return int(session.scalar(query) or 0)
 
 
-def _result(
-    receipt: Receipt,
-    created: bool,
-    points: ReceiptPoints | None,
-    tier: str | None,
-    upgraded_to: str | None = None,
-) -> SaleResult:
-    redeemed_value = points.redeemed_value if points else Decimal(0)
-    return SaleResult(
-        receipt_id=receipt.id,
-        created=created,
-        program_version=points.program_version if points else None,
-        total_amount=receipt.total_amount,
-        points_redeemed=points.redeemed if points else 0,
-        redeemed_value=redeemed_value,
-        to_pay=receipt.total_amount - redeemed_value,
-        points_earned=points.earned if points else 0,
-        tier=tier,
-        upgraded_to=upgraded_to,
+@dataclass(frozen=True)
+class _Setting:
+    """Everything about a cart the pricing function needs, read from the database."""
+
+    cart: Cart
+    store: Store
+    channel: str
+    sold_at: datetime
+    member: Member | None
+
+
+def _setting(session: Session, cart: CartIn, program: Program, now: datetime) -> _Setting:
+    store = stores_by_code(session, [cart.store_code]).get(cart.store_code)
+    if store is None:
+        raise StoreNotFound(f"unknown store {cart.store_code!r}", field="store_code")
+    zone = ZoneInfo(store.timezone)
+    sold_at = as_utc(cart.sold_at, zone) if cart.sold_at else now
+    products = products_by_sku(session, (line.sku for line in cart.lines))
+    paths = category_codes(session)
+    items = []
+    for index, line in enumerate(cart.lines):
+        product = products.get(line.sku)
+        if product is None:
+            raise ProductNotFound(f"unknown SKU {line.sku!r}", field=f"lines.{index}.sku")
+        items.append(
+            pricing.CartItem(
+                sku=product.sku,
+                categories=paths[product.category_id],
+                quantity=line.quantity,
+                unit_price=product.regular_price if line.unit_price is None else line.unit_price,
+                excluded_from_promotions=product.excluded_from_promotions,
+                excluded_from_points=product.excluded_from_points,
+            )
+        )
+    member = None
+    shopper = None
+    if cart.member_card:
+        member = session.scalars(
+            select(Member).where(Member.card_number == cart.member_card)
+        ).first()
+        if member is None:
+            raise UnknownMemberCard(f"no member has card {cart.member_card!r}", field="member_card")
+        if member.status is not MemberStatus.ACTIVE:
+            raise MemberNotActive(f"member card is {member.status}", field="member_card")
+        spend, _ = window_activity(session, member_id=member.id, program=program, as_of=sold_at)
+        shopper = pricing.Member(
+            tier=current_tier(session, member_id=member.id, program=program),
+            birth_month=member.birth_date.month if member.birth_date else None,
+            spendable_points=balance(session, member_id=member.id, now=now).spendable,
+            earned_today=_earned_on_day(session, member.id, sold_at, zone),
+            window_spend=spend,
+        )
+    local = sold_at.astimezone(zone)
+    channel = str(cart.channel or store.channel)
+    return _Setting(
+        cart=pricing.Cart(
+            items=items,
+            occasion=Occasion(store=store.code, channel=channel, at=local.replace(tzinfo=None)),
+            day=local.date(),
+            member=shopper,
+            coupons=presented(
+                session, coupon_codes=cart.coupons, member_id=member.id if member else None, now=now
+            ),
+            allowances=allowances(session, program.promotions),
+            points_wanted=cart.redeem_points,
+        ),
+        store=store,
+        channel=channel,
+        sold_at=sold_at,
+        member=member,
     )
+
+
+def _quote(priced: pricing.PricedCart) -> dict[str, object]:
+    return {
+        "lines": [
+            PricedLineOut(
+                line_no=line.line_no,
+                sku=line.sku,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount=line.discount,
+                amount=line.left,
+                offers=line.offers,
+            )
+            for line in priced.lines
+        ],
+        "promotions": [
+            OfferOut(code=o.code, name=o.name, discount=o.discount) for o in priced.promotions
+        ],
+        "coupons": [
+            OfferOut(code=o.code, name=o.name, discount=o.discount) for o in priced.coupons
+        ],
+        "rejected_coupons": [
+            RejectedCouponOut(code=r.code, reason=r.reason, message=r.message)
+            for r in priced.rejected_coupons
+        ],
+        "gross": priced.gross,
+        "discount": priced.discount,
+        "total": priced.total,
+        "points_redeemed": priced.points_redeemed,
+        "redeemed_value": priced.redeemed_value,
+        "to_pay": priced.to_pay,
+        "points_problem": priced.points_problem,
+        "points_earned": priced.points_earned,
+        "earn_reasons": priced.earn_reasons,
+        "tier": TierProgressOut(**asdict(priced.tier)) if priced.tier else None,
+    }
+
+
+def quote(session: Session, *, cart: CartIn, now: datetime) -> Quote:
+    """Price a cart exactly as a sale would be priced now; nothing is written."""
+    _, program = active_program(session)
+    setting = _setting(session, cart, program, now)
+    return Quote.model_validate(_quote(pricing.price_cart(program, setting.cart)))
+
+
+def _replay(session: Session, sale: SaleIn, request: str) -> SaleResult | None:
+    """The answer already given for this store and receipt number, if any."""
+    query = (
+        select(Receipt.id)
+        .join(Store, Store.id == Receipt.store_id)
+        .where(Store.code == sale.store_code, Receipt.pos_receipt_no == sale.pos_receipt_no)
+    )
+    receipt_id = session.scalar(query)
+    if receipt_id is None:
+        return None
+    committed = session.get(CommittedSale, receipt_id)
+    if committed is None or committed.request_fingerprint != request:
+        raise SaleAlreadyRecorded(
+            f"receipt {sale.pos_receipt_no!r} of store {sale.store_code} was already recorded "
+            "with different content",
+            field="pos_receipt_no",
+        )
+    return SaleResult.model_validate_json(committed.result).model_copy(update={"created": False})
 
 
 def commit_sale(
     session: Session, *, sale: SaleIn, now: datetime, future_tolerance: timedelta
 ) -> SaleResult:
-    """Record a sale, take the points it is paid with, credit the points it earns."""
-    if sale.redeem_points and not sale.member_card:
-        raise InvalidInput("points can only be redeemed by a member", field="redeem_points")
+    """Price and record a sale: take budgets, coupons and points; credit the points it earns.
+
+    The same sale sent again (same store, receipt number and content) gets the first answer
+    and changes nothing, also when the copies arrive at the same moment.
+    """
+    request = fingerprint(sale.model_dump(mode="json"))
+    replayed = _replay(session, sale, request)
+    if replayed is not None:
+        return replayed
     version, program = active_program(session)
-    receipt, created = record_receipt(
+    try:
+        with session.begin_nested():
+            return _commit(session, sale, request, version, program, now, future_tolerance)
+    except (CouponNotRedeemable, ReceiptConflict, IntegrityError):
+        replayed = _replay(session, sale, request)  # the same sale, committed meanwhile
+        if replayed is not None:
+            return replayed
+        raise
+
+
+def _commit(
+    session: Session,
+    sale: SaleIn,
+    request: str,
+    version: int,
+    program: Program,
+    now: datetime,
+    future_tolerance: timedelta,
+) -> SaleResult:
+    setting = _setting(session, sale, program, now)
+    priced = _price_within_budgets(session, program, setting.cart)
+    if priced.points_problem:
+        raise PointsNotRedeemable(priced.points_problem, field="redeem_points")
+    coupon_ids = [redeem_coupon(session, code=c.code, now=now) for c in priced.coupons]
+    receipt, _ = record_receipt(
         session,
-        receipt=ReceiptIn.model_validate(sale.model_dump(exclude={"redeem_points"})),
+        receipt=ReceiptIn(
+            store_code=sale.store_code,
+            pos_receipt_no=sale.pos_receipt_no,
+            sold_at=setting.sold_at,
+            channel=sale.channel,
+            member_card=sale.member_card,
+            payment_method=sale.payment_method,
+            lines=[
+                ReceiptLineIn(
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    line_discount=line.discount,
+                )
+                for line in priced.lines
+            ],
+        ),
         now=now,
         future_tolerance=future_tolerance,
     )
-    if not created or receipt.member_id is None:
-        points = session.get(ReceiptPoints, receipt.id)
-        held = None
-        if receipt.member_id is not None:
-            held = current_tier(session, member_id=receipt.member_id, program=program).code
-        return _result(receipt, created, points, held)
-
-    member = lock_member(session, receipt.member_id)
-    if member.status is not MemberStatus.ACTIVE:
-        raise MemberNotActive(f"member card is {member.status}", field="member_card")
-    zone = ZoneInfo(session.get_one(Store, receipt.store_id).timezone)
-    redeemed = _redeem(session, program, member.id, sale.redeem_points, receipt, now)
-    redeemed_value = rules.points_value(program.redemption, redeemed)
-    tier = current_tier(session, member_id=member.id, program=program)
-    earned = rules.points_for_receipt(
-        program.earning,
-        _earn_lines(session, receipt),
-        rules.EarnContext(
-            day=receipt.sold_at.astimezone(zone).date(),
-            tier=tier,
-            birth_month=member.birth_date.month if member.birth_date else None,
-            earned_today=_earned_on_day(session, member.id, receipt.sold_at, zone),
-            paid_with_points=redeemed_value,
-        ),
+    if coupon_ids:
+        session.execute(
+            update(Coupon)
+            .where(Coupon.id.in_(coupon_ids))
+            .values(receipt_id=receipt.id)
+            .execution_options(synchronize_session=False)
+        )
+    upgraded = None
+    if setting.member is not None:
+        upgraded = _move_points(session, setting, priced, receipt, version, program, now)
+    result = SaleResult.model_validate(
+        {
+            **_quote(priced),
+            "receipt_id": receipt.id,
+            "created": True,
+            "program_version": version,
+            "sold_at": receipt.sold_at,
+            "upgraded_to": upgraded,
+        }
     )
+    if upgraded and result.tier is not None:
+        result = result.model_copy(
+            update={"tier": result.tier.model_copy(update={"tier": upgraded})}
+        )
+    session.add(
+        CommittedSale(
+            receipt_id=receipt.id, request_fingerprint=request, result=result.model_dump_json()
+        )
+    )
+    session.flush()
+    return result
+
+
+def _price_within_budgets(session: Session, program: Program, cart: Cart) -> pricing.PricedCart:
+    """Price, then take each promotion's budget; an offer whose budget ran out meanwhile is
+    priced again without it, so a sale never fails for a budget another till just used up."""
+    by_code = {p.code: p for p in program.promotions}
+    limits = dict(cart.allowances)
+    while True:
+        priced = pricing.price_cart(program, replace(cart, allowances=limits))
+        attempt = session.begin_nested()
+        refused = [
+            o.code for o in priced.promotions if not take_budget(session, by_code[o.code], o)
+        ]
+        if not refused:
+            attempt.commit()
+            return priced
+        attempt.rollback()
+        limits.update({code: Allowance(receipts=0) for code in refused})
+
+
+def _move_points(
+    session: Session,
+    setting: _Setting,
+    priced: pricing.PricedCart,
+    receipt: Receipt,
+    version: int,
+    program: Program,
+    now: datetime,
+) -> str | None:
+    """Take the points paid with, credit the points earned; returns a new tier if reached."""
+    assert setting.member is not None
+    member = lock_member(session, setting.member.id)
+    zone = ZoneInfo(setting.store.timezone)
+    if priced.points_redeemed:
+        take_points(
+            session,
+            member_id=member.id,
+            points=priced.points_redeemed,
+            kind=EntryKind.BURN,
+            now=now,
+            receipt_id=receipt.id,
+            reason="paid with points",
+        )
     add_points(
         session,
         member_id=member.id,
-        points=earned.points,
+        points=priced.points_earned,
         kind=EntryKind.EARN,
         now=now,
         earned_at=receipt.sold_at,
         available_at=rules.available_from(receipt.sold_at, program.earning.pending_days),
         expires_at=rules.expires_at(program.expiry, receipt.sold_at.astimezone(zone).date(), zone),
         receipt_id=receipt.id,
-        reason="; ".join(earned.reasons),
+        reason="; ".join(priced.earn_reasons),
     )
-    points = ReceiptPoints(
-        receipt_id=receipt.id,
-        member_id=member.id,
-        program_version=version,
-        eligible_amount=earned.eligible_amount,
-        refunded_eligible_amount=Decimal(0),
-        earned=earned.points,
-        reversed=0,
-        redeemed=redeemed,
-        redeemed_value=redeemed_value,
-        returned=0,
-        sold_at=receipt.sold_at,
+    eligible = sum(
+        (
+            line.left
+            for line, item in zip(priced.lines, setting.cart.items, strict=True)
+            if rules.is_eligible(
+                program.earning,
+                rules.EarnLine(
+                    sku=line.sku,
+                    categories=line.categories,
+                    amount=line.left,
+                    excluded=item.excluded_from_points,
+                ),
+            )
+        ),
+        Decimal(0),
     )
-    session.add(points)
+    session.add(
+        ReceiptPoints(
+            receipt_id=receipt.id,
+            member_id=member.id,
+            program_version=version,
+            eligible_amount=eligible,
+            refunded_eligible_amount=Decimal(0),
+            earned=priced.points_earned,
+            reversed=0,
+            redeemed=priced.points_redeemed,
+            redeemed_value=priced.redeemed_value,
+            returned=0,
+            sold_at=receipt.sold_at,
+        )
+    )
     session.flush()
     upgraded = upgrade_if_qualified(
         session, member_id=member.id, program=program, program_version=version, now=now
     )
-    return _result(
-        receipt, True, points, (upgraded or tier).code, upgraded.code if upgraded else None
-    )
-
-
-def _redeem(
-    session: Session, program: Program, member_id: int, wanted: int, receipt: Receipt, now: datetime
-) -> int:
-    if not wanted:
-        return 0
-    spendable = balance(session, member_id=member_id, now=now).spendable
-    allowed = rules.redeemable_points(
-        program.redemption, wanted=wanted, balance=spendable, payable=receipt.total_amount
-    )
-    if allowed < wanted:
-        raise PointsNotRedeemable(
-            f"{wanted} points offered, at most {allowed} may pay this receipt "
-            f"(balance {spendable}, minimum {program.redemption.min_points}, "
-            f"at most {program.redemption.max_share:.0%} of the amount)",
-            field="redeem_points",
-        )
-    take_points(
-        session,
-        member_id=member_id,
-        points=wanted,
-        kind=EntryKind.BURN,
-        now=now,
-        receipt_id=receipt.id,
-        reason="paid with points",
-    )
-    return wanted
+    return upgraded.code if upgraded else None
 
 
 def refund_sale(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from regulars.errors import InvalidInput, NotFound
 from regulars.program.models import ProgramVersion
 from regulars.program.schema import Program
+from regulars.promotions.service import ensure_usage_rows
 
 
 class InvalidProgram(InvalidInput):
@@ -55,6 +56,7 @@ def apply_program(session: Session, *, text: str, now: datetime, actor: str) -> 
     )
     session.add(version)
     session.flush()
+    ensure_usage_rows(session, program.promotions)
     return version
 
 
