@@ -12,6 +12,14 @@ from regulars.sales import models as sales
 from regulars.tiers import models as tiers
 
 __all__ = [
-    "catalog", "checkout", "coupons", "demo", "members", "points", "program", "promotions",
-    "sales", "tiers",
+    "catalog",
+    "checkout",
+    "coupons",
+    "demo",
+    "members",
+    "points",
+    "program",
+    "promotions",
+    "sales",
+    "tiers",
 ]

@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from regulars.checkout.refunds import refund_sale
 from regulars.checkout.schemas import CartLine, SaleIn
-from regulars.checkout.service import PointsNotRedeemable, commit_sale, refund_sale
+from regulars.checkout.service import PointsNotRedeemable, commit_sale
 from regulars.db import run_in_transaction
 from regulars.jobs import Job, run_job
 from regulars.points.models import PointEntry

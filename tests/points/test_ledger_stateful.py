@@ -17,8 +17,9 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from regulars.checkout.refunds import refund_sale
 from regulars.checkout.schemas import CartLine, SaleIn
-from regulars.checkout.service import commit_sale, refund_sale
+from regulars.checkout.service import commit_sale
 from regulars.db import run_in_transaction
 from regulars.errors import RegularsError
 from regulars.members.schemas import MemberCreate

@@ -10,11 +10,11 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from regulars.catalog.models import Product, Store
+from regulars.catalog.models import Store
 from regulars.catalog.service import (
     ProductNotFound,
     StoreNotFound,
@@ -30,7 +30,6 @@ from regulars.checkout.schemas import (
     OfferOut,
     PricedLineOut,
     Quote,
-    RefundResult,
     RejectedCouponOut,
     SaleIn,
     SaleResult,
@@ -42,29 +41,25 @@ from regulars.coupons.service import CouponNotRedeemable, presented, redeem_coup
 from regulars.errors import Conflict
 from regulars.members.models import Member, MemberStatus
 from regulars.points import rules
-from regulars.points.models import EntryKind, PointEntry, PointLot, ReceiptPoints
+from regulars.points.models import EntryKind, ReceiptPoints
 from regulars.points.service import (
     MemberNotActive,
     add_points,
     balance,
-    fefo,
     lock_member,
     take_points,
 )
-from regulars.program.models import ProgramVersion
 from regulars.program.schema import Program
-from regulars.program.service import active_program, load_program
+from regulars.program.service import active_program
 from regulars.promotions.rules import Allowance, Occasion
 from regulars.promotions.service import allowances, take_budget
-from regulars.sales.models import Receipt, Refund
+from regulars.sales.models import Receipt
 from regulars.sales.rules import fingerprint
-from regulars.sales.schemas import ReceiptIn, ReceiptLineIn, RefundIn
+from regulars.sales.schemas import ReceiptIn, ReceiptLineIn
 from regulars.sales.service import (
     ReceiptConflict,
     UnknownMemberCard,
-    get_receipt,
     record_receipt,
-    refund_receipt,
 )
 from regulars.tiers.service import current_tier, upgrade_if_qualified, window_activity
 
@@ -75,25 +70,6 @@ class PointsNotRedeemable(Conflict):
 
 class SaleAlreadyRecorded(Conflict):
     code = "receipt_conflict"
-
-
-def _earn_lines(session: Session, receipt: Receipt) -> list[rules.EarnLine]:
-    products = {
-        p.id: p
-        for p in session.scalars(
-            select(Product).where(Product.id.in_({line.product_id for line in receipt.lines}))
-        )
-    }
-    paths = category_codes(session)
-    return [
-        rules.EarnLine(
-            sku=products[line.product_id].sku,
-            categories=paths[products[line.product_id].category_id],
-            amount=line.amount,
-            excluded=products[line.product_id].excluded_from_points,
-        )
-        for line in receipt.lines
-    ]
 
 
 def _earned_on_day(session: Session, member_id: int, sold_at: datetime, zone: ZoneInfo) -> int:
@@ -257,14 +233,18 @@ def commit_sale(
     if replayed is not None:
         return replayed
     version, program = active_program(session)
-    try:
-        with session.begin_nested():
-            return _commit(session, sale, request, version, program, now, future_tolerance)
-    except (CouponNotRedeemable, ReceiptConflict, IntegrityError):
-        replayed = _replay(session, sale, request)  # the same sale, committed meanwhile
-        if replayed is not None:
-            return replayed
-        raise
+    for attempt in range(3):
+        try:
+            with session.begin_nested():
+                return _commit(session, sale, request, version, program, now, future_tolerance)
+        except (CouponNotRedeemable, ReceiptConflict, IntegrityError):
+            replayed = _replay(session, sale, request)  # the same sale, committed meanwhile
+            if replayed is not None:
+                return replayed
+            if attempt == 2:
+                raise
+            # Another sale took a coupon first: price again, the coupon is now refused.
+    raise AssertionError("unreachable")
 
 
 def _commit(
@@ -276,6 +256,10 @@ def _commit(
     now: datetime,
     future_tolerance: timedelta,
 ) -> SaleResult:
+    if sale.member_card:  # the member first: every sale takes its locks in the same order
+        member_id = session.scalar(select(Member.id).where(Member.card_number == sale.member_card))
+        if member_id is not None:
+            lock_member(session, member_id)
     setting = _setting(session, sale, program, now)
     priced = _price_within_budgets(session, program, setting.cart)
     if priced.points_problem:
@@ -425,144 +409,3 @@ def _move_points(
         session, member_id=member.id, program=program, program_version=version, now=now
     )
     return upgraded.code if upgraded else None
-
-
-def refund_sale(
-    session: Session,
-    *,
-    receipt_id: int,
-    refund: RefundIn,
-    now: datetime,
-    future_tolerance: timedelta,
-) -> RefundResult:
-    """Refund goods; reverse the points they earned and give back the points they were paid with.
-
-    Points reversed come first from the sale's own lot, then from the member's other lots,
-    first expiring first; what the member has already spent becomes a debt that later
-    earnings pay off. Nothing is lost and nothing is counted twice.
-    """
-    record, created = refund_receipt(
-        session, receipt_id=receipt_id, refund=refund, now=now, future_tolerance=future_tolerance
-    )
-    points = session.get(ReceiptPoints, receipt_id)
-    if not created or points is None:
-        return _refund_result(session, record, created)
-    receipt = get_receipt(session, receipt_id=receipt_id)
-    lock_member(session, points.member_id)
-    program = load_program(session.get_one(ProgramVersion, points.program_version))
-    earn_lines = dict(
-        zip((line.id for line in receipt.lines), _earn_lines(session, receipt), strict=True)
-    )
-    refunded_eligible = sum(
-        (
-            part.amount
-            for part in record.lines
-            if rules.is_eligible(program.earning, earn_lines[part.receipt_line_id])
-        ),
-        Decimal(0),
-    )
-    all_refunded = _refunded_money(session, receipt_id)
-    reverse = rules.share_of(
-        points.earned,
-        refunded_eligible,
-        points.eligible_amount,
-        done=points.reversed,
-        last=points.refunded_eligible_amount + refunded_eligible >= points.eligible_amount,
-    )
-    give_back = rules.share_of(
-        points.redeemed,
-        record.amount,
-        receipt.total_amount,
-        done=points.returned,
-        last=all_refunded >= receipt.total_amount,
-    )
-    if reverse:
-        own = list(
-            session.scalars(
-                select(PointLot).where(
-                    PointLot.receipt_id == receipt_id,
-                    PointLot.member_id == points.member_id,
-                    PointLot.kind == EntryKind.EARN,
-                    PointLot.remaining > 0,
-                )
-            )
-        )
-        others = [
-            lot
-            for lot in fefo(
-                session,
-                PointLot.member_id == points.member_id,
-                PointLot.remaining > 0,
-                or_(PointLot.expires_at.is_(None), PointLot.expires_at > now),
-            )
-            if lot not in own
-        ]
-        take_points(
-            session,
-            member_id=points.member_id,
-            points=reverse,
-            kind=EntryKind.REVERSE,
-            now=now,
-            lots=own + others,
-            receipt_id=receipt_id,
-            refund_id=record.id,
-            reason="refund",
-            into_debt=True,
-        )
-    if give_back:
-        zone = ZoneInfo(program.timezone)
-        add_points(
-            session,
-            member_id=points.member_id,
-            points=give_back,
-            kind=EntryKind.REVERSE,
-            now=now,
-            available_at=now,
-            expires_at=rules.expires_at(program.expiry, now.astimezone(zone).date(), zone),
-            receipt_id=receipt_id,
-            reason="points paid, given back on refund",
-        )
-        session.flush()
-        session.execute(
-            PointEntry.__table__.update()  # type: ignore[attr-defined]
-            .where(
-                PointEntry.receipt_id == receipt_id,
-                PointEntry.refund_id.is_(None),
-                PointEntry.kind == EntryKind.REVERSE,
-                PointEntry.points > 0,
-            )
-            .values(refund_id=record.id)
-        )
-    points.reversed += reverse
-    points.returned += give_back
-    points.refunded_eligible_amount += refunded_eligible
-    session.flush()
-    return RefundResult(
-        refund_id=record.id,
-        created=True,
-        amount=record.amount,
-        points_reversed=reverse,
-        points_returned=give_back,
-    )
-
-
-def _refunded_money(session: Session, receipt_id: int) -> Decimal:
-    amounts = session.scalars(select(Refund.amount).where(Refund.receipt_id == receipt_id))
-    return sum(amounts, Decimal(0))
-
-
-def _refund_result(session: Session, record: Refund, created: bool) -> RefundResult:
-    moved = list(
-        session.scalars(
-            select(PointEntry.points).where(
-                PointEntry.refund_id == record.id, PointEntry.kind == EntryKind.REVERSE
-            )
-        )
-    )
-    return RefundResult(
-        refund_id=record.id,
-        created=created,
-        amount=record.amount,
-        points_reversed=-sum(p for p in moved if p < 0),
-        points_returned=sum(p for p in moved if p > 0),
-    )

@@ -221,7 +221,6 @@ def redeem_coupon(session: Session, *, code: str, now: datetime) -> int:
         update(Coupon)
         .where(Coupon.code == code, Coupon.status == CouponStatus.ISSUED)
         .values(status=CouponStatus.REDEEMED, redeemed_at=now)
-        .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise CouponNotRedeemable(f"coupon {code} was used at the same moment", field="coupons")

@@ -29,11 +29,14 @@ class MemberNotActive(Conflict):
 
 
 def lock_member(session: Session, member_id: int) -> Member:
-    """Serialise all point work of one member (row lock on PostgreSQL, write lock on SQLite)."""
+    """Serialise all point work of one member (row lock on PostgreSQL, write lock on SQLite).
+
+    FOR NO KEY UPDATE: rows that merely reference the member (a new receipt) do not wait.
+    """
     member = session.scalars(
         select(Member)
         .where(Member.id == member_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).first()
     if member is None:
