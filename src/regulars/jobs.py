@@ -9,19 +9,23 @@ import typer
 from sqlalchemy.orm import Session
 
 from regulars.console import console, open_database, reports_errors
+from regulars.coupons.service import expire_coupons
 from regulars.db import run_in_transaction
 from regulars.errors import InvalidInput
+from regulars.points.bonuses import award_birthday_bonuses
 from regulars.points.service import expire_points, mature_points
 from regulars.program.service import active_program
 from regulars.tiers.service import review_tiers
 
-app = typer.Typer(help="Scheduled jobs: mature points, expire points, review tiers.")
+app = typer.Typer(help="Scheduled jobs: points, tiers, coupons and birthdays.")
 
 
 class Job(StrEnum):
     MATURE_POINTS = "mature-points"
     EXPIRE_POINTS = "expire-points"
     TIER_REVIEW = "tier-review"
+    EXPIRE_COUPONS = "expire-coupons"
+    BIRTHDAY_BONUS = "birthday-bonus"
 
 
 def as_of_moment(text: str, zone: ZoneInfo) -> datetime:
@@ -48,6 +52,11 @@ def run_job(session: Session, job: Job, as_of_text: str) -> str:
         case Job.TIER_REVIEW:
             counts = review_tiers(session, program=program, program_version=version, as_of=as_of)
             return ", ".join(f"{name} {count:,}" for name, count in counts.items())
+        case Job.EXPIRE_COUPONS:
+            return f"{expire_coupons(session, as_of=as_of):,} coupons expired"
+        case Job.BIRTHDAY_BONUS:
+            members, points = award_birthday_bonuses(session, program=program, as_of=as_of)
+            return f"{points:,} birthday points to {members:,} members"
 
 
 @app.command("run")

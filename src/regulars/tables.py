@@ -8,6 +8,8 @@ from regulars.members import models as members
 from regulars.points import models as points
 from regulars.program import models as program
 from regulars.promotions import models as promotions
+from regulars.referrals import models as referrals
+from regulars.rewards import models as rewards
 from regulars.sales import models as sales
 from regulars.tiers import models as tiers
 
@@ -20,6 +22,8 @@ __all__ = [
     "points",
     "program",
     "promotions",
+    "referrals",
+    "rewards",
     "sales",
     "tiers",
 ]

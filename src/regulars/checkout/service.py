@@ -37,7 +37,12 @@ from regulars.checkout.schemas import (
 )
 from regulars.clock import as_utc
 from regulars.coupons.models import Coupon
-from regulars.coupons.service import CouponNotRedeemable, presented, redeem_coupon
+from regulars.coupons.service import (
+    CouponNotRedeemable,
+    issue_coupons,
+    presented,
+    redeem_coupon,
+)
 from regulars.errors import Conflict
 from regulars.members.models import Member, MemberStatus
 from regulars.points import rules
@@ -53,6 +58,7 @@ from regulars.program.schema import Program
 from regulars.program.service import active_program
 from regulars.promotions.rules import Allowance, Occasion
 from regulars.promotions.service import allowances, take_budget
+from regulars.referrals.service import reward_first_purchase
 from regulars.sales.models import Receipt
 from regulars.sales.rules import fingerprint
 from regulars.sales.schemas import ReceiptIn, ReceiptLineIn
@@ -405,7 +411,18 @@ def _move_points(
         )
     )
     session.flush()
+    reward_first_purchase(
+        session, member=member, receipt_id=receipt.id, eligible=eligible, program=program, now=now
+    )
     upgraded = upgrade_if_qualified(
         session, member_id=member.id, program=program, program_version=version, now=now
     )
+    if upgraded and upgraded.upgrade_coupon:
+        issue_coupons(
+            session,
+            template_code=upgraded.upgrade_coupon,
+            member_ids=[member.id],
+            now=now,
+            source=f"upgrade to {upgraded.code}",
+        )
     return upgraded.code if upgraded else None

@@ -45,6 +45,10 @@ class DuplicateCard(Conflict):
     code = "duplicate_card"
 
 
+class SelfReferral(InvalidInput):
+    code = "self_referral"
+
+
 _COMPARED_FIELDS = ("phone", "email", "name", "gender", "birth_date", "joined_at")
 
 
@@ -152,11 +156,22 @@ def enroll_members(
                 field="phone" if kind == "phone" else "card_number",
             )
             continue
-        if data.referred_by_code and data.referred_by_code not in known.referrers:
-            outcomes[index] = UnknownReferralCode(
-                f"no member has referral code {data.referred_by_code!r}", field="referred_by_code"
-            )
-            continue
+        if data.referred_by_code:
+            referrer = known.referrers.get(data.referred_by_code)
+            if referrer is None:
+                outcomes[index] = UnknownReferralCode(
+                    f"no member has referral code {data.referred_by_code!r}",
+                    field="referred_by_code",
+                )
+                continue
+            if (data.email and data.email == referrer.email) or (
+                data.phone and data.phone == referrer.phone
+            ):
+                outcomes[index] = SelfReferral(
+                    "a member cannot refer themselves (same phone or e-mail)",
+                    field="referred_by_code",
+                )
+                continue
         claimed.update({(kind, value): index for kind, value in keys if value})
         new[index] = data
 

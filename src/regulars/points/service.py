@@ -5,15 +5,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from regulars.errors import Conflict, InvalidInput
 from regulars.members.models import Member, MemberStatus
 from regulars.members.service import get_member
 from regulars.points import rules
-from regulars.points.models import EntryKind, PointEntry, PointLot
+from regulars.points.models import EntryKind, PointEntry, PointLot, ReceiptPoints
 from regulars.program.schema import Program
+from regulars.sales.models import Receipt
 
 
 class InsufficientPoints(Conflict):
@@ -364,6 +365,13 @@ def merge_accounts(
             now,
             reason=f"merged into member {target_id}",
             actor=actor,
+        )
+    for table in (Receipt, ReceiptPoints):  # their history counts for the member who stays
+        session.execute(
+            update(table)
+            .where(table.member_id == source_id)
+            .values(member_id=target_id)
+            .execution_options(synchronize_session=False)
         )
     source.status = MemberStatus.MERGED
     source.merged_into_id = target_id

@@ -115,6 +115,12 @@ class Reward(Strict):
     coupon_template: str | None = None
     stock: int | None = Field(default=None, ge=0)
 
+    @model_validator(mode="after")
+    def _coupon_named(self) -> "Reward":
+        if self.kind == "coupon" and not self.coupon_template:
+            raise ValueError("a coupon reward needs coupon_template")
+        return self
+
 
 class Engagement(Strict):
     survey_answered: Points = 0

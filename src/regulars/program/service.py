@@ -13,6 +13,7 @@ from regulars.errors import InvalidInput, NotFound
 from regulars.program.models import ProgramVersion
 from regulars.program.schema import Program
 from regulars.promotions.service import ensure_usage_rows
+from regulars.rewards.service import ensure_stock_rows
 
 
 class InvalidProgram(InvalidInput):
@@ -57,6 +58,7 @@ def apply_program(session: Session, *, text: str, now: datetime, actor: str) -> 
     session.add(version)
     session.flush()
     ensure_usage_rows(session, program.promotions)
+    ensure_stock_rows(session, program.rewards)
     return version
 
 

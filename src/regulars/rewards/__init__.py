@@ -1,0 +1,1 @@
+"""The rewards catalogue: gifts and coupons members buy with points."""
