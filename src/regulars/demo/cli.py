@@ -1,5 +1,6 @@
 """`regulars demo generate`: a realistic supermarket chain for trying and testing Regulars."""
 
+import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -10,9 +11,11 @@ from sqlalchemy import func, select
 
 from regulars.clock import utc_now
 from regulars.console import console, open_database, reports_errors, row_progress
+from regulars.db import make_engine, make_sessionmaker, upgrade_database
 from regulars.demo.generator import generate
+from regulars.demo.week import run_week, show
 from regulars.demo.writers import write_database, write_parquet
-from regulars.errors import Conflict
+from regulars.errors import Conflict, InvalidInput
 from regulars.members.models import Member
 
 app = typer.Typer(help="A synthetic supermarket chain with known hidden truths.")
@@ -68,3 +71,23 @@ def generate_command(
     for name, count in counts.items():
         table.add_row(name, f"{count:,}")
     console.print(table)
+
+
+@app.command("week")
+@reports_errors
+def week_command(
+    monday: Annotated[
+        str, typer.Option(help="The Monday the week starts (YYYY-MM-DD).")
+    ] = "2026-11-16",
+) -> None:
+    """Live one member's week at the demo supermarket, receipt by receipt, on a fresh database."""
+    start = date.fromisoformat(monday)
+    if start.weekday() != 0:
+        raise InvalidInput(f"{monday} is a {start:%A}, not a Monday", field="monday")
+    with tempfile.TemporaryDirectory() as folder:
+        engine = make_engine(f"sqlite:///{folder}/week.db")
+        upgrade_database(engine)
+        with console.status("living the week"):
+            days = run_week(make_sessionmaker(engine), start)
+        engine.dispose()
+    show(days, console)

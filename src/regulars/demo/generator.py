@@ -61,6 +61,7 @@ MID_AUTUMN = {
     2027: "09-15",
     2028: "10-03",
 }
+ASSORTMENT_SEED = 2026  # the chain sells the same products whatever the seed of its history
 PREMIUM_MARKUP = 1.25  # what premium and own-label prices do to an average line
 
 
@@ -157,7 +158,7 @@ def generate(*, members: int, months: int, seed: int, stores: int, until: date) 
     rng = np.random.default_rng(seed)
     start = _months_before(until, months)
     chain_stores = _stores(stores)
-    products = _products(rng)
+    products = _products(np.random.default_rng(ASSORTMENT_SEED))
     people = _members(rng, members, len(chain_stores.code) - 2, start, until)
     sales = _sales(rng, people, products, chain_stores, start, until)
     return DemoChain(chain_stores, products, people, sales, start, until)

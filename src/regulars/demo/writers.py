@@ -14,12 +14,16 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from regulars.batch import Recorded
 from regulars.catalog.models import CategoryLevel, Channel
 from regulars.catalog.schemas import CategoryCreate, ProductCreate, StoreCreate
 from regulars.catalog.service import add_category, add_product, add_store
+from regulars.coupons.models import CouponKind, CouponTemplate
+from regulars.coupons.schemas import CouponTemplateCreate
+from regulars.coupons.service import add_template
 from regulars.db import bulk_insert, run_in_transaction
 from regulars.demo import assortment as A
 from regulars.demo.generator import PAYMENTS, DemoChain, as_utc_datetime
@@ -29,6 +33,8 @@ from regulars.members.models import ConsentChannel, Gender
 from regulars.members.rules import new_card_number
 from regulars.members.schemas import MemberCreate
 from regulars.members.service import enroll_members
+from regulars.program.models import ProgramVersion
+from regulars.program.service import apply_program
 from regulars.sales.models import PaymentMethod
 from regulars.sales.schemas import ReceiptIn, ReceiptLineIn, RefundIn, RefundLineIn
 from regulars.sales.service import record_receipts, refund_receipt
@@ -164,6 +170,41 @@ def write_master_data(session: Session, *, chain: DemoChain) -> None:
         add_product(session, data=product)
 
 
+PROGRAM_FILE = Path(__file__).with_name("program.toml")
+COUPON_TEMPLATES = (
+    CouponTemplateCreate(
+        code="WELCOME10",
+        name="10 yuan off your first shop of 50 yuan",
+        kind=CouponKind.AMOUNT_OFF,
+        amount=Decimal(10),
+        min_spend=Decimal(50),
+        valid_days=30,
+        per_member_limit=1,
+    ),
+    CouponTemplateCreate(
+        code="SILVER-WELCOME",
+        name="welcome to Silver: 20 yuan off 100 yuan",
+        kind=CouponKind.AMOUNT_OFF,
+        amount=Decimal(20),
+        min_spend=Decimal(100),
+        valid_days=60,
+    ),
+)
+
+
+def write_program(session: Session, *, now: datetime) -> None:
+    """The demo's coupon templates and loyalty program, unless a program is already active."""
+    if session.scalar(select(ProgramVersion.id).limit(1)) is not None:
+        return
+    for template in COUPON_TEMPLATES:
+        if (
+            session.scalar(select(CouponTemplate.id).where(CouponTemplate.code == template.code))
+            is None
+        ):
+            add_template(session, data=template, now=now)
+    apply_program(session, text=PROGRAM_FILE.read_text(encoding="utf-8"), now=now, actor="demo")
+
+
 def write_database(
     sessions: sessionmaker[Session],
     chain: DemoChain,
@@ -174,6 +215,7 @@ def write_database(
 ) -> dict[str, int]:
     """Load the chain through the same services the tills and imports use."""
     run_in_transaction(sessions, partial(write_master_data, chain=chain))
+    run_in_transaction(sessions, partial(write_program, now=now))
     cards = card_numbers(chain, seed)
     records = _member_records(chain, cards)
     rng = Random(seed + 1)

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from regulars.coupons.models import CouponTemplate
 from regulars.errors import InvalidInput, NotFound
 from regulars.program.models import ProgramVersion
 from regulars.program.schema import Program
@@ -48,6 +49,7 @@ def parse_program(text: str) -> Program:
 def apply_program(session: Session, *, text: str, now: datetime, actor: str) -> ProgramVersion:
     """Store a new version and make it the active one; earlier receipts keep theirs."""
     program = parse_program(text)
+    _check_coupon_templates(session, program)
     version = ProgramVersion(
         name=program.name,
         definition=program.model_dump_json(),
@@ -60,6 +62,30 @@ def apply_program(session: Session, *, text: str, now: datetime, actor: str) -> 
     ensure_usage_rows(session, program.promotions)
     ensure_stock_rows(session, program.rewards)
     return version
+
+
+def _check_coupon_templates(session: Session, program: Program) -> None:
+    """A program may only hand out coupons whose templates exist, or sales would fail later."""
+    named = {
+        f"tiers.{i}.upgrade_coupon": t.upgrade_coupon
+        for i, t in enumerate(program.tiers)
+        if t.upgrade_coupon
+    }
+    named |= {
+        f"rewards.{i}.coupon_template": r.coupon_template
+        for i, r in enumerate(program.rewards)
+        if r.coupon_template
+    }
+    known = set(
+        session.scalars(
+            select(CouponTemplate.code).where(CouponTemplate.code.in_(set(named.values())))
+        )
+    )
+    for field, code in named.items():
+        if code not in known:
+            raise InvalidProgram(
+                f"{field}: no coupon template {code!r}; create it first", field=field
+            )
 
 
 def active_version(session: Session) -> ProgramVersion:
