@@ -3,6 +3,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
+from regulars.coupons.service import add_template
+from regulars.demo.writers import COUPON_TEMPLATES
 from regulars.program.service import (
     InvalidProgram,
     NoProgram,
@@ -54,6 +56,10 @@ def test_each_apply_is_a_new_version_and_the_last_is_active(session: Session) ->
     with pytest.raises(NoProgram):
         active_program(session)
     text = EXAMPLE.read_text()
+    with pytest.raises(InvalidProgram, match="no coupon template 'SILVER-WELCOME'"):
+        apply_program(session, text=text, now=NOW, actor="ops")
+    for template in COUPON_TEMPLATES:
+        add_template(session, data=template, now=NOW)
     first = apply_program(session, text=text, now=NOW, actor="ops")
     second = apply_program(
         session,
