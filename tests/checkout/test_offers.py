@@ -181,7 +181,7 @@ def test_one_coupon_shown_at_64_tills_at_once_is_taken_once(database: Database) 
         )
         return len(result.coupons)
 
-    with ThreadPoolExecutor(16) as pool:
+    with ThreadPoolExecutor(64) as pool:
         taken = list(pool.map(sell, range(64)))
     assert sum(taken) == 1
     with database.sessions() as session:
@@ -199,7 +199,7 @@ def test_a_budget_of_ten_holds_under_64_concurrent_sales(database: Database) -> 
         )
         return any(o.code == "MJ100" for o in result.promotions)
 
-    with ThreadPoolExecutor(16) as pool:
+    with ThreadPoolExecutor(64) as pool:
         granted = list(pool.map(sell, range(64)))
     assert sum(granted) == 10
     with database.sessions() as session:

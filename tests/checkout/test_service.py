@@ -241,7 +241,7 @@ def test_one_receipt_committed_by_many_tills_at_once_earns_once(database: Databa
             database.sessions, lambda session: commit(session, sale(card, "1", rice=4)).receipt_id
         )
 
-    with ThreadPoolExecutor(16) as pool:
+    with ThreadPoolExecutor(64) as pool:
         ids = set(pool.map(send, range(100)))
     with database.sessions() as session:
         assert len(ids) == 1
