@@ -2,7 +2,6 @@
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -12,7 +11,7 @@ from regulars.catalog.service import category_codes
 from regulars.checkout.schemas import RefundResult
 from regulars.points import rules
 from regulars.points.models import EntryKind, PointEntry, PointLot, ReceiptPoints
-from regulars.points.service import add_points, fefo, lock_member, take_points
+from regulars.points.service import credit_points, fefo, lock_member, take_points
 from regulars.program.models import ProgramVersion
 from regulars.program.service import load_program
 from regulars.sales.models import Receipt, Refund
@@ -122,15 +121,13 @@ def refund_sale(
             into_debt=True,
         )
     if give_back:
-        zone = ZoneInfo(program.timezone)
-        add_points(
+        credit_points(
             session,
             member_id=points.member_id,
             points=give_back,
             kind=EntryKind.REVERSE,
             now=now,
-            available_at=now,
-            expires_at=rules.expires_at(program.expiry, now.astimezone(zone).date(), zone),
+            program=program,
             receipt_id=receipt_id,
             reason="points paid, given back on refund",
         )

@@ -375,7 +375,7 @@ def _move_points(
         now=now,
         earned_at=receipt.sold_at,
         available_at=rules.available_from(receipt.sold_at, program.earning.pending_days),
-        expires_at=rules.expires_at(program.expiry, receipt.sold_at.astimezone(zone).date(), zone),
+        expires_at=rules.expiry_of(program, receipt.sold_at, zone),
         receipt_id=receipt.id,
         reason="; ".join(priced.earn_reasons),
     )

@@ -9,9 +9,8 @@ from sqlalchemy.orm import Session
 
 from regulars.errors import Conflict
 from regulars.members.models import Member, MemberStatus
-from regulars.points import rules
 from regulars.points.models import EntryKind, PointEntry
-from regulars.points.service import add_points, lock_member
+from regulars.points.service import credit_points, lock_member
 from regulars.program.schema import Program
 from regulars.tiers.service import current_tier
 
@@ -20,11 +19,6 @@ Engagement = Literal["survey_answered", "review_written"]
 
 class EngagementCapReached(Conflict):
     code = "engagement_cap_reached"
-
-
-def _expiry(program: Program, now: datetime) -> datetime | None:
-    zone = ZoneInfo(program.timezone)
-    return rules.expires_at(program.expiry, now.astimezone(zone).date(), zone)
 
 
 def award_engagement(
@@ -50,14 +44,13 @@ def award_engagement(
     room = points if not cap else max(min(points, cap - int(today or 0)), 0)
     if room == 0:
         raise EngagementCapReached(f"engagement points are capped at {cap} a day")
-    add_points(
+    credit_points(
         session,
         member_id=member_id,
         points=room,
         kind=EntryKind.BONUS,
         now=now,
-        available_at=now,
-        expires_at=_expiry(program, now),
+        program=program,
         reason=f"engagement: {kind}",
     )
     return room
@@ -86,14 +79,13 @@ def award_birthday_bonuses(
         if not bonus:
             continue
         lock_member(session, member_id)
-        add_points(
+        credit_points(
             session,
             member_id=member_id,
             points=bonus,
             kind=EntryKind.BONUS,
             now=as_of,
-            available_at=as_of,
-            expires_at=_expiry(program, as_of),
+            program=program,
             reason=marker,
         )
         members += 1

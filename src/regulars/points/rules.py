@@ -129,6 +129,14 @@ def expires_at(expiry: Expiry, earned_on: date, zone: ZoneInfo) -> datetime | No
     return datetime.combine(last_day, time.min, tzinfo=zone)
 
 
+def expiry_of(
+    program: Program, credited_at: datetime, zone: ZoneInfo | None = None
+) -> datetime | None:
+    """When points credited at a moment expire; the day counts in `zone`, else the program's."""
+    zone = zone or ZoneInfo(program.timezone)
+    return expires_at(program.expiry, credited_at.astimezone(zone).date(), zone)
+
+
 def available_from(earned_at: datetime, pending_days: int) -> datetime:
     return earned_at + timedelta(days=pending_days)
 

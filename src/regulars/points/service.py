@@ -3,7 +3,6 @@ updates its lot in the same step, so the two can never disagree."""
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -134,6 +133,34 @@ def add_points(
     return lot
 
 
+def credit_points(
+    session: Session,
+    *,
+    member_id: int,
+    points: int,
+    kind: EntryKind,
+    now: datetime,
+    program: Program,
+    reason: str,
+    actor: str | None = None,
+    receipt_id: int | None = None,
+) -> PointLot | None:
+    """Points given now and spendable at once (bonuses, adjustments, give-backs), expiring by
+    the program's policy. The member must be locked."""
+    return add_points(
+        session,
+        member_id=member_id,
+        points=points,
+        kind=kind,
+        now=now,
+        available_at=now,
+        expires_at=rules.expiry_of(program, now),
+        receipt_id=receipt_id,
+        reason=reason,
+        actor=actor,
+    )
+
+
 def take_points(
     session: Session,
     *,
@@ -248,19 +275,13 @@ def adjust_points(
         raise InvalidInput("an adjustment of 0 points changes nothing", field="points")
     member = lock_member(session, member_id)
     if points > 0:
-        expiry = rules.expires_at(
-            program.expiry,
-            now.astimezone(ZoneInfo(program.timezone)).date(),
-            ZoneInfo(program.timezone),
-        )
-        add_points(
+        credit_points(
             session,
             member_id=member.id,
             points=points,
             kind=EntryKind.ADJUST,
             now=now,
-            available_at=now,
-            expires_at=expiry,
+            program=program,
             reason=reason,
             actor=actor,
         )

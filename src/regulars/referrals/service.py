@@ -3,16 +3,14 @@
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from regulars.members.models import Member
 from regulars.members.service import get_member
-from regulars.points import rules
 from regulars.points.models import EntryKind
-from regulars.points.service import add_points, lock_member
+from regulars.points.service import credit_points, lock_member
 from regulars.program.schema import Program
 from regulars.referrals.models import ReferralReward
 
@@ -55,20 +53,17 @@ def reward_first_purchase(
     )
     session.add(reward)
     if not refused:
-        zone = ZoneInfo(program.timezone)
-        expiry = rules.expires_at(program.expiry, now.astimezone(zone).date(), zone)
         for who, points in (
             (referrer.id, terms.referrer_points),
             (member.id, terms.referee_points),
         ):
-            add_points(
+            credit_points(
                 session,
                 member_id=who,
                 points=points,
                 kind=EntryKind.BONUS,
                 now=now,
-                available_at=now,
-                expires_at=expiry,
+                program=program,
                 receipt_id=receipt_id,
                 reason=f"referral of member {member.id}",
             )
