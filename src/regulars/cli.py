@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from regulars import __version__
+from regulars.access.cli import audit_app, keys_app
 from regulars.config import get_settings
 from regulars.console import console, reports_errors
 from regulars.db import make_engine, upgrade_database
@@ -22,6 +23,8 @@ app.add_typer(import_app, name="import")
 app.add_typer(demo_app, name="demo")
 app.add_typer(program_app, name="program")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 
 
 @db_app.command("upgrade")

@@ -1,5 +1,6 @@
 """Settings from `REGULARS_*` environment variables."""
 
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -23,6 +24,10 @@ class Settings(BaseSettings):
     # A receipt dated later than now + this many minutes is refused: a till clock
     # that is off by a few minutes is normal, one that is off by days is a bug.
     future_tolerance_minutes: int = 15
+    member_token_minutes: int = 15
+    idempotency_hours: int = 24
+    rate_limit_per_minute: int = 6000  # per key; a busy till sends a few sales a minute
+    failed_auth_per_minute: int = 20  # per client address, then 429
 
     @field_validator("timezone")
     @classmethod
@@ -57,3 +62,15 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def secret_key(settings: Settings) -> bytes:
+    """The signing secret; outside production a missing one is made on first use."""
+    path = settings.secret_key_file
+    if not path.exists():
+        if settings.environment == "production":
+            raise FileNotFoundError(f"{path} does not exist")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(secrets.token_bytes(32))
+        path.chmod(0o600)
+    return path.read_bytes()

@@ -1,9 +1,12 @@
 """Every feature's tables, imported together so the metadata and migrations see them all."""
 
+from regulars.access import models as access
+from regulars.audit import models as audit
 from regulars.catalog import models as catalog
 from regulars.checkout import models as checkout
 from regulars.coupons import models as coupons
 from regulars.demo import models as demo
+from regulars.idempotency import models as idempotency
 from regulars.members import models as members
 from regulars.points import models as points
 from regulars.program import models as program
@@ -14,6 +17,9 @@ from regulars.sales import models as sales
 from regulars.tiers import models as tiers
 
 __all__ = [
+    "access",
+    "audit",
+    "idempotency",
     "catalog",
     "checkout",
     "coupons",

@@ -1,40 +1,29 @@
 import pytest
-from fastapi.testclient import TestClient
 
 from regulars.api.app import create_app
-from regulars.db import run_in_transaction
+from regulars.config import Settings
 from regulars.errors import DatabaseNotReady
-from tests.conftest import Database
-from tests.factories import make_product, make_store
+from tests.api.conftest import Api
 
 
-@pytest.fixture
-def client(database: Database) -> TestClient:
-    def shop(session):  # type: ignore[no-untyped-def]
-        make_store(session, "S002")
-        make_store(session, "S001")
-        for i in range(3):
-            make_product(session, sku=f"SKU-{i}")
-
-    run_in_transaction(database.sessions, shop)
-    return TestClient(create_app(database.url))
+def test_health_and_version_need_no_key(api: Api) -> None:
+    assert api.client.get("/health").json() == {"status": "ok"}
+    assert api.client.get("/version").json()["version"]
 
 
-def test_health_and_version_answer(client: TestClient) -> None:
-    assert client.get("/health").json() == {"status": "ok"}
-    assert client.get("/version").json()["version"]
+def test_stores_and_product_pages(api: Api) -> None:
+    stores = api.client.get("/v1/stores", headers=api.as_("analyst")).json()
+    assert [s["code"] for s in stores] == ["S001", "S002"]
+    first = api.client.get("/v1/products", params={"limit": 1}, headers=api.as_("pos")).json()
+    rest = api.client.get(
+        "/v1/products", params={"after": first[-1]["id"]}, headers=api.as_("pos")
+    ).json()
+    assert [p["sku"] for p in first + rest] == ["RICE", "EGGS"]
+    assert first[0]["regular_price"] == "50.00"
 
 
-def test_stores_and_product_pages(client: TestClient) -> None:
-    assert [s["code"] for s in client.get("/v1/stores").json()] == ["S001", "S002"]
-    first = client.get("/v1/products", params={"limit": 2}).json()
-    rest = client.get("/v1/products", params={"after": first[-1]["id"]}).json()
-    assert [p["sku"] for p in first + rest] == ["SKU-0", "SKU-1", "SKU-2"]
-    assert first[0]["regular_price"] == "4.50"
-
-
-def test_bad_input_is_problem_json_naming_the_field(client: TestClient) -> None:
-    response = client.get("/v1/products", params={"limit": 0})
+def test_bad_input_is_problem_json_naming_the_field(api: Api) -> None:
+    response = api.client.get("/v1/products", params={"limit": 0}, headers=api.as_("admin"))
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
@@ -42,6 +31,15 @@ def test_bad_input_is_problem_json_naming_the_field(client: TestClient) -> None:
     assert body["errors"][0]["field"] == "limit"
 
 
+def test_no_key_is_401_and_a_wrong_key_too(api: Api) -> None:
+    assert api.client.get("/v1/stores").status_code == 401
+    wrong = {"Authorization": "Bearer rgl_000000000000_nope"}
+    response = api.client.get("/v1/stores", headers=wrong)
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+
+
 def test_the_api_refuses_an_unmigrated_database(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(environment="test", secret_key_file=tmp_path / "k")
     with pytest.raises(DatabaseNotReady, match="regulars db upgrade"):
-        create_app(f"sqlite:///{tmp_path / 'empty.db'}")
+        create_app(f"sqlite:///{tmp_path / 'empty.db'}", settings)

@@ -3,23 +3,45 @@
 from fastapi import FastAPI
 
 from regulars import __version__
-from regulars.api import catalog, problems
-from regulars.config import get_settings
+from regulars.api import (
+    access,
+    catalog,
+    checkout,
+    coupons,
+    members,
+    middleware,
+    points,
+    problems,
+    program,
+    tiers,
+)
+from regulars.api.dependencies import RateLimiter
+from regulars.config import Settings, get_settings, secret_key
 from regulars.db import ensure_migrated, make_engine, make_sessionmaker
 
+ROUTERS = (members, checkout, points, tiers, coupons, program, access, catalog)
 
-def create_app(database_url: str | None = None) -> FastAPI:
+
+def create_app(database_url: str | None = None, settings: Settings | None = None) -> FastAPI:
     """An app bound to one database; it refuses to start on an unmigrated one."""
-    engine = make_engine(database_url or get_settings().database_url)
+    settings = settings or get_settings()
+    engine = make_engine(database_url or settings.database_url)
     ensure_migrated(engine)
     app = FastAPI(
         title="Regulars",
         version=__version__,
-        description="Loyalty and customer insight for supermarkets and retail chains.",
+        description="Loyalty and customer insight for supermarkets and retail chains. "
+        "Authenticate with `Authorization: Bearer <key>` (tills, staff) or a member token.",
     )
     app.state.sessions = make_sessionmaker(engine)
+    app.state.settings = settings
+    app.state.secret = secret_key(settings)
+    app.state.rate_limit = RateLimiter(settings.rate_limit_per_minute)
+    app.state.failed_auth = RateLimiter(settings.failed_auth_per_minute)
     problems.install(app)
-    app.include_router(catalog.router)
+    middleware.install(app)
+    for module in ROUTERS:
+        app.include_router(module.router)
 
     @app.get("/health", tags=["operations"])
     def health() -> dict[str, str]:

@@ -2,17 +2,20 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from regulars.api.dependencies import DbSession
+from regulars.access.models import Role
+from regulars.access.service import Principal
+from regulars.api.dependencies import DbSession, allow
 from regulars.catalog import service
 from regulars.catalog.schemas import Product, Store
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
+Anyone = Annotated[Principal, Depends(allow(Role.SUPPORT, Role.MEMBER, Role.POS, Role.ANALYST))]
 
 
 @router.get("/stores")
-def list_stores(session: DbSession) -> list[Store]:
+def list_stores(session: DbSession, caller: Anyone) -> list[Store]:
     """All stores and digital channels of the chain."""
     return [Store.model_validate(s) for s in service.list_stores(session)]
 
@@ -20,6 +23,7 @@ def list_stores(session: DbSession) -> list[Store]:
 @router.get("/products")
 def list_products(
     session: DbSession,
+    caller: Anyone,
     after: Annotated[int, Query(ge=0, description="Cursor: the last id of the previous page.")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[Product]:

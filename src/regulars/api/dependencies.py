@@ -1,12 +1,48 @@
-"""Request-scoped resources: one database transaction per request."""
+"""Request-scoped resources: one transaction per request, the caller, their permissions."""
 
-from collections.abc import Iterator
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from regulars.access.models import Role
+from regulars.access.service import Forbidden, NotAuthenticated, Principal, authenticate
+from regulars.clock import utc_now
 from regulars.db import session_scope
+from regulars.errors import RegularsError
+
+
+class TooManyRequests(RegularsError):
+    code = "too_many_requests"
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RateLimiter:
+    """At most `limit` events per key in any 60 seconds (one process's view)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.events: defaultdict[str, deque[float]] = defaultdict(deque)
+
+    def check(self, key: str, *, count: bool = True) -> None:
+        now = time.monotonic()
+        window = self.events[key]
+        while window and window[0] <= now - 60:
+            window.popleft()
+        if len(window) >= self.limit:
+            raise TooManyRequests(
+                f"more than {self.limit} requests a minute",
+                retry_after=int(window[0] + 60 - now) + 1,
+            )
+        if count:
+            window.append(now)
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -15,3 +51,44 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 DbSession = Annotated[Session, Depends(get_session)]
+
+
+def get_principal(request: Request, session: DbSession) -> Principal:
+    """The caller; failed attempts from one address are throttled, each key rate limited."""
+    state = request.app.state
+    address = request.client.host if request.client else "unknown"
+    state.failed_auth.check(address, count=False)
+    try:
+        principal = authenticate(
+            session, request.headers.get("Authorization"), secret=state.secret, now=utc_now()
+        )
+    except NotAuthenticated:
+        state.failed_auth.check(address)
+        raise
+    state.rate_limit.check(
+        f"key:{principal.key_id}" if principal.key_id else f"member:{principal.member_id}"
+    )
+    request.state.principal = principal
+    return principal
+
+
+Caller = Annotated[Principal, Depends(get_principal)]
+
+
+def allow(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency admitting only these roles (admin always)."""
+    admitted = {Role.ADMIN, *roles}
+
+    def check(principal: Caller) -> Principal:
+        if principal.role not in admitted:
+            raise Forbidden(f"a {principal.role} may not do this")
+        return principal
+
+    check.admitted = admitted  # type: ignore[attr-defined]  # read by the authorisation tests
+    return check
+
+
+def own_member(principal: Principal, member_id: int) -> None:
+    """A member token reaches its own account only."""
+    if principal.role is Role.MEMBER and principal.member_id != member_id:
+        raise Forbidden("a member may only see their own account")

@@ -9,7 +9,7 @@ from regulars.errors import RegularsError
 PROBLEM = "application/problem+json"
 
 
-def _problem(status: int, code: str, detail: str, **extra: object) -> JSONResponse:
+def problem(status: int, code: str, detail: str, **extra: object) -> JSONResponse:
     body = {
         "type": f"https://regulars.dev/problems/{code}",
         "title": code.replace("_", " "),
@@ -21,17 +21,30 @@ def _problem(status: int, code: str, detail: str, **extra: object) -> JSONRespon
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
+def from_error(error: RegularsError) -> JSONResponse:
+    extra: dict[str, object] = {"field": error.field} if error.field else {}
+    response = problem(error.status, error.code, error.message, **extra)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 def install(app: FastAPI) -> None:
+    app.state.problem = from_error
+
     @app.exception_handler(RegularsError)
     async def business_error(_request: Request, error: RegularsError) -> JSONResponse:
-        extra = {"field": error.field} if error.field else {}
-        return _problem(error.status, error.code, error.message, **extra)
+        return from_error(error)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": ".".join(str(p) for p in e["loc"][1:]), "message": e["msg"]}
+            {
+                "field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]),
+                "message": e["msg"],
+            }
             for e in error.errors()
         ]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return _problem(422, "invalid_input", detail, errors=errors)
+        return problem(422, "invalid_input", detail, errors=errors)

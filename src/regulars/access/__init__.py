@@ -1,0 +1,1 @@
+"""Who may call the API: keys for tills and staff, short-lived tokens for members."""

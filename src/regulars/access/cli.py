@@ -1,0 +1,81 @@
+"""`regulars keys …` and `regulars audit tail`: who may call the API, and what they did."""
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from regulars.access.models import Role
+from regulars.access.service import create_key, list_keys, revoke_key
+from regulars.audit.service import latest
+from regulars.clock import utc_now
+from regulars.console import console, open_database, reports_errors
+from regulars.db import run_in_transaction, session_scope
+
+keys_app = typer.Typer(help="API keys for tills, staff and analysts.")
+audit_app = typer.Typer(help="The audit log.")
+
+
+@keys_app.command("create")
+@reports_errors
+def create_command(
+    role: Annotated[Role, typer.Option(help="admin, pos, support or analyst.")],
+    name: Annotated[str, typer.Option(help="Who or what uses the key.")] = "",
+    store: Annotated[str | None, typer.Option(help="pos keys: the store code.")] = None,
+) -> None:
+    """Create a key and print it once; only its hash is kept."""
+    key, text = run_in_transaction(
+        open_database(),
+        lambda s: create_key(
+            s, role=role, name=name or f"{role} key", now=utc_now(), store_code=store
+        ),
+    )
+    console.print(f"key {key.id} ({key.role}, {key.name}): {text}")
+    console.print("[yellow]store it now: it cannot be shown again[/yellow]")
+
+
+@keys_app.command("list")
+@reports_errors
+def list_command() -> None:
+    """Every key, revoked ones included."""
+    table = Table("id", "name", "role", "store", "created", "revoked")
+    with session_scope(open_database()) as session:
+        for key in list_keys(session):
+            table.add_row(
+                str(key.id),
+                key.name,
+                str(key.role),
+                str(key.store_id or ""),
+                f"{key.created_at:%Y-%m-%d %H:%M}",
+                f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "",
+            )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+@reports_errors
+def revoke_command(key_id: Annotated[int, typer.Argument(help="The key's id.")]) -> None:
+    """Revoke a key at once."""
+    run_in_transaction(open_database(), lambda s: revoke_key(s, key_id=key_id, now=utc_now()))
+    console.print(f"key {key_id} revoked")
+
+
+@audit_app.command("tail")
+@reports_errors
+def tail_command(
+    lines: Annotated[int, typer.Option("-n", help="How many entries.")] = 20,
+) -> None:
+    """The latest entries of the audit log."""
+    table = Table("at", "actor", "role", "action", "object", "status", "request")
+    with session_scope(open_database()) as session:
+        for entry in latest(session, limit=lines):
+            table.add_row(
+                f"{entry.at:%Y-%m-%d %H:%M:%S}",
+                entry.actor,
+                entry.role,
+                entry.action,
+                entry.object,
+                str(entry.status),
+                entry.request_id[:12],
+            )
+    console.print(table)

@@ -1,0 +1,37 @@
+"""Member tokens, issued to an integrator's login with an admin key."""
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+from pydantic import BaseModel
+
+from regulars.access.service import Principal, issue_member_token
+from regulars.api.dependencies import DbSession, allow
+from regulars.clock import utc_now
+
+router = APIRouter(prefix="/v1/member-tokens", tags=["access"])
+Admin = Annotated[Principal, Depends(allow())]
+
+
+class TokenIn(BaseModel):
+    member_id: int
+
+
+class Token(BaseModel):
+    token: str
+    expires_at: datetime
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def issue(data: TokenIn, session: DbSession, request: Request, caller: Admin) -> Token:
+    """A short-lived token for one member's own account."""
+    minutes = request.app.state.settings.member_token_minutes
+    token, expires = issue_member_token(
+        session,
+        member_id=data.member_id,
+        secret=request.app.state.secret,
+        now=utc_now(),
+        lifetime=timedelta(minutes=minutes),
+    )
+    return Token(token=token, expires_at=expires)

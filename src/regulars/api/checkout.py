@@ -1,0 +1,93 @@
+"""The till: quote a cart, commit a sale, refund it."""
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response, status
+from sqlalchemy.orm import Session
+
+from regulars.access.models import Role
+from regulars.access.service import Forbidden, Principal
+from regulars.api.dependencies import DbSession, allow
+from regulars.catalog.service import stores_by_code
+from regulars.checkout.refunds import refund_sale
+from regulars.checkout.schemas import CartIn, Quote, RefundResult, SaleIn, SaleResult
+from regulars.checkout.service import commit_sale, quote
+from regulars.clock import utc_now
+from regulars.sales.schemas import Receipt, RefundIn
+from regulars.sales.service import get_receipt
+
+router = APIRouter(prefix="/v1", tags=["till"])
+Till = Annotated[Principal, Depends(allow(Role.POS))]
+Reader = Annotated[Principal, Depends(allow(Role.POS, Role.SUPPORT))]
+
+
+def _own_store(
+    session: Session, caller: Principal, *, code: str | None = None, store_id: int | None = None
+) -> None:
+    """A till's key works for its own store only."""
+    if caller.role is not Role.POS:
+        return
+    if code is not None:
+        store = stores_by_code(session, [code]).get(code)
+        store_id = store.id if store else None
+    if store_id != caller.store_id:
+        raise Forbidden("this key belongs to another store")
+
+
+def _tolerance(request: Request) -> timedelta:
+    return timedelta(minutes=request.app.state.settings.future_tolerance_minutes)
+
+
+@router.post("/checkout/quote")
+def price(cart: CartIn, session: DbSession, caller: Till) -> Quote:
+    """Price a cart as a sale would be priced now; nothing is written."""
+    _own_store(session, caller, code=cart.store_code)
+    return quote(session, cart=cart, now=utc_now())
+
+
+@router.post(
+    "/receipts",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "The same sale was committed before: its answer."}},
+)
+def commit(
+    sale: SaleIn, session: DbSession, request: Request, response: Response, caller: Till
+) -> SaleResult:
+    """Commit a sale once: retried with the same store, number and content, it answers again."""
+    _own_store(session, caller, code=sale.store_code)
+    result = commit_sale(session, sale=sale, now=utc_now(), future_tolerance=_tolerance(request))
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    return result
+
+
+@router.get("/receipts/{receipt_id}")
+def read_receipt(receipt_id: int, session: DbSession, caller: Reader) -> Receipt:
+    """One receipt with its lines."""
+    receipt = get_receipt(session, receipt_id=receipt_id)
+    _own_store(session, caller, store_id=receipt.store_id)
+    return Receipt.model_validate(receipt)
+
+
+@router.post("/receipts/{receipt_id}/refunds", status_code=status.HTTP_201_CREATED)
+def refund(
+    receipt_id: int,
+    data: RefundIn,
+    session: DbSession,
+    request: Request,
+    response: Response,
+    caller: Till,
+) -> RefundResult:
+    """Refund lines of a receipt; the points they earned are reversed."""
+    _own_store(session, caller, store_id=get_receipt(session, receipt_id=receipt_id).store_id)
+    result = refund_sale(
+        session,
+        receipt_id=receipt_id,
+        refund=data,
+        now=utc_now(),
+        future_tolerance=_tolerance(request),
+    )
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    return result

@@ -1,0 +1,80 @@
+"""Coupons: templates, issuing, a member's wallet, voiding."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from regulars.access.models import Role
+from regulars.access.service import Principal
+from regulars.api.dependencies import DbSession, allow, own_member
+from regulars.clock import utc_now
+from regulars.coupons import service
+from regulars.coupons.models import CouponTemplate as TemplateRow
+from regulars.coupons.schemas import Coupon, CouponTemplate, CouponTemplateCreate
+from regulars.members.service import get_member
+
+router = APIRouter(prefix="/v1", tags=["coupons"])
+Admin = Annotated[Principal, Depends(allow())]
+Staff = Annotated[Principal, Depends(allow(Role.SUPPORT))]
+Readers = Annotated[Principal, Depends(allow(Role.SUPPORT, Role.ANALYST))]
+Self = Annotated[Principal, Depends(allow(Role.SUPPORT, Role.MEMBER, Role.POS))]
+
+
+class IssueIn(BaseModel):
+    member_ids: list[int] = Field(min_length=1, max_length=10_000)
+
+
+@router.post("/coupon-templates", status_code=status.HTTP_201_CREATED)
+def create_template(
+    data: CouponTemplateCreate, session: DbSession, caller: Admin
+) -> CouponTemplate:
+    """Define a coupon: what it gives, to what, where, for how long, how many."""
+    return CouponTemplate.model_validate(service.add_template(session, data=data, now=utc_now()))
+
+
+@router.get("/coupon-templates")
+def list_templates(
+    session: DbSession,
+    caller: Readers,
+    after: Annotated[int, Query(ge=0, description="Cursor: the last id of the page before.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[CouponTemplate]:
+    """Coupon templates in id order, a page at a time."""
+    rows = session.scalars(
+        select(TemplateRow).where(TemplateRow.id > after).order_by(TemplateRow.id).limit(limit)
+    )
+    return [CouponTemplate.model_validate(t) for t in rows]
+
+
+@router.get("/coupon-templates/{code}")
+def read_template(code: str, session: DbSession, caller: Readers) -> CouponTemplate:
+    """One coupon template."""
+    return CouponTemplate.model_validate(service.get_template(session, code=code))
+
+
+@router.post("/coupon-templates/{code}/issue", status_code=status.HTTP_201_CREATED)
+def issue(code: str, data: IssueIn, session: DbSession, caller: Staff) -> list[Coupon]:
+    """Issue one coupon to each member listed; all or nothing."""
+    issued = service.issue_coupons(
+        session, template_code=code, member_ids=data.member_ids, now=utc_now(), source=caller.name
+    )
+    return [Coupon.model_validate(c) for c in issued]
+
+
+@router.get("/members/{member_id}/coupons")
+def member_wallet(member_id: int, session: DbSession, caller: Self) -> list[Coupon]:
+    """The coupons a member can still use, soonest to expire first."""
+    own_member(caller, member_id)
+    get_member(session, member_id=member_id)
+    return [
+        Coupon.model_validate(c)
+        for c in service.wallet(session, member_id=member_id, now=utc_now())
+    ]
+
+
+@router.post("/coupons/{code}/void")
+def void(code: str, session: DbSession, caller: Staff) -> Coupon:
+    """Withdraw an unused coupon."""
+    return Coupon.model_validate(service.void_coupon(session, code=code))

@@ -1,0 +1,126 @@
+"""Members: enrol, read, update, find, consent, merge."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from pydantic import BaseModel
+
+from regulars.access.models import Role
+from regulars.access.service import Forbidden, Principal
+from regulars.api.dependencies import DbSession, allow, own_member
+from regulars.api.middleware import PERSONAL
+from regulars.clock import utc_now
+from regulars.members import service
+from regulars.members.schemas import Consent, ConsentChange, Member, MemberCreate, MemberUpdate
+from regulars.points.service import merge_accounts
+
+router = APIRouter(prefix="/v1/members", tags=["members", PERSONAL])
+Staff = Annotated[Principal, Depends(allow(Role.SUPPORT))]
+Till = Annotated[Principal, Depends(allow(Role.SUPPORT, Role.POS))]
+Self = Annotated[Principal, Depends(allow(Role.SUPPORT, Role.MEMBER))]
+
+
+class MergeIn(BaseModel):
+    source_id: int
+
+
+class Consents(BaseModel):
+    current: dict[str, bool]
+    history: list[Consent]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def enroll(data: MemberCreate, session: DbSession, request: Request, caller: Till) -> Member:
+    """Enrol a member; a phone already enrolled is a `duplicate_phone` conflict."""
+    settings = request.app.state.settings
+    member = service.enroll_member(
+        session,
+        data=data,
+        now=utc_now(),
+        source=caller.name,
+        region=settings.phone_region,
+        zone=settings.zone,
+    )
+    return Member.model_validate(member)
+
+
+@router.get("")
+def find(
+    session: DbSession,
+    request: Request,
+    caller: Till,
+    card_number: Annotated[str | None, Query(max_length=24)] = None,
+    phone: Annotated[str | None, Query(max_length=32)] = None,
+    email: Annotated[str | None, Query(max_length=254)] = None,
+) -> Member:
+    """Find a member by exactly one of card number, phone or e-mail (tills: card or phone)."""
+    if caller.role is Role.POS and email is not None:
+        raise Forbidden("a till looks members up by card or phone only")
+    member = service.find_member(
+        session,
+        card_number=card_number,
+        phone=phone,
+        email=email,
+        region=request.app.state.settings.phone_region,
+    )
+    return Member.model_validate(member)
+
+
+@router.get("/{member_id}")
+def read(member_id: int, session: DbSession, caller: Self) -> Member:
+    """One member."""
+    own_member(caller, member_id)
+    return Member.model_validate(service.get_member(session, member_id=member_id))
+
+
+@router.patch("/{member_id}")
+def update(
+    member_id: int, changes: MemberUpdate, session: DbSession, request: Request, caller: Self
+) -> Member:
+    """Change contact details; the points, tier and status are not changed here."""
+    own_member(caller, member_id)
+    member = service.update_member(
+        session,
+        member_id=member_id,
+        changes=changes,
+        region=request.app.state.settings.phone_region,
+    )
+    return Member.model_validate(member)
+
+
+@router.get("/{member_id}/consents")
+def consents(member_id: int, session: DbSession, caller: Self) -> Consents:
+    """Consent in force per channel, and every change."""
+    own_member(caller, member_id)
+    history = service.consent_history(session, member_id=member_id)
+    current = service.current_consents(session, member_id=member_id)
+    return Consents(
+        current={str(k): v for k, v in current.items()},
+        history=[Consent.model_validate(r) for r in history],
+    )
+
+
+@router.post("/{member_id}/consents", status_code=status.HTTP_201_CREATED)
+def change_consent(
+    member_id: int, change: ConsentChange, session: DbSession, caller: Self
+) -> Consent:
+    """Record a consent change; the history keeps every earlier one."""
+    own_member(caller, member_id)
+    record = service.record_consent(
+        session,
+        member_id=member_id,
+        channel=change.channel,
+        granted=change.granted,
+        source=change.source,
+        now=utc_now(),
+    )
+    return Consent.model_validate(record)
+
+
+@router.post("/{member_id}/merge")
+def merge(member_id: int, data: MergeIn, session: DbSession, caller: Staff) -> Member:
+    """Fold a duplicate registration (`source_id`) into this member, points and history."""
+    merge_accounts(
+        session, source_id=data.source_id, target_id=member_id, actor=caller.name, now=utc_now()
+    )
+    return Member.model_validate(service.get_member(session, member_id=member_id))

@@ -1,0 +1,41 @@
+"""The loyalty program: read the active version; admins apply a new one."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, Field
+
+from regulars.access.models import Role
+from regulars.access.service import Principal
+from regulars.api.dependencies import DbSession, allow
+from regulars.clock import utc_now
+from regulars.program.schema import Program
+from regulars.program.service import active_program, apply_program
+
+router = APIRouter(prefix="/v1/program", tags=["program"])
+Admin = Annotated[Principal, Depends(allow())]
+Readers = Annotated[Principal, Depends(allow(Role.SUPPORT, Role.ANALYST, Role.POS))]
+
+
+class ProgramIn(BaseModel):
+    toml: str = Field(min_length=1, max_length=200_000, description="The program file's text.")
+
+
+class ActiveProgram(BaseModel):
+    version: int
+    program: Program
+
+
+@router.get("")
+def read(session: DbSession, caller: Readers) -> ActiveProgram:
+    """The active program: earn rules, tiers, expiry, redemption, promotions."""
+    version, program = active_program(session)
+    return ActiveProgram(version=version, program=program)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def apply(data: ProgramIn, session: DbSession, caller: Admin) -> ActiveProgram:
+    """Validate a program file and make it the active version."""
+    version = apply_program(session, text=data.toml, now=utc_now(), actor=caller.name)
+    _, program = active_program(session)
+    return ActiveProgram(version=version.id, program=program)
