@@ -1,12 +1,16 @@
-"""Request ids, idempotency keys and the audit log, around every request."""
+"""Request ids, idempotency keys and the audit log, around every request.
+
+A plain ASGI middleware: it writes the audit entry and settles the idempotency key only
+after the request's own transaction has finished, so the two never wait on each other.
+"""
 
 import hashlib
 import uuid
 from datetime import timedelta
 
-from fastapi import FastAPI, Request, Response
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.routing import Match
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from regulars.audit import service as audit
 from regulars.clock import utc_now
@@ -17,85 +21,139 @@ from regulars.idempotency.service import Answer, claim, settle
 PERSONAL = "personal data"  # routes tagged with this are audited on read too
 
 
-def _route(request: Request) -> tuple[str, dict[str, str]]:
-    for route in request.app.router.routes:
-        match, scope = route.matches(request.scope)
-        if match is Match.FULL:
-            return getattr(route, "path", request.url.path), scope.get("path_params", {})
-    return request.url.path, {}
+class RequestContext:
+    def __init__(self, app: ASGIApp, fastapi: FastAPI) -> None:
+        self.app = app
+        self.fastapi = fastapi
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        request_id = headers.get("x-request-id") or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        status = {"code": 500}
+        captured: list[bytes] = []
 
-class RequestContext(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        request.state.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
-        response = await self._idempotent(request, call_next)
-        response.headers["X-Request-Id"] = request.state.request_id
-        self._audit(request, response)
-        return response
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            elif message["type"] == "http.response.body":
+                captured.append(message.get("body", b""))
+            await send(message)
 
-    async def _idempotent(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        key = request.headers.get("Idempotency-Key")
-        if request.method != "POST" or not key:
-            return await call_next(request)
-        app = request.app
-        body = await request.body()
-        caller = hashlib.sha256(request.headers.get("Authorization", "").encode()).hexdigest()
-        request_hash = hashlib.sha256(f"{request.url.path}\n".encode() + body).hexdigest()
+        key = headers.get("idempotency-key")
+        if scope["method"] == "POST" and key:
+            await self._idempotent(
+                scope, receive, sending, send, headers, key[:200], captured, status
+            )
+        else:
+            await self.app(scope, receive, sending)
+        await run_in_threadpool(self._audit, scope, status["code"], request_id)
+
+    async def _idempotent(
+        self,
+        scope: Scope,
+        receive: Receive,
+        sending: Send,
+        send: Send,
+        headers: dict[str, str],
+        key: str,
+        captured: list[bytes],
+        status: dict[str, int],
+    ) -> None:
+        state = self.fastapi.state
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        caller = hashlib.sha256(headers.get("authorization", "").encode()).hexdigest()
+        request_hash = hashlib.sha256(scope["path"].encode() + b"\n" + body).hexdigest()
         try:
             answer = claim(
-                app.state.sessions,
+                state.sessions,
                 caller=caller,
-                key=key[:200],
+                key=key,
                 request_hash=request_hash,
                 now=utc_now(),
-                window=timedelta(hours=app.state.settings.idempotency_hours),
+                window=timedelta(hours=state.settings.idempotency_hours),
             )
         except RegularsError as error:
-            return app.state.problem(error)
+            response = state.problem(error)
+            status["code"] = response.status_code
+            await response(scope, receive, send)
+            return
         if answer is not None:
-            return Response(
-                answer.body,
-                status_code=answer.status,
-                media_type="application/json",
-                headers={"Idempotent-Replayed": "true"},
+            status["code"] = answer.status
+            await _send_json(
+                send, answer.status, answer.body.encode(), [(b"idempotent-replayed", b"true")]
             )
-        response = await call_next(request)
-        chunks = [chunk async for chunk in response.body_iterator]  # type: ignore[attr-defined]
-        content = b"".join(c if isinstance(c, bytes) else c.encode() for c in chunks)
-        settled = (
-            None if response.status_code >= 500 else Answer(response.status_code, content.decode())
-        )
-        settle(app.state.sessions, caller=caller, key=key[:200], answer=settled)
-        return Response(
-            content,
-            status_code=response.status_code,
-            headers=dict(response.headers),
-            media_type=response.media_type,
+            return
+        replayed = False
+
+        async def replay_body() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay_body, sending)
+        content = b"".join(captured)
+        settle(
+            state.sessions,
+            caller=caller,
+            key=key,
+            answer=None if status["code"] >= 500 else Answer(status["code"], content.decode()),
         )
 
-    def _audit(self, request: Request, response: Response) -> None:
-        principal = getattr(request.state, "principal", None)
-        path, params = _route(request)
-        route = next(
-            (r for r in request.app.router.routes if getattr(r, "path", None) == path), None
-        )
-        personal = PERSONAL in (getattr(route, "tags", None) or [])
-        if principal is None or (request.method == "GET" and not personal):
+    def _audit(self, scope: Scope, status: int, request_id: str) -> None:
+        principal = scope.get("state", {}).get("principal")
+        if principal is None:
             return
+        route, params = scope.get("route"), scope.get("path_params", {})  # set by the router
+        personal = PERSONAL in (getattr(route, "tags", None) or [])
+        if scope["method"] == "GET" and not personal:
+            return
+        path = getattr(route, "path", scope["path"])
         run_in_transaction(
-            request.app.state.sessions,
+            self.fastapi.state.sessions,
             lambda session: audit.record(
                 session,
                 at=utc_now(),
                 actor=principal.name,
                 role=str(principal.role),
-                action=f"{request.method} {path}",
+                action=f"{scope['method']} {path}",
                 object=",".join(f"{k}={v}" for k, v in sorted(params.items())) or "-",
-                status=response.status_code,
-                request_id=request.state.request_id,
+                status=status,
+                request_id=request_id,
             ),
         )
 
 
+async def _send_json(
+    send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *extra,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 def install(app: FastAPI) -> None:
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, fastapi=app)

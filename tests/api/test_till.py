@@ -1,0 +1,130 @@
+"""The till and the member app, black-box through HTTP."""
+
+from tests.api.conftest import Api
+from tests.factories import NOW
+
+SALE = {
+    "store_code": "S001",
+    "pos_receipt_no": "A-1",
+    "sold_at": NOW.isoformat(),
+    "lines": [{"sku": "RICE", "quantity": "2"}, {"sku": "EGGS", "quantity": "1"}],
+}
+
+
+def test_a_sale_from_quote_to_refund(api: Api) -> None:
+    till, client = api.as_("pos"), api.client
+    sale = {**SALE, "member_card": api.card}
+    quote = client.post(
+        "/v1/checkout/quote",
+        json={k: v for k, v in sale.items() if k != "pos_receipt_no"},
+        headers=till,
+    )
+    assert quote.status_code == 200
+    committed = client.post("/v1/receipts", json=sale, headers=till)
+    assert committed.status_code == 201
+    body = committed.json()
+    assert body["total"] == quote.json()["total"] == "115.80"
+    assert body["points_earned"] == 115
+    again = client.post("/v1/receipts", json=sale, headers=till)
+    assert again.status_code == 200
+    assert again.json()["receipt_id"] == body["receipt_id"]
+    assert again.json()["created"] is False
+    refund = client.post(
+        f"/v1/receipts/{body['receipt_id']}/refunds",
+        headers=till,
+        json={
+            "pos_refund_no": "R1",
+            "refunded_at": NOW.isoformat(),
+            "lines": [{"line_no": 2, "quantity": "1"}],
+        },
+    )
+    assert refund.status_code == 201
+    assert refund.json()["points_reversed"] == 16  # 115 × 15.80 / 115.80
+    points = client.get(f"/v1/members/{api.member_id}/points", headers=api.as_("member")).json()
+    assert points["total"] == 99
+
+
+def test_a_till_works_for_its_own_store_only(api: Api) -> None:
+    response = api.client.post("/v1/receipts", json=SALE, headers=api.as_("pos_other_store"))
+    assert response.status_code == 403
+    assert response.json()["code"] == "forbidden"
+
+
+def test_idempotency_keys_replay_the_first_answer_and_refuse_another_body(api: Api) -> None:
+    headers = {**api.as_("support"), "Idempotency-Key": "goodwill-1"}
+    url = f"/v1/members/{api.member_id}/points/adjustments"
+    first = api.client.post(url, json={"points": 50, "reason": "broken eggs"}, headers=headers)
+    second = api.client.post(url, json={"points": 50, "reason": "broken eggs"}, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert second.json() == first.json()
+    assert second.headers["Idempotent-Replayed"] == "true"
+    balance = api.client.get(f"/v1/members/{api.member_id}/points", headers=api.as_("admin"))
+    assert balance.json()["total"] == 50  # granted once
+    other = api.client.post(url, json={"points": 60, "reason": "broken eggs"}, headers=headers)
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency_key_reused"
+
+
+def test_members_see_their_own_account_and_nobody_else_s(api: Api) -> None:
+    mine = api.client.get(f"/v1/members/{api.member_id}", headers=api.as_("member"))
+    assert mine.status_code == 200
+    assert mine.json()["phone"] == "+8613800138000"
+    for path in ("", "/points", "/points/history", "/coupons", "/tier", "/consents"):
+        theirs = api.client.get(
+            f"/v1/members/{api.other_member_id}{path}", headers=api.as_("member")
+        )
+        assert theirs.status_code == 403, path
+
+
+def test_no_mass_assignment_of_balance_tier_or_status(api: Api) -> None:
+    for field, value in (
+        ("status", "frozen"),
+        ("points", 100000),
+        ("tier", "gold"),
+        ("card_number", "800000000000000003"),
+    ):
+        response = api.client.patch(
+            f"/v1/members/{api.member_id}", json={field: value}, headers=api.as_("member")
+        )
+        assert response.status_code == 422, field
+    member = api.client.get(f"/v1/members/{api.member_id}", headers=api.as_("admin")).json()
+    assert member["status"] == "active"
+
+
+def test_writes_and_personal_reads_are_audited(api: Api) -> None:
+    api.client.get(f"/v1/members/{api.member_id}", headers=api.as_("support"))
+    api.client.post(
+        f"/v1/members/{api.member_id}/consents",
+        headers=api.as_("member"),
+        json={"channel": "sms", "granted": True, "source": "app"},
+    )
+    from regulars.audit.service import latest
+
+    with api.database.sessions() as session:
+        entries = [(e.actor, e.action, e.object, e.status) for e in latest(session)]
+    assert ("agent 7", "GET /v1/members/{member_id}", f"member_id={api.member_id}", 200) in entries
+    assert (
+        f"member {api.member_id}",
+        "POST /v1/members/{member_id}/consents",
+        f"member_id={api.member_id}",
+        201,
+    ) in entries
+
+
+def test_coupons_issue_wallet_and_void(api: Api) -> None:
+    issued = api.client.post(
+        "/v1/coupon-templates/WELCOME10/issue",
+        headers=api.as_("support"),
+        json={"member_ids": [api.member_id]},
+    )
+    assert issued.status_code == 201
+    code = issued.json()[0]["code"]
+    wallet = api.client.get(f"/v1/members/{api.member_id}/coupons", headers=api.as_("member"))
+    assert [c["code"] for c in wallet.json()] == [code]
+    assert (
+        api.client.post(f"/v1/coupons/{code}/void", headers=api.as_("support")).status_code == 200
+    )
+    assert (
+        api.client.get(f"/v1/members/{api.member_id}/coupons", headers=api.as_("member")).json()
+        == []
+    )
