@@ -43,3 +43,21 @@ def test_the_api_refuses_an_unmigrated_database(tmp_path) -> None:  # type: igno
     settings = Settings(environment="test", secret_key_file=tmp_path / "k")
     with pytest.raises(DatabaseNotReady, match="regulars db upgrade"):
         create_app(f"sqlite:///{tmp_path / 'empty.db'}", settings)
+
+
+def test_keys_are_rate_limited_and_failed_logins_throttled(database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.api.conftest import make_api
+
+    api = make_api(database, tmp_path, failed_auth_per_minute=3, rate_limit_per_minute=5)
+    codes = [api.client.get("/v1/stores", headers=api.as_("analyst")).status_code for _ in range(6)]
+    assert codes == [200] * 5 + [429]
+    limited = api.client.get("/v1/stores", headers=api.as_("analyst"))
+    assert int(limited.headers["Retry-After"]) >= 1
+    assert api.client.get("/v1/stores", headers=api.as_("support")).status_code == 200
+    wrong = {"Authorization": "Bearer rgl_000000000000_nope"}
+    assert [api.client.get("/v1/stores", headers=wrong).status_code for _ in range(4)] == [
+        401,
+        401,
+        401,
+        429,
+    ]

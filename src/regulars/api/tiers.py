@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from regulars.access.models import Role
 from regulars.access.service import Principal
-from regulars.api.dependencies import DbSession, allow, own_member
+from regulars.api.dependencies import DbSession, allow
 from regulars.clock import utc_now
 from regulars.members.service import get_member
 from regulars.program.service import active_program
@@ -50,7 +50,6 @@ class Referrals(BaseModel):
 @router.get("/tier")
 def tier(member_id: int, session: DbSession, caller: Self) -> TierStanding:
     """The member's tier and their progress towards the next."""
-    own_member(caller, member_id)
     get_member(session, member_id=member_id)
     _, program = active_program(session)
     now = standing(session, member_id=member_id, program=program, as_of=utc_now())
@@ -70,7 +69,6 @@ def tier(member_id: int, session: DbSession, caller: Self) -> TierStanding:
 @router.get("/tier/history")
 def history(member_id: int, session: DbSession, caller: Self) -> list[TierChange]:
     """Every change of tier, with its reason."""
-    own_member(caller, member_id)
     get_member(session, member_id=member_id)
     return [TierChange.model_validate(c) for c in tier_history(session, member_id=member_id)]
 
@@ -78,7 +76,6 @@ def history(member_id: int, session: DbSession, caller: Self) -> list[TierChange
 @router.get("/referrals", tags=["referrals"])
 def referrals(member_id: int, session: DbSession, caller: Self) -> Referrals:
     """The member's referral code and what it brought."""
-    own_member(caller, member_id)
     status = referral_status(session, member_id=member_id)
     return Referrals(
         code=status.code,
