@@ -1,5 +1,6 @@
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from regulars.program.schema import Promotion
 from regulars.promotions.rules import (
@@ -10,7 +11,8 @@ from regulars.promotions.rules import (
     apply_promotions,
 )
 
-THURSDAY_NOON = datetime(2026, 6, 18, 12, 0)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+THURSDAY_NOON = datetime(2026, 6, 18, 12, 0, tzinfo=SHANGHAI)
 HERE = Occasion(store="S001", channel="store", at=THURSDAY_NOON)
 MEMBER = Shopper(member=True, tier="regular")
 GUEST = Shopper(member=False)
@@ -116,7 +118,7 @@ def test_a_flash_sale_keeps_to_its_window_and_unit_limits() -> None:
     applied, _ = run([flash], lines)
     assert applied[0].units == 2
     assert discounts(lines) == [Decimal("29.60")]
-    late = Occasion(store="S001", channel="store", at=datetime(2026, 6, 18, 14, 0))
+    late = Occasion(store="S001", channel="store", at=datetime(2026, 6, 18, 14, 0, tzinfo=SHANGHAI))
     assert run([flash], [line(1, "EGGS", "15.80")], occasion=late)[1][0].reason == "ended"
     lines = [line(1, "EGGS", "15.80", "3")]
     applied, _ = run([flash], lines, allowances={"P": Allowance(units=1)})

@@ -57,7 +57,7 @@ def refund_sale(
     )
     points = session.get(ReceiptPoints, receipt_id)
     if not created or points is None:
-        return _refund_result(session, record, created)
+        return _refund_result(session, record, created=created)
     receipt = get_receipt(session, receipt_id=receipt_id)
     lock_member(session, points.member_id)
     program = load_program(session.get_one(ProgramVersion, points.program_version))
@@ -129,30 +129,14 @@ def refund_sale(
             now=now,
             program=program,
             receipt_id=receipt_id,
+            refund_id=record.id,
             reason="points paid, given back on refund",
-        )
-        session.flush()
-        session.execute(
-            PointEntry.__table__.update()  # type: ignore[attr-defined]
-            .where(
-                PointEntry.receipt_id == receipt_id,
-                PointEntry.refund_id.is_(None),
-                PointEntry.kind == EntryKind.REVERSE,
-                PointEntry.points > 0,
-            )
-            .values(refund_id=record.id)
         )
     points.reversed += reverse
     points.returned += give_back
     points.refunded_eligible_amount += refunded_eligible
     session.flush()
-    return RefundResult(
-        refund_id=record.id,
-        created=True,
-        amount=record.amount,
-        points_reversed=reverse,
-        points_returned=give_back,
-    )
+    return _refund_result(session, record, created=True)
 
 
 def _refunded_money(session: Session, receipt_id: int) -> Decimal:
@@ -160,7 +144,9 @@ def _refunded_money(session: Session, receipt_id: int) -> Decimal:
     return sum(amounts, Decimal(0))
 
 
-def _refund_result(session: Session, record: Refund, created: bool) -> RefundResult:
+def _refund_result(session: Session, record: Refund, *, created: bool) -> RefundResult:
+    """What a refund did, read back from the ledger, so a retried refund gets the same answer."""
+    session.flush()
     moved = list(
         session.scalars(
             select(PointEntry.points).where(
@@ -168,10 +154,17 @@ def _refund_result(session: Session, record: Refund, created: bool) -> RefundRes
             )
         )
     )
+    returned = sum(p for p in moved if p > 0)
+    value = Decimal(0)
+    points = session.get(ReceiptPoints, record.receipt_id)
+    if returned and points is not None:
+        program = load_program(session.get_one(ProgramVersion, points.program_version))
+        value = rules.points_value(program.redemption, returned)
     return RefundResult(
         refund_id=record.id,
         created=created,
         amount=record.amount,
         points_reversed=-sum(p for p in moved if p < 0),
-        points_returned=sum(p for p in moved if p > 0),
+        points_returned=returned,
+        money_back=record.amount - value,
     )

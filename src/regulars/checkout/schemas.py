@@ -99,6 +99,7 @@ class RefundResult(BaseModel):
 
     refund_id: int
     created: bool
-    amount: Decimal
-    points_reversed: int
-    points_returned: int
+    amount: Decimal  # the value of the goods brought back
+    points_reversed: int  # points their purchase had earned, taken back
+    points_returned: int  # points they were paid with, given back
+    money_back: Decimal  # what the till pays out: the amount less the points given back

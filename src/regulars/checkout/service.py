@@ -43,7 +43,7 @@ from regulars.coupons.service import (
     presented,
     redeem_coupon,
 )
-from regulars.errors import Conflict
+from regulars.errors import Conflict, RegularsError
 from regulars.members.models import Member, MemberStatus
 from regulars.points import rules
 from regulars.points.models import EntryKind, ReceiptPoints
@@ -146,7 +146,7 @@ def _setting(session: Session, cart: CartIn, program: Program, now: datetime) ->
     return _Setting(
         cart=pricing.Cart(
             items=items,
-            occasion=Occasion(store=store.code, channel=channel, at=local.replace(tzinfo=None)),
+            occasion=Occasion(store=store.code, channel=channel, at=local),
             day=local.date(),
             member=shopper,
             coupons=presented(
@@ -415,14 +415,22 @@ def _move_points(
         session, member=member, receipt_id=receipt.id, eligible=eligible, program=program, now=now
     )
     upgraded = upgrade_if_qualified(
-        session, member_id=member.id, program=program, program_version=version, now=now
+        session,
+        member_id=member.id,
+        program=program,
+        program_version=version,
+        now=max(now, receipt.sold_at),  # a till clock a little ahead still counts this sale
     )
     if upgraded and upgraded.upgrade_coupon:
-        issue_coupons(
-            session,
-            template_code=upgraded.upgrade_coupon,
-            member_ids=[member.id],
-            now=now,
-            source=f"upgrade to {upgraded.code}",
-        )
+        try:
+            with session.begin_nested():
+                issue_coupons(
+                    session,
+                    template_code=upgraded.upgrade_coupon,
+                    member_ids=[member.id],
+                    now=now,
+                    source=f"upgrade to {upgraded.code}",
+                )
+        except RegularsError:
+            pass  # the welcome coupon ran out: the sale and the upgrade stand without it
     return upgraded.code if upgraded else None

@@ -40,6 +40,7 @@ def _scope(coupon: PresentedCoupon, lines: Sequence[PricedLine]) -> list[PricedL
         line
         for line in lines
         if not line.excluded
+        and not line.locked  # an exclusive offer leaves its lines to nobody else
         and line.left > 0
         and (
             (not coupon.skus and not coupon.categories)

@@ -12,7 +12,6 @@ from regulars.coupons.models import Coupon, CouponKind, CouponStatus, CouponTemp
 from regulars.coupons.rules import PresentedCoupon
 from regulars.coupons.schemas import CouponTemplateCreate
 from regulars.errors import Conflict, NotFound
-from regulars.members.service import get_member
 from regulars.points.service import lock_member
 
 
@@ -56,13 +55,36 @@ def issue_coupons(
     session: Session,
     *,
     template_code: str,
-    member_ids: Sequence[int],
+    member_ids: Sequence[int | None],
     now: datetime,
     source: str,
     rng: Random | None = None,
 ) -> list[Coupon]:
-    """Issue one coupon to each member; all or nothing when the template runs out."""
+    """Issue one coupon to each member listed (None: a bearer coupon anyone may use).
+
+    All or nothing when the template runs out. Members are locked first, in id order, and
+    the template's counter last, the same order a sale takes them, so the two never deadlock.
+    """
     template = get_template(session, code=template_code)
+    members = sorted({m for m in member_ids if m is not None})
+    for member_id in members:
+        lock_member(session, member_id)
+    if template.per_member_limit is not None:
+        for member_id in members:
+            held = (
+                session.scalar(
+                    select(func.count())
+                    .select_from(Coupon)
+                    .where(Coupon.template_id == template.id, Coupon.member_id == member_id)
+                )
+                or 0
+            )
+            asked = sum(1 for m in member_ids if m == member_id)
+            if held + asked > template.per_member_limit:
+                raise CouponLimitReached(
+                    f"member {member_id} would hold {held + asked} {template.code} coupons "
+                    f"(limit {template.per_member_limit})"
+                )
     taken = session.execute(
         update(CouponTemplate)
         .where(CouponTemplate.id == template.id)
@@ -76,28 +98,13 @@ def issue_coupons(
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         raise CouponsSoldOut(f"{template.code}: fewer than {len(member_ids)} coupons left")
     session.refresh(template)
-    issued = []
-    for member_id in member_ids:
-        if template.per_member_limit is not None:
-            lock_member(session, member_id)
-            held = session.scalar(
-                select(func.count())
-                .select_from(Coupon)
-                .where(Coupon.template_id == template.id, Coupon.member_id == member_id)
-            )
-            if (held or 0) >= template.per_member_limit:
-                raise CouponLimitReached(
-                    f"member {member_id} already holds {held} {template.code} coupons "
-                    f"(limit {template.per_member_limit})"
-                )
-        else:
-            get_member(session, member_id=member_id)
-        valid_from = max(template.valid_from or now, now)
-        until = template.valid_until
-        if template.valid_days is not None:
-            by_days = now + timedelta(days=template.valid_days)
-            until = min(until, by_days) if until else by_days
-        coupon = Coupon(
+    valid_from = max(template.valid_from or now, now)
+    until = template.valid_until
+    if template.valid_days is not None:
+        by_days = now + timedelta(days=template.valid_days)
+        until = min(until, by_days) if until else by_days
+    issued = [
+        Coupon(
             template_id=template.id,
             code=codes.new_code(rng),
             member_id=member_id,
@@ -107,8 +114,9 @@ def issue_coupons(
             valid_until=until,
             source=source,
         )
-        session.add(coupon)
-        issued.append(coupon)
+        for member_id in member_ids
+    ]
+    session.add_all(issued)
     session.flush()
     return issued
 

@@ -79,6 +79,8 @@ def award_birthday_bonuses(
         if not bonus:
             continue
         lock_member(session, member_id)
+        if session.scalar(already.where(PointEntry.member_id == member_id).limit(1)) is not None:
+            continue  # another run paid it a moment ago
         credit_points(
             session,
             member_id=member_id,

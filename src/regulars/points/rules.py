@@ -1,6 +1,7 @@
 """Pure rules of earning, expiry and redemption: plain data in, plain data out."""
 
 import calendar
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -141,6 +142,11 @@ def available_from(earned_at: datetime, pending_days: int) -> datetime:
     return earned_at + timedelta(days=pending_days)
 
 
+def points_step(redemption: Redemption) -> int:
+    """The fewest points worth a whole cent: points are spent in multiples of it."""
+    return redemption.points_per_yuan // math.gcd(redemption.points_per_yuan, 100)
+
+
 def redeemable_points(
     redemption: Redemption, *, wanted: int, balance: int, payable: Decimal
 ) -> int:
@@ -148,7 +154,8 @@ def redeemable_points(
     if wanted < redemption.min_points:
         return 0
     ceiling = int(payable * redemption.max_share * redemption.points_per_yuan)
-    return min(wanted, balance, ceiling)
+    allowed = min(wanted, balance, ceiling)
+    return allowed - allowed % points_step(redemption)
 
 
 def points_value(redemption: Redemption, points: int) -> Decimal:

@@ -86,7 +86,7 @@ def fefo(session: Session, *conditions: ColumnElement[bool]) -> list[PointLot]:
     """Lots in the order they are spent: first expiring first, never-expiring last."""
     order = (PointLot.expires_at.is_(None), PointLot.expires_at, PointLot.id)
     query = select(PointLot).where(*conditions).order_by(*order)
-    return list(session.scalars(query))
+    return list(session.scalars(query.execution_options(populate_existing=True)))
 
 
 def add_points(
@@ -100,6 +100,7 @@ def add_points(
     expires_at: datetime | None,
     earned_at: datetime | None = None,
     receipt_id: int | None = None,
+    refund_id: int | None = None,
     reason: str | None = None,
     actor: str | None = None,
 ) -> PointLot | None:
@@ -112,7 +113,17 @@ def add_points(
         .order_by(PointLot.id)
     ):
         paid = min(points, -debt.remaining)
-        _move(session, debt, paid, kind, now, receipt_id=receipt_id, reason=reason, actor=actor)
+        _move(
+            session,
+            debt,
+            paid,
+            kind,
+            now,
+            receipt_id=receipt_id,
+            refund_id=refund_id,
+            reason=reason,
+            actor=actor,
+        )
         points -= paid
         if points == 0:
             return None
@@ -129,7 +140,17 @@ def add_points(
     )
     session.add(lot)
     session.flush()
-    _move(session, lot, points, kind, now, receipt_id=receipt_id, reason=reason, actor=actor)
+    _move(
+        session,
+        lot,
+        points,
+        kind,
+        now,
+        receipt_id=receipt_id,
+        refund_id=refund_id,
+        reason=reason,
+        actor=actor,
+    )
     return lot
 
 
@@ -144,6 +165,7 @@ def credit_points(
     reason: str,
     actor: str | None = None,
     receipt_id: int | None = None,
+    refund_id: int | None = None,
 ) -> PointLot | None:
     """Points given now and spendable at once (bonuses, adjustments, give-backs), expiring by
     the program's policy. The member must be locked."""
@@ -156,6 +178,7 @@ def credit_points(
         available_at=now,
         expires_at=rules.expiry_of(program, now),
         receipt_id=receipt_id,
+        refund_id=refund_id,
         reason=reason,
         actor=actor,
     )
@@ -246,7 +269,9 @@ def balance(session: Session, *, member_id: int, now: datetime) -> Balance:
         PointLot.remaining != 0,
         or_(PointLot.expires_at.is_(None), PointLot.expires_at > now),
     )
-    spendable = sum(lot.remaining for lot in lots if lot.remaining > 0 and lot.available_at <= now)
+    debt = -sum(lot.remaining for lot in lots if lot.remaining < 0)
+    available = sum(lot.remaining for lot in lots if lot.remaining > 0 and lot.available_at <= now)
+    spendable = max(available - debt, 0)
     pending = sum(lot.remaining for lot in lots if lot.available_at > now)
     return Balance(sum(lot.remaining for lot in lots), spendable, pending, lots)
 
@@ -299,15 +324,21 @@ def adjust_points(
 
 
 def expire_points(session: Session, *, as_of: datetime) -> tuple[int, int]:
-    """Write off what is left of every lot whose expiry has passed; (lots, points)."""
-    lots = list(
-        session.scalars(
-            select(PointLot)
-            .where(PointLot.remaining > 0, PointLot.expires_at <= as_of)
-            .order_by(PointLot.member_id, PointLot.id)
-            .with_for_update()
+    """Write off what is left of every lot whose expiry has passed; (lots, points).
+
+    Each member is locked first, like every other change to their points, so a sale or
+    refund running at the same moment never writes back a stale lot.
+    """
+    due = select(PointLot.member_id).where(PointLot.remaining > 0, PointLot.expires_at <= as_of)
+    lots: list[PointLot] = []
+    for member_id in sorted(set(session.scalars(due))):
+        lock_member(session, member_id)
+        lots += fefo(
+            session,
+            PointLot.member_id == member_id,
+            PointLot.remaining > 0,
+            PointLot.expires_at <= as_of,
         )
-    )
     points = 0
     for lot in lots:
         points += lot.remaining
@@ -394,10 +425,37 @@ def merge_accounts(
             .values(member_id=target_id)
             .execution_options(synchronize_session=False)
         )
+    _settle_debt(session, target_id, now, actor)
     source.status = MemberStatus.MERGED
     source.merged_into_id = target_id
     session.flush()
     return moved
+
+
+def _settle_debt(session: Session, member_id: int, now: datetime, actor: str) -> None:
+    """Pay a member's debt lots from their positive lots, first expiring first."""
+    reason = "debt settled after a merge"
+    for debt in fefo(session, PointLot.member_id == member_id, PointLot.remaining < 0):
+        held = fefo(
+            session,
+            PointLot.member_id == member_id,
+            PointLot.remaining > 0,
+            or_(PointLot.expires_at.is_(None), PointLot.expires_at > now),
+        )
+        paid = min(-debt.remaining, sum(lot.remaining for lot in held))
+        if paid:
+            take_points(
+                session,
+                member_id=member_id,
+                points=paid,
+                kind=EntryKind.TRANSFER,
+                now=now,
+                lots=held,
+                reason=reason,
+                actor=actor,
+            )
+            _move(session, debt, paid, EntryKind.TRANSFER, now, reason=reason, actor=actor)
+    session.flush()
 
 
 def ledger_discrepancies(session: Session, *, member_id: int | None = None) -> list[str]:

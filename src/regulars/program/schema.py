@@ -199,8 +199,11 @@ class Promotion(Strict):
             raise ValueError("a bundle needs at least two skus")
         if self.kind == "flash_sale" and self.price is None and self.percent is None:
             raise ValueError("a flash_sale needs a price or a percent")
-        if self.starts and self.ends and self.ends <= self.starts:
-            raise ValueError("ends is not after starts")
+        if self.starts and self.ends:
+            if (self.starts.tzinfo is None) != (self.ends.tzinfo is None):
+                raise ValueError("give starts and ends both with a zone or both without")
+            if self.ends <= self.starts:
+                raise ValueError("ends is not after starts")
         return self
 
 

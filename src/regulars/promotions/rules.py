@@ -21,6 +21,7 @@ from regulars.program.schema import Promotion
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 ZERO = Decimal(0)
+CENT = Decimal("0.01")
 T = TypeVar("T")
 
 
@@ -61,7 +62,7 @@ class Shopper:
 class Occasion:
     store: str
     channel: str
-    at: datetime  # local time in the program's zone, naive
+    at: datetime  # aware, in the store's zone: naive offer times are read in it
 
 
 @dataclass(frozen=True)
@@ -100,14 +101,19 @@ def eligible(promotion: Promotion, shopper: Shopper, occasion: Occasion) -> str 
         return "not at this store"
     if promotion.channels and occasion.channel not in promotion.channels:
         return "not on this channel"
-    at = occasion.at.replace(tzinfo=None)
-    if promotion.starts and at < promotion.starts.replace(tzinfo=None):
+    at = occasion.at
+    if promotion.starts and at < _local(promotion.starts, at):
         return "not started"
-    if promotion.ends and at >= promotion.ends.replace(tzinfo=None):
+    if promotion.ends and at >= _local(promotion.ends, at):
         return "ended"
     if promotion.weekdays and WEEKDAYS[at.weekday()] not in promotion.weekdays:
         return "not today"
     return None
+
+
+def _local(moment: datetime, at: datetime) -> datetime:
+    """An offer time without a zone is a time in the store's zone."""
+    return moment.replace(tzinfo=at.tzinfo) if moment.tzinfo is None else moment
 
 
 def _in_scope(promotion: Promotion, line: PricedLine) -> bool:
@@ -126,15 +132,21 @@ def spread(amount: Decimal, lines: Sequence[PricedLine]) -> dict[int, Decimal]:
     """Share a receipt-level discount over lines in proportion to what they have left."""
     total = sum((line.left for line in lines), ZERO)
     amount = min(amount, total)
-    shares: dict[int, Decimal] = {}
-    given = ZERO
-    for position, line in enumerate(lines):
-        if position == len(lines) - 1:
-            share = amount - given
-        else:
-            share = (amount * line.left / total).quantize(Decimal("0.01"), ROUND_DOWN)
-        shares[line.line_no] = share
-        given += share
+    if total <= 0:
+        return {}
+    shares = {
+        line.line_no: (amount * line.left / total).quantize(CENT, ROUND_DOWN) for line in lines
+    }
+    # The cents rounding left over go one by one to the lines with most room, never past
+    # what a line has left, so no line is ever priced below zero.
+    cents = int((amount - sum(shares.values(), ZERO)) / CENT)
+    roomiest = sorted(lines, key=lambda line: (shares[line.line_no] - line.left, line.line_no))
+    for line in roomiest * cents:
+        if cents == 0:
+            break
+        if shares[line.line_no] < line.left:
+            shares[line.line_no] += CENT
+            cents -= 1
     return shares
 
 
@@ -223,13 +235,19 @@ def _discounts(
 
 def _bundle(promotion: Promotion, lines: list[PricedLine]) -> dict[int, Decimal]:
     """As many complete sets as the cart holds, each for the bundle price."""
-    by_sku = {line.sku: line for line in lines if line.whole_units}
-    if not all(sku in by_sku for sku in promotion.skus):
+    parts = [line for line in lines if line.sku in promotion.skus and line.whole_units]
+    units = {
+        sku: sum(line.whole_units or 0 for line in parts if line.sku == sku)
+        for sku in promotion.skus
+    }
+    sets = min(units.values())
+    if sets == 0:
         return {}
-    parts = [by_sku[sku] for sku in promotion.skus]
-    sets = min(line.whole_units or 0 for line in parts)
-    set_price = sum((line.left / (line.whole_units or 1) for line in parts), ZERO)
-    saving = round_money(max(set_price - _given(promotion.price), ZERO) * sets)
+    price_of = {
+        sku: sum((line.left for line in parts if line.sku == sku), ZERO) / units[sku]
+        for sku in promotion.skus
+    }
+    saving = round_money(max(sum(price_of.values(), ZERO) - _given(promotion.price), ZERO) * sets)
     return spread(saving, parts) if saving > 0 else {}
 
 
