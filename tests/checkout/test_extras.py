@@ -4,9 +4,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from regulars.checkout.refunds import refund_sale
 from regulars.checkout.schemas import CartLine, SaleIn
 from regulars.checkout.service import commit_sale
 from regulars.coupons.models import CouponKind
@@ -14,6 +15,7 @@ from regulars.coupons.schemas import CouponTemplateCreate
 from regulars.coupons.service import add_template, get_template, wallet
 from regulars.jobs import Job, run_job
 from regulars.members.service import SelfReferral, get_member
+from regulars.points import rules as points_rules
 from regulars.points.bonuses import EngagementCapReached, award_engagement
 from regulars.points.service import (
     InsufficientPoints,
@@ -25,6 +27,7 @@ from regulars.program.service import active_program
 from regulars.referrals.service import referral_status
 from regulars.rewards.service import RewardOutOfStock, order_reward
 from regulars.sales.models import Receipt
+from regulars.sales.schemas import RefundIn, RefundLineIn
 from regulars.tiers.service import current_tier
 from tests.factories import NOW, PROGRAM, make_member, make_product, make_program, make_store
 
@@ -194,3 +197,79 @@ def test_a_merge_moves_points_and_purchase_history(session: Session) -> None:
     assert session.scalars(select(Receipt.member_id)).all() == [keep.id]
     assert get_member(session, member_id=duplicate.id).merged_into_id == keep.id
     assert ledger_discrepancies(session) == []
+
+
+def test_a_refund_of_a_sale_paid_partly_in_points_pays_back_only_the_money(
+    session: Session,
+) -> None:
+    shop(session)
+    member = make_member(session)
+    buy(session, member.card_number, 20, "1")  # 1000 points
+    sale = SaleIn(
+        store_code="S001",
+        pos_receipt_no="2",
+        sold_at=NOW,
+        member_card=member.card_number,
+        lines=[CartLine(sku="RICE", quantity=Decimal(2))],
+        redeem_points=400,
+    )
+    paid = commit_sale(session, sale=sale, now=NOW, future_tolerance=TOLERANCE)
+    assert paid.to_pay == Decimal(96)
+    back = refund_sale(
+        session,
+        receipt_id=paid.receipt_id,
+        now=NOW,
+        future_tolerance=TOLERANCE,
+        refund=RefundIn(
+            pos_refund_no="R", refunded_at=NOW, lines=[RefundLineIn(line_no=1, quantity=Decimal(2))]
+        ),
+    )
+    assert (back.amount, back.points_returned, back.money_back) == (Decimal(100), 400, Decimal(96))
+
+
+def test_points_are_spent_in_whole_cents(session: Session) -> None:
+    shop(session)
+    member = make_member(session)
+    buy(session, member.card_number, 20, "1")
+    _, program = active_program(session)
+    odd = program.redemption.model_copy(update={"points_per_yuan": 200})
+    assert (
+        points_rules.redeemable_points(odd, wanted=301, balance=1000, payable=Decimal(100)) == 300
+    )
+    assert points_rules.points_value(odd, 300) == Decimal("1.50")
+
+
+def test_a_merged_debt_is_settled_and_never_spent_twice(session: Session) -> None:
+    shop(session)
+    keep, duplicate = make_member(session), make_member(session, "13800138001")
+    buy(session, keep.card_number, 10, "1")  # 500 points
+    sold = buy(session, duplicate.card_number, 8, "2")  # 400 points
+    _, program = active_program(session)
+    order_reward(session, member_id=duplicate.id, reward_code="C5", now=NOW, program=program)
+    refund_sale(
+        session,
+        receipt_id=sold.receipt_id,
+        now=NOW,
+        future_tolerance=TOLERANCE,  # type: ignore[attr-defined]
+        refund=RefundIn(
+            pos_refund_no="R", refunded_at=NOW, lines=[RefundLineIn(line_no=1, quantity=Decimal(8))]
+        ),
+    )
+    assert balance(session, member_id=duplicate.id, now=NOW).total == -400
+    merge_accounts(session, source_id=duplicate.id, target_id=keep.id, actor="agent", now=NOW)
+    after = balance(session, member_id=keep.id, now=NOW)
+    assert (after.total, after.spendable) == (100, 100)
+    with pytest.raises(InsufficientPoints):
+        order_reward(session, member_id=keep.id, reward_code="C5", now=NOW, program=program)
+    assert ledger_discrepancies(session) == []
+
+
+def test_a_sale_stands_when_the_upgrade_coupon_has_run_out(session: Session) -> None:
+    shop(session)
+    from regulars.coupons.models import CouponTemplate as Row
+
+    session.execute(update(Row).where(Row.code == "SILVER20").values(total_quantity=0))
+    member = make_member(session)
+    result = buy(session, member.card_number, 20, "1")
+    assert result.upgraded_to == "silver"  # type: ignore[attr-defined]
+    assert wallet(session, member_id=member.id, now=NOW) == []

@@ -157,26 +157,28 @@ def test_coupons_know_their_owner_expiry_and_limits(session: Session) -> None:
     assert expire_coupons(session, as_of=month_later) == 1
     assert expire_coupons(session, as_of=month_later) == 0
     with pytest.raises(CouponLimitReached):
-        issue_coupons(session, template_code="WELCOME10", member_ids=[second] * 2, now=NOW,
-                      source="t")
+        issue_coupons(
+            session, template_code="WELCOME10", member_ids=[second] * 2, now=NOW, source="t"
+        )
     with pytest.raises(CouponsSoldOut):  # 100 printed, one already given to the first member
-        issue_coupons(session, template_code="WELCOME10", member_ids=[None] * 100, now=NOW,
-                      source="t")
+        issue_coupons(
+            session, template_code="WELCOME10", member_ids=[None] * 100, now=NOW, source="t"
+        )
 
 
 def test_one_coupon_shown_at_64_tills_at_once_is_taken_once(database: Database) -> None:
-    card, _ = run_in_transaction(database.sessions, shop)
-    with database.sessions() as session:
-        [member] = ids_of(session, card)
+    run_in_transaction(database.sessions, shop)
+    # A printed coupon anyone may use, shown in 64 anonymous sales: no member lock lines
+    # them up, only the coupon's own guard decides.
     [coupon] = run_in_transaction(
         database.sessions,
         lambda s: issue_coupons(
-            s, template_code="WELCOME10", member_ids=[member], now=NOW, source="test"
+            s, template_code="WELCOME10", member_ids=[None], now=NOW, source="flyer"
         ),
     )
 
     def sell(n: int) -> int:
-        sale = SaleIn(**cart(card, 2, coupons=(coupon.code,)), pos_receipt_no=f"T{n}")
+        sale = SaleIn(**cart(None, 2, coupons=(coupon.code,)), pos_receipt_no=f"T{n}")
         result = run_in_transaction(
             database.sessions,
             lambda s: commit_sale(s, sale=sale, now=NOW, future_tolerance=TOLERANCE),

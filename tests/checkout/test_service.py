@@ -12,7 +12,13 @@ from regulars.checkout.service import PointsNotRedeemable, commit_sale
 from regulars.db import run_in_transaction
 from regulars.jobs import Job, run_job
 from regulars.points.models import PointEntry
-from regulars.points.service import adjust_points, balance, ledger_discrepancies
+from regulars.points.service import (
+    AdjustmentNeedsReason,
+    InsufficientPoints,
+    adjust_points,
+    balance,
+    ledger_discrepancies,
+)
 from regulars.program.service import active_program
 from regulars.sales.models import Receipt
 from regulars.sales.schemas import RefundIn, RefundLineIn
@@ -140,11 +146,14 @@ def test_refunds_reverse_in_proportion_and_claw_back_what_was_spent(session: Ses
     after = balance(session, member_id=owner, now=NOW)
     assert after.total == points_before - 200
     assert ledger_discrepancies(session) == []
-    if after.total < 0:  # the member had spent points that are now clawed back: a debt
-        debt = -after.total
-        commit(session, sale(card, "3", rice=2 + debt // 50))
-        assert balance(session, member_id=owner, now=NOW).total >= 0
-        assert ledger_discrepancies(session) == []
+    # 200 earned, 150 spent, 98 earned on the 98.50 paid in money: reversing all 200 of the
+    # first sale leaves the member 52 points in debt, which their next earnings pay first.
+    assert after.total == -52
+    assert after.spendable == 0
+    paid = commit(session, sale(card, "3", rice=2))
+    assert paid.points_earned == 100
+    assert balance(session, member_id=owner, now=NOW).total == 48
+    assert ledger_discrepancies(session) == []
 
 
 def test_refunding_a_sale_paid_with_points_gives_them_back(session: Session) -> None:
@@ -200,7 +209,7 @@ def test_manual_adjustments_need_a_reason_and_cannot_overdraw(session: Session) 
     card = shop(session)
     owner = member_id(session, card)
     _, program = active_program(session)
-    with pytest.raises(Exception, match="reason"):
+    with pytest.raises(AdjustmentNeedsReason):
         adjust_points(
             session,
             member_id=owner,
@@ -219,7 +228,7 @@ def test_manual_adjustments_need_a_reason_and_cannot_overdraw(session: Session) 
         now=NOW,
         program=program,
     )
-    with pytest.raises(Exception, match="spendable"):
+    with pytest.raises(InsufficientPoints):
         adjust_points(
             session,
             member_id=owner,

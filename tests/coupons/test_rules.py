@@ -74,3 +74,11 @@ def test_one_coupon_per_template_stores_and_problems_found_earlier() -> None:
         ("C3", "coupon_not_for_store"),
         ("C4", "coupon_redeemed"),
     ]
+
+
+def test_a_line_taken_by_an_exclusive_offer_takes_no_coupon() -> None:
+    lines = [line(1, "A", "100.00"), line(2, "B", "100.00")]
+    lines[0].locked = True
+    applied, _ = apply_coupons([coupon(amount=Decimal(20))], lines, "S001")
+    assert [x.discount for x in lines] == [Decimal(0), Decimal(20)]
+    assert applied[0].lines == {2: Decimal(20)}

@@ -2,6 +2,9 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from regulars.program.schema import Promotion
 from regulars.promotions.rules import (
     Allowance,
@@ -9,6 +12,7 @@ from regulars.promotions.rules import (
     PricedLine,
     Shopper,
     apply_promotions,
+    spread,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -197,3 +201,43 @@ def test_money_and_receipt_budgets_cap_an_offer() -> None:
 def test_weighed_goods_take_no_unit_offers() -> None:
     lines = [line(1, "VEG", "6.50", "0.455")]
     assert run([offer(kind="buy_get_free", buy=1, free=1)], lines)[0] == []
+
+
+@given(
+    cents=st.lists(st.integers(1, 10_000), min_size=1, max_size=30),
+    share=st.integers(0, 100),
+)
+def test_spreading_a_discount_never_prices_a_line_below_zero(cents: list[int], share: int) -> None:
+    lines = [line(n, f"S{n}", str(Decimal(c).scaleb(-2))) for n, c in enumerate(cents, 1)]
+    total = sum((x.left for x in lines), Decimal(0))
+    amount = (total * share / 100).quantize(Decimal("0.01"))
+    shares = spread(amount, lines)
+    assert sum(shares.values()) == amount
+    assert all(Decimal(0) <= shares[x.line_no] <= x.left for x in lines)
+
+
+def test_a_big_discount_over_many_cheap_lines_leaves_the_small_one_at_zero_or_more() -> None:
+    lines = [line(n, "CHEAP", "1.99") for n in range(1, 61)] + [line(61, "BAG", "0.20")]
+    run([offer(kind="spend_save", threshold=100, save=30)], lines)
+    assert all(x.left >= 0 for x in lines)
+    assert sum(discounts(lines)) == Decimal(30)
+
+
+def test_a_bundle_counts_units_scanned_on_separate_lines() -> None:
+    lines = [line(1, "NOODLE", "4.50"), line(2, "NOODLE", "4.50"), line(3, "EGGS", "15.80", "2")]
+    run([offer(kind="bundle", skus=["NOODLE", "EGGS"], price=16)], lines)
+    assert sum(discounts(lines)) == Decimal("8.60")
+
+
+def test_offer_times_with_a_zone_are_compared_as_moments() -> None:
+    flash = offer(
+        kind="percent_off",
+        percent=10,
+        starts="2026-06-18T10:00:00+00:00",
+        ends="2026-06-18T12:00:00+00:00",
+    )  # 18:00 to 20:00 in Shanghai
+    assert run([flash], [line(1, "A", "10.00")])[1][0].reason == "not started"  # noon there
+    evening = Occasion(
+        store="S001", channel="store", at=datetime(2026, 6, 18, 19, 0, tzinfo=SHANGHAI)
+    )
+    assert run([flash], [line(1, "A", "10.00")], occasion=evening)[0]
