@@ -4,10 +4,10 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from regulars.access.service import Principal, issue_member_token
-from regulars.api.dependencies import DbSession, allow
+from regulars.api.dependencies import MAX_ID, DbSession, allow
 from regulars.clock import utc_now
 
 router = APIRouter(prefix="/v1/member-tokens", tags=["access"])
@@ -15,7 +15,7 @@ Admin = Annotated[Principal, Depends(allow())]
 
 
 class TokenIn(BaseModel):
-    member_id: int
+    member_id: int = Field(ge=1, le=MAX_ID)
 
 
 class Token(BaseModel):

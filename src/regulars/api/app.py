@@ -41,7 +41,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     problems.install(app)
     middleware.install(app)
     for module in ROUTERS:
-        app.include_router(module.router)
+        app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
 
     @app.get("/health", tags=["operations"])
     def health() -> dict[str, str]:

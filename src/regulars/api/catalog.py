@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from regulars.access.models import Role
 from regulars.access.service import Principal
-from regulars.api.dependencies import DbSession, allow
+from regulars.api.dependencies import Cursor, DbSession, allow
 from regulars.catalog import service
 from regulars.catalog.schemas import Product, Store
 
@@ -24,7 +24,7 @@ def list_stores(session: DbSession, caller: Anyone) -> list[Store]:
 def list_products(
     session: DbSession,
     caller: Anyone,
-    after: Annotated[int, Query(ge=0, description="Cursor: the last id of the previous page.")] = 0,
+    after: Cursor = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[Product]:
     """Products in id order, a page at a time."""

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from regulars.access.models import Role
 from regulars.access.service import Forbidden, Principal
-from regulars.api.dependencies import DbSession, allow
+from regulars.api.dependencies import DbSession, ReceiptId, allow
 from regulars.catalog.service import stores_by_code
 from regulars.checkout.refunds import refund_sale
 from regulars.checkout.schemas import CartIn, Quote, RefundResult, SaleIn, SaleResult
@@ -63,7 +63,7 @@ def commit(
 
 
 @router.get("/receipts/{receipt_id}")
-def read_receipt(receipt_id: int, session: DbSession, caller: Reader) -> Receipt:
+def read_receipt(receipt_id: ReceiptId, session: DbSession, caller: Reader) -> Receipt:
     """One receipt with its lines."""
     receipt = get_receipt(session, receipt_id=receipt_id)
     _own_store(session, caller, store_id=receipt.store_id)
@@ -72,7 +72,7 @@ def read_receipt(receipt_id: int, session: DbSession, caller: Reader) -> Receipt
 
 @router.post("/receipts/{receipt_id}/refunds", status_code=status.HTTP_201_CREATED)
 def refund(
-    receipt_id: int,
+    receipt_id: ReceiptId,
     data: RefundIn,
     session: DbSession,
     request: Request,

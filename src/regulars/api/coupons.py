@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from regulars.access.models import Role
 from regulars.access.service import Principal
-from regulars.api.dependencies import DbSession, allow
+from regulars.api.dependencies import MAX_ID, Cursor, DbSession, MemberId, allow
 from regulars.clock import utc_now
 from regulars.coupons import service
 from regulars.coupons.models import CouponTemplate as TemplateRow
@@ -23,7 +23,9 @@ Self = Annotated[Principal, Depends(allow(Role.SUPPORT, Role.MEMBER, Role.POS))]
 
 
 class IssueIn(BaseModel):
-    member_ids: list[int] = Field(min_length=1, max_length=10_000)
+    member_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        min_length=1, max_length=10_000
+    )
 
 
 @router.post("/coupon-templates", status_code=status.HTTP_201_CREATED)
@@ -38,7 +40,7 @@ def create_template(
 def list_templates(
     session: DbSession,
     caller: Readers,
-    after: Annotated[int, Query(ge=0, description="Cursor: the last id of the page before.")] = 0,
+    after: Cursor = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[CouponTemplate]:
     """Coupon templates in id order, a page at a time."""
@@ -64,7 +66,7 @@ def issue(code: str, data: IssueIn, session: DbSession, caller: Staff) -> list[C
 
 
 @router.get("/members/{member_id}/coupons")
-def member_wallet(member_id: int, session: DbSession, caller: Self) -> list[Coupon]:
+def member_wallet(member_id: MemberId, session: DbSession, caller: Self) -> list[Coupon]:
     """The coupons a member can still use, soonest to expire first."""
     get_member(session, member_id=member_id)
     return [

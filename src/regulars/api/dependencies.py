@@ -5,7 +5,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from regulars.access.models import Role
@@ -93,3 +93,9 @@ def allow(*roles: Role) -> Callable[[Request, Principal], Principal]:
 
     check.admitted = admitted  # type: ignore[attr-defined]  # read by the authorisation tests
     return check
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases
+MemberId = Annotated[int, Path(ge=1, le=MAX_ID, description="The member's id.")]
+ReceiptId = Annotated[int, Path(ge=1, le=MAX_ID, description="The receipt's id.")]
+Cursor = Annotated[int, Query(ge=0, le=MAX_ID, description="The last id of the page before.")]

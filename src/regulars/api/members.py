@@ -3,11 +3,11 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from regulars.access.models import Role
 from regulars.access.service import Forbidden, Principal
-from regulars.api.dependencies import DbSession, allow
+from regulars.api.dependencies import MAX_ID, DbSession, MemberId, allow
 from regulars.api.middleware import PERSONAL
 from regulars.clock import utc_now
 from regulars.members import service
@@ -21,7 +21,7 @@ Self = Annotated[Principal, Depends(allow(Role.SUPPORT, Role.MEMBER))]
 
 
 class MergeIn(BaseModel):
-    source_id: int
+    source_id: int = Field(ge=1, le=MAX_ID)
 
 
 class Consents(BaseModel):
@@ -67,14 +67,14 @@ def find(
 
 
 @router.get("/{member_id}")
-def read(member_id: int, session: DbSession, caller: Self) -> Member:
+def read(member_id: MemberId, session: DbSession, caller: Self) -> Member:
     """One member."""
     return Member.model_validate(service.get_member(session, member_id=member_id))
 
 
 @router.patch("/{member_id}")
 def update(
-    member_id: int, changes: MemberUpdate, session: DbSession, request: Request, caller: Self
+    member_id: MemberId, changes: MemberUpdate, session: DbSession, request: Request, caller: Self
 ) -> Member:
     """Change contact details; the points, tier and status are not changed here."""
     member = service.update_member(
@@ -87,7 +87,7 @@ def update(
 
 
 @router.get("/{member_id}/consents")
-def consents(member_id: int, session: DbSession, caller: Self) -> Consents:
+def consents(member_id: MemberId, session: DbSession, caller: Self) -> Consents:
     """Consent in force per channel, and every change."""
     history = service.consent_history(session, member_id=member_id)
     current = service.current_consents(session, member_id=member_id)
@@ -99,7 +99,7 @@ def consents(member_id: int, session: DbSession, caller: Self) -> Consents:
 
 @router.post("/{member_id}/consents", status_code=status.HTTP_201_CREATED)
 def change_consent(
-    member_id: int, change: ConsentChange, session: DbSession, caller: Self
+    member_id: MemberId, change: ConsentChange, session: DbSession, caller: Self
 ) -> Consent:
     """Record a consent change; the history keeps every earlier one."""
     record = service.record_consent(
@@ -114,7 +114,7 @@ def change_consent(
 
 
 @router.post("/{member_id}/merge")
-def merge(member_id: int, data: MergeIn, session: DbSession, caller: Staff) -> Member:
+def merge(member_id: MemberId, data: MergeIn, session: DbSession, caller: Staff) -> Member:
     """Fold a duplicate registration (`source_id`) into this member, points and history."""
     merge_accounts(
         session, source_id=data.source_id, target_id=member_id, actor=caller.name, now=utc_now()

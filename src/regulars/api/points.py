@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, status
 
 from regulars.access.models import Role
 from regulars.access.service import Principal
-from regulars.api.dependencies import DbSession, allow
+from regulars.api.dependencies import Cursor, DbSession, MemberId, allow
 from regulars.clock import utc_now
 from regulars.members.service import get_member
 from regulars.points import service
@@ -22,7 +22,7 @@ Anyone = Annotated[Principal, Depends(allow(Role.SUPPORT, Role.MEMBER, Role.POS,
 
 
 @router.get("/members/{member_id}/points")
-def balance(member_id: int, session: DbSession, caller: Self) -> Balance:
+def balance(member_id: MemberId, session: DbSession, caller: Self) -> Balance:
     """Balance, spendable and pending points, and the lots with their expiry dates."""
     get_member(session, member_id=member_id)
     held = service.balance(session, member_id=member_id, now=utc_now())
@@ -36,12 +36,10 @@ def balance(member_id: int, session: DbSession, caller: Self) -> Balance:
 
 @router.get("/members/{member_id}/points/history")
 def history(
-    member_id: int,
+    member_id: MemberId,
     session: DbSession,
     caller: Self,
-    after: Annotated[
-        int, Query(ge=0, description="Cursor: the last entry id of the page before.")
-    ] = 0,
+    after: Cursor = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[Entry]:
     """Every movement of points, oldest first, a page at a time."""
@@ -51,7 +49,7 @@ def history(
 
 
 @router.post("/members/{member_id}/points/adjustments", status_code=status.HTTP_201_CREATED)
-def adjust(member_id: int, data: Adjustment, session: DbSession, caller: Staff) -> Balance:
+def adjust(member_id: MemberId, data: Adjustment, session: DbSession, caller: Staff) -> Balance:
     """A correction or goodwill gesture by a named agent, for a stated reason."""
     _, program = active_program(session)
     service.adjust_points(
@@ -73,7 +71,9 @@ def rewards(session: DbSession, caller: Anyone) -> list[Reward]:
 
 
 @router.post("/members/{member_id}/reward-orders", status_code=status.HTTP_201_CREATED)
-def order(member_id: int, data: RewardOrderIn, session: DbSession, caller: Self) -> RewardOrder:
+def order(
+    member_id: MemberId, data: RewardOrderIn, session: DbSession, caller: Self
+) -> RewardOrder:
     """Buy a reward with points."""
     _, program = active_program(session)
     placed = order_reward(
@@ -83,6 +83,6 @@ def order(member_id: int, data: RewardOrderIn, session: DbSession, caller: Self)
 
 
 @router.get("/members/{member_id}/reward-orders")
-def orders(member_id: int, session: DbSession, caller: Self) -> list[RewardOrder]:
+def orders(member_id: MemberId, session: DbSession, caller: Self) -> list[RewardOrder]:
     """A member's reward orders."""
     return [RewardOrder.model_validate(o) for o in member_orders(session, member_id=member_id)]

@@ -3,10 +3,46 @@
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from regulars.errors import RegularsError
 
 PROBLEM = "application/problem+json"
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with the stable `code` of the failure."""
+
+    type: str
+    title: str
+    status: int
+    code: str = Field(examples=["duplicate_phone"])
+    detail: str
+    field: str | None = None
+    errors: list[FieldProblem] | None = None
+
+
+_MEANING = {
+    401: "No key or member token, or a wrong one.",
+    403: "The caller's role or account does not allow this.",
+    404: "No such object.",
+    409: "A conflict with what is already recorded.",
+    422: "The request is invalid; the problem names the field.",
+    429: "Too many requests; see Retry-After.",
+}
+PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {
+        "model": Problem,
+        "description": meaning,
+        "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    for status, meaning in _MEANING.items()
+}
 
 
 def problem(status: int, code: str, detail: str, **extra: object) -> JSONResponse:

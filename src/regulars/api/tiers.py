@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from regulars.access.models import Role
 from regulars.access.service import Principal
-from regulars.api.dependencies import DbSession, allow
+from regulars.api.dependencies import DbSession, MemberId, allow
 from regulars.clock import utc_now
 from regulars.members.service import get_member
 from regulars.program.service import active_program
@@ -48,7 +48,7 @@ class Referrals(BaseModel):
 
 
 @router.get("/tier")
-def tier(member_id: int, session: DbSession, caller: Self) -> TierStanding:
+def tier(member_id: MemberId, session: DbSession, caller: Self) -> TierStanding:
     """The member's tier and their progress towards the next."""
     get_member(session, member_id=member_id)
     _, program = active_program(session)
@@ -67,14 +67,14 @@ def tier(member_id: int, session: DbSession, caller: Self) -> TierStanding:
 
 
 @router.get("/tier/history")
-def history(member_id: int, session: DbSession, caller: Self) -> list[TierChange]:
+def history(member_id: MemberId, session: DbSession, caller: Self) -> list[TierChange]:
     """Every change of tier, with its reason."""
     get_member(session, member_id=member_id)
     return [TierChange.model_validate(c) for c in tier_history(session, member_id=member_id)]
 
 
 @router.get("/referrals", tags=["referrals"])
-def referrals(member_id: int, session: DbSession, caller: Self) -> Referrals:
+def referrals(member_id: MemberId, session: DbSession, caller: Self) -> Referrals:
     """The member's referral code and what it brought."""
     status = referral_status(session, member_id=member_id)
     return Referrals(
