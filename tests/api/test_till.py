@@ -128,3 +128,40 @@ def test_coupons_issue_wallet_and_void(api: Api) -> None:
         api.client.get(f"/v1/members/{api.member_id}/coupons", headers=api.as_("member")).json()
         == []
     )
+
+
+def test_export_holds_everything_and_erase_keeps_every_total(api: Api) -> None:
+    till, client = api.as_("pos"), api.client
+    client.post("/v1/receipts", json={**SALE, "member_card": api.card}, headers=till)
+    exported = client.get(f"/v1/members/{api.member_id}/export", headers=api.as_("member")).json()
+    assert exported["member"]["phone"] == "+8613800138000"
+    assert len(exported["receipts"]) == 1
+    assert exported["receipts"][0]["lines"][0]["amount"] == "100.00"
+    assert sum(e["points"] for e in exported["points"]) == 115
+
+    def totals() -> tuple[object, ...]:
+        from sqlalchemy import func, select
+
+        from regulars.points.models import PointEntry
+        from regulars.sales.models import Receipt
+
+        with api.database.sessions() as session:
+            return (
+                session.scalar(select(func.sum(Receipt.total_amount))),
+                session.scalar(select(func.sum(PointEntry.points))),
+                session.scalar(select(func.count()).select_from(Receipt)),
+            )
+
+    before = totals()
+    assert (
+        client.post(f"/v1/members/{api.member_id}/erase", headers=api.as_("member")).status_code
+        == 403
+    )
+    erased = client.post(f"/v1/members/{api.member_id}/erase", headers=api.as_("support"))
+    assert erased.status_code == 200
+    assert erased.json()["status"] == "erased"
+    assert (erased.json()["phone"], erased.json()["email"], erased.json()["name"]) == (None,) * 3
+    assert totals() == before
+    for query in ({"phone": "13800138000"}, {"card_number": api.card}):
+        found = client.get("/v1/members", params=query, headers=api.as_("support"))
+        assert found.status_code == 404, query

@@ -1,8 +1,10 @@
 """Members: enrol, read, update, find, consent, merge."""
 
-from typing import Annotated
+from decimal import Decimal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field
 
 from regulars.access.models import Role
@@ -13,6 +15,7 @@ from regulars.clock import utc_now
 from regulars.members import service
 from regulars.members.schemas import Consent, ConsentChange, Member, MemberCreate, MemberUpdate
 from regulars.points.service import merge_accounts
+from regulars.privacy.service import erase_member, export_member
 
 router = APIRouter(prefix="/v1/members", tags=["members", PERSONAL])
 Staff = Annotated[Principal, Depends(allow(Role.SUPPORT))]
@@ -119,4 +122,20 @@ def merge(member_id: MemberId, data: MergeIn, session: DbSession, caller: Staff)
     merge_accounts(
         session, source_id=data.source_id, target_id=member_id, actor=caller.name, now=utc_now()
     )
+    return Member.model_validate(service.get_member(session, member_id=member_id))
+
+
+@router.get("/{member_id}/export")
+def export(member_id: MemberId, session: DbSession, caller: Self) -> dict[str, Any]:
+    """Everything held about the member: profile, consents, receipts, points, coupons, tiers."""
+    # Money stays exact: decimals as strings, as everywhere else in the API.
+    return jsonable_encoder(
+        export_member(session, member_id=member_id), custom_encoder={Decimal: str}
+    )
+
+
+@router.post("/{member_id}/erase")
+def erase(member_id: MemberId, session: DbSession, caller: Staff) -> Member:
+    """Erase personal data; receipts and points stay, no longer linked to a person."""
+    erase_member(session, member_id=member_id, now=utc_now())
     return Member.model_validate(service.get_member(session, member_id=member_id))

@@ -1,0 +1,137 @@
+"""Use cases of privacy: export all data about a member; erase their personal data.
+
+Erasing keeps every receipt, ledger entry and total exactly as it was (analytics and the
+books need them) but leaves nothing that says who the member was.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from regulars.coupons.models import Coupon
+from regulars.members.models import ConsentChannel, ConsentRecord, MemberStatus
+from regulars.members.rules import new_card_number, new_referral_code
+from regulars.members.service import get_member
+from regulars.points.models import PointEntry
+from regulars.referrals.models import ReferralReward
+from regulars.rewards.models import RewardOrder
+from regulars.sales.models import Receipt
+from regulars.tiers.models import TierChange
+
+ERASED = "erased"
+
+
+def _rows(session: Session, model: Any, member_column: Any, member_id: int) -> list[Any]:
+    return list(
+        session.scalars(
+            select(model)
+            .where(member_column == member_id)
+            .order_by(*model.__table__.primary_key.columns)
+        )
+    )
+
+
+def _plain(row: Any, *names: str) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in names}
+
+
+def export_member(session: Session, *, member_id: int) -> dict[str, Any]:
+    """Everything held about a member, as plain data."""
+    member = get_member(session, member_id=member_id)
+    receipts = session.scalars(
+        select(Receipt)
+        .where(Receipt.member_id == member_id)
+        .options(selectinload(Receipt.lines))
+        .order_by(Receipt.id)
+    )
+    return {
+        "member": _plain(
+            member,
+            "id",
+            "card_number",
+            "phone",
+            "email",
+            "name",
+            "gender",
+            "birth_date",
+            "joined_at",
+            "join_store_id",
+            "status",
+            "referral_code",
+            "referred_by_id",
+            "merged_into_id",
+        ),
+        "consents": [
+            _plain(r, "channel", "granted", "recorded_at", "source")
+            for r in _rows(session, ConsentRecord, ConsentRecord.member_id, member_id)
+        ],
+        "receipts": [
+            {
+                **_plain(
+                    r,
+                    "id",
+                    "store_id",
+                    "pos_receipt_no",
+                    "channel",
+                    "sold_at",
+                    "payment_method",
+                    "total_amount",
+                    "discount_amount",
+                ),
+                "lines": [
+                    _plain(
+                        line,
+                        "line_no",
+                        "product_id",
+                        "quantity",
+                        "unit_price",
+                        "line_discount",
+                        "amount",
+                    )
+                    for line in r.lines
+                ],
+            }
+            for r in receipts
+        ],
+        "points": [
+            _plain(e, "id", "kind", "points", "created_at", "lot_id", "receipt_id", "reason")
+            for e in _rows(session, PointEntry, PointEntry.member_id, member_id)
+        ],
+        "coupons": [
+            _plain(c, "code", "template_id", "status", "issued_at", "valid_until", "redeemed_at")
+            for c in _rows(session, Coupon, Coupon.member_id, member_id)
+        ],
+        "tier_changes": [
+            _plain(t, "from_code", "to_code", "reason", "changed_at")
+            for t in _rows(session, TierChange, TierChange.member_id, member_id)
+        ],
+        "reward_orders": [
+            _plain(o, "reward_code", "points", "ordered_at")
+            for o in _rows(session, RewardOrder, RewardOrder.member_id, member_id)
+        ],
+        "referral_rewards": [
+            _plain(r, "referee_id", "referrer_points", "referee_points", "refused", "decided_at")
+            for r in _rows(session, ReferralReward, ReferralReward.referrer_id, member_id)
+        ],
+    }
+
+
+def erase_member(session: Session, *, member_id: int, now: datetime) -> None:
+    """Remove personal data and unlink identifiers; receipts and points stay as they are."""
+    member = get_member(session, member_id=member_id)
+    member.phone = None
+    member.email = None
+    member.name = None
+    member.birth_date = None
+    member.card_number = new_card_number()  # the old card no longer leads here
+    member.referral_code = new_referral_code()
+    member.status = MemberStatus.ERASED
+    for channel in ConsentChannel:
+        session.add(
+            ConsentRecord(
+                member_id=member_id, channel=channel, granted=False, recorded_at=now, source=ERASED
+            )
+        )
+    session.flush()
