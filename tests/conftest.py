@@ -4,7 +4,9 @@
 database for tests that commit (imports, concurrency, the CLI), copied from a template.
 """
 
+import base64
 import itertools
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -19,6 +21,18 @@ from regulars.db import make_engine, make_sessionmaker, upgrade_database
 from tests.postgres_server import postgres_cluster
 
 BACKENDS = ["sqlite", "postgresql"]
+
+# Fixed, test-only data keys: personal data is sealed the same way in every run.
+os.environ.setdefault(
+    "REGULARS_DATA_KEYS",
+    json.dumps(
+        {
+            "current": "k1",
+            "keys": {"k1": base64.b64encode(b"k" * 32).decode()},
+            "index_key": base64.b64encode(b"i" * 32).decode(),
+        }
+    ),
+)
 _counter = itertools.count()
 
 
@@ -53,6 +67,17 @@ class Template:
             )
         self.engine = make_engine(self.url)
         upgrade_database(self.engine)
+
+    def empty(self) -> str:
+        """A database with no tables at all, for tests of the migrations themselves."""
+        name = f"regulars_empty_{next(_counter)}"
+        if self.backend == "sqlite":
+            return f"sqlite:///{self.tmp / name}.db"
+        admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f"CREATE DATABASE {name}"))
+        admin.dispose()
+        return make_url(self.admin_url).set(database=name).render_as_string(False)
 
     def copy(self) -> str:
         name = f"regulars_{next(_counter)}"

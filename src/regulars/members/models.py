@@ -4,10 +4,11 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from regulars.catalog.models import Store
 from regulars.db import Base, TextEnum, UTCDateTime
+from regulars.members.protection import Sealed, SealedDate, blind_index
 
 
 class Gender(StrEnum):
@@ -35,11 +36,15 @@ class Member(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     card_number: Mapped[str] = mapped_column(String(24), unique=True)
-    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
-    email: Mapped[str | None] = mapped_column(String(254), index=True)
-    name: Mapped[str | None] = mapped_column(String(100))
+    # Personal data is sealed at rest; phone and e-mail are looked up by their blind index.
+    phone: Mapped[str | None] = mapped_column(Sealed())
+    phone_index: Mapped[str | None] = mapped_column(String(64), unique=True)
+    email: Mapped[str | None] = mapped_column(Sealed())
+    email_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    name: Mapped[str | None] = mapped_column(Sealed())
     gender: Mapped[Gender] = mapped_column(TextEnum(Gender), default=Gender.UNSPECIFIED)
-    birth_date: Mapped[date | None]
+    birth_date: Mapped[date | None] = mapped_column(SealedDate())
+    birth_month: Mapped[int | None] = mapped_column(doc="kept clear for birthday offers")
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
     join_store_id: Mapped[int | None] = mapped_column(ForeignKey("store.id"))
     join_store: Mapped[Store | None] = relationship()
@@ -49,6 +54,17 @@ class Member(Base):
     referral_code: Mapped[str] = mapped_column(String(16), unique=True)
     referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+
+    @validates("phone", "email", "birth_date")
+    def _keep_indexes(self, key: str, value: object) -> object:
+        """Changing a phone, e-mail or birth date keeps its index or month in step."""
+        if key == "birth_date":
+            self.birth_month = value.month if isinstance(value, date) else None
+        else:
+            setattr(
+                self, f"{key}_index", blind_index(key, value if isinstance(value, str) else None)
+            )
+        return value
 
 
 class ConsentRecord(Base):

@@ -18,6 +18,7 @@ from regulars.db import bulk_insert
 from regulars.errors import Conflict, InvalidInput, NotFound, RegularsError
 from regulars.members import rules
 from regulars.members.models import ConsentChannel, ConsentRecord, Member, MemberStatus
+from regulars.members.protection import blind_index
 from regulars.members.schemas import MemberCreate, MemberUpdate
 
 
@@ -94,11 +95,14 @@ def _lookup(session: Session, members: Iterable[MemberCreate]) -> _Known:
     by_card = _existing(
         session, Member.card_number, {m.card_number for m in members if m.card_number}
     )
-    by_phone = _existing(session, Member.phone, {m.phone for m in members if m.phone})
+    by_phone = _existing(
+        session, Member.phone_index, {m.phone for m in members if m.phone}, kind="phone"
+    )
     by_email = _existing(
         session,
-        Member.email,
+        Member.email_index,
         {m.email for m in members if m.email and not m.card_number and not m.phone},
+        kind="email",
     )
     referrers = _existing(
         session, Member.referral_code, {m.referred_by_code for m in members if m.referred_by_code}
@@ -227,11 +231,15 @@ def _record_consents(
         )
 
 
-def _existing(session: Session, column: object, values: set[str]) -> dict[str, Member]:
+def _existing(
+    session: Session, column: object, values: set[str], kind: str | None = None
+) -> dict[str, Member]:
+    """Members holding these values; with `kind`, `column` is that value's blind index."""
     if not values:
         return {}
-    found = session.scalars(select(Member).where(column.in_(values)))  # type: ignore[attr-defined]
-    return {getattr(member, column.key): member for member in found}  # type: ignore[attr-defined]
+    keyed = {(blind_index(kind, v) if kind else v): v for v in values}
+    found = session.scalars(select(Member).where(column.in_(keyed)))  # type: ignore[attr-defined]
+    return {keyed[getattr(member, column.key)]: member for member in found}  # type: ignore[attr-defined]
 
 
 def _already_there(
@@ -277,10 +285,13 @@ def _member_rows(
         index: {
             "card_number": data.card_number or rules.new_card_number(rng),
             "phone": data.phone,
+            "phone_index": blind_index("phone", data.phone),
             "email": data.email,
+            "email_index": blind_index("email", data.email),
             "name": data.name,
             "gender": data.gender,
             "birth_date": data.birth_date,
+            "birth_month": data.birth_date.month if data.birth_date else None,
             "joined_at": data.joined_at or now,
             "join_store_id": stores[data.join_store_code].id if data.join_store_code else None,
             "status": MemberStatus.ACTIVE,
@@ -348,9 +359,11 @@ def find_member(
     if card_number is not None:
         query = select(Member).where(Member.card_number == card_number)
     elif phone is not None:
-        query = select(Member).where(Member.phone == rules.normalise_phone(phone, region))
+        normalised = rules.normalise_phone(phone, region)
+        query = select(Member).where(Member.phone_index == blind_index("phone", normalised))
     else:
-        query = select(Member).where(Member.email == rules.normalise_email(email or ""))
+        normalised = rules.normalise_email(email or "")
+        query = select(Member).where(Member.email_index == blind_index("email", normalised))
     member = session.scalars(query.order_by(Member.id)).first()
     if member is None:
         raise MemberNotFound("no member matches")
@@ -364,7 +377,8 @@ def update_member(
     values = changes.model_dump(exclude_unset=True)
     if values.get("phone") is not None:
         values["phone"] = rules.normalise_phone(values["phone"], region)
-        holder = session.scalars(select(Member).where(Member.phone == values["phone"])).first()
+        same_phone = Member.phone_index == blind_index("phone", values["phone"])
+        holder = session.scalars(select(Member).where(same_phone)).first()
         if holder is not None and holder.id != member_id:
             raise DuplicatePhone("phone already belongs to another member", field="phone")
     if values.get("email") is not None:

@@ -4,7 +4,7 @@ from datetime import datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import extract, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from regulars.errors import Conflict
@@ -68,7 +68,7 @@ def award_birthday_bonuses(
         select(Member.id)
         .where(
             Member.status == MemberStatus.ACTIVE,
-            extract("month", Member.birth_date) == today.month,
+            Member.birth_month == today.month,
             Member.id.not_in(already),
         )
         .order_by(Member.id)
