@@ -36,10 +36,21 @@ def prepared(folder: str, name: str, chain, cards: list[str]) -> sessionmaker[Se
     sessions = make_sessionmaker(engine)
     run_in_transaction(sessions, partial(write_master_data, chain=chain))
     run_in_transaction(sessions, partial(write_program, now=NOW - timedelta(days=365)))
-    members = [MemberCreate(phone=phone, card_number=card)
-               for phone, card in zip(chain.members.phone, cards, strict=True)]
-    run_in_transaction(sessions, partial(enroll_members, members=members, now=NOW, source="bench",
-                                         region="CN", zone=ZoneInfo("Asia/Shanghai")))
+    members = [
+        MemberCreate(phone=phone, card_number=card)
+        for phone, card in zip(chain.members.phone, cards, strict=True)
+    ]
+    run_in_transaction(
+        sessions,
+        partial(
+            enroll_members,
+            members=members,
+            now=NOW,
+            source="bench",
+            region="CN",
+            zone=ZoneInfo("Asia/Shanghai"),
+        ),
+    )
     return sessions
 
 
@@ -50,13 +61,23 @@ def sales(chain, cards: list[str], count: int) -> list[SaleIn]:  # type: ignore[
     for index in range(min(count, len(s.member))):
         lines = []
         while line < len(s.line_receipt) and s.line_receipt[line] == index:
-            lines.append(CartLine(sku=skus[s.line_product[line]],
-                                  quantity=Decimal(int(s.line_quantity_milli[line])).scaleb(-3)))
+            lines.append(
+                CartLine(
+                    sku=skus[s.line_product[line]],
+                    quantity=Decimal(int(s.line_quantity_milli[line])).scaleb(-3),
+                )
+            )
             line += 1
         member = s.member[index]
-        made.append(SaleIn(store_code=chain.stores.code[s.store[index]], pos_receipt_no=f"B{index}",
-                           sold_at=NOW - timedelta(minutes=count - index), lines=lines,
-                           member_card=cards[member] if member >= 0 else None))
+        made.append(
+            SaleIn(
+                store_code=chain.stores.code[s.store[index]],
+                pos_receipt_no=f"B{index}",
+                sold_at=NOW - timedelta(minutes=count - index),
+                lines=lines,
+                member_card=cards[member] if member >= 0 else None,
+            )
+        )
     return made
 
 
@@ -71,24 +92,40 @@ def main() -> None:
         ours = prepared(folder, "ours", chain, cards)
         started = time.perf_counter()
         for sale in todo:
-            run_in_transaction(ours, lambda s, sale=sale: commit_sale(
-                s, sale=sale, now=NOW, future_tolerance=TOLERANCE))
+            run_in_transaction(
+                ours,
+                lambda s, sale=sale: commit_sale(s, sale=sale, now=NOW, future_tolerance=TOLERANCE),
+            )
         ours_rate = len(todo) / (time.perf_counter() - started)
 
         peer = prepared(folder, "peer", chain, cards)
-        plain = [ReceiptIn(store_code=x.store_code, pos_receipt_no=x.pos_receipt_no,
-                           sold_at=x.sold_at, member_card=x.member_card,
-                           lines=[ReceiptLineIn(sku=line.sku, quantity=line.quantity,
-                                                unit_price=Decimal("1.00")) for line in x.lines])
-                 for x in todo]
+        plain = [
+            ReceiptIn(
+                store_code=x.store_code,
+                pos_receipt_no=x.pos_receipt_no,
+                sold_at=x.sold_at,
+                member_card=x.member_card,
+                lines=[
+                    ReceiptLineIn(sku=line.sku, quantity=line.quantity, unit_price=Decimal("1.00"))
+                    for line in x.lines
+                ],
+            )
+            for x in todo
+        ]
         started = time.perf_counter()
         for receipt in plain:
-            run_in_transaction(peer, lambda s, receipt=receipt: record_receipt(
-                s, receipt=receipt, now=NOW, future_tolerance=TOLERANCE))
+            run_in_transaction(
+                peer,
+                lambda s, receipt=receipt: record_receipt(
+                    s, receipt=receipt, now=NOW, future_tolerance=TOLERANCE
+                ),
+            )
         peer_rate = len(plain) / (time.perf_counter() - started)
     lines = sum(len(x.lines) for x in todo)
-    print(f"commit_sale (pricing, coupons, points, tiers): {ours_rate:,.0f} receipts/s "
-          f"({len(todo):,} receipts, {lines:,} lines)")
+    print(
+        f"commit_sale (pricing, coupons, points, tiers): {ours_rate:,.0f} receipts/s "
+        f"({len(todo):,} receipts, {lines:,} lines)"
+    )
     print(f"record_receipt alone (the sales record):       {peer_rate:,.0f} receipts/s")
     print(f"ratio (record alone / full commit): {peer_rate / ours_rate:.1f}x")
 

@@ -30,23 +30,46 @@ def main() -> None:
         subprocess.run([regulars, "db", "upgrade"], env=env, check=True, capture_output=True)
         started = time.perf_counter()
         subprocess.run(
-            [regulars, "demo", "generate", "--members", str(args.members), "--months",
-             str(args.months), "--until", until.isoformat()],
-            env=env, check=True, capture_output=True,
+            [
+                regulars,
+                "demo",
+                "generate",
+                "--members",
+                str(args.members),
+                "--months",
+                str(args.months),
+                "--until",
+                until.isoformat(),
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
         )
         ours = time.perf_counter() - started
-        lines = sqlite3.connect(f"{folder}/bench.db").execute(
-            "select count(*) from receipt_line").fetchone()[0]
+        lines = (
+            sqlite3.connect(f"{folder}/bench.db")
+            .execute("select count(*) from receipt_line")
+            .fetchone()[0]
+        )
 
         chain = generate(members=args.members, months=args.months, seed=7, stores=8, until=until)
         s = chain.sales
-        rows = list(zip(s.line_receipt.tolist(), s.line_product.tolist(),
-                        s.line_quantity_milli.tolist(), s.line_unit_price_cents.tolist(),
-                        s.line_discount_cents.tolist(), strict=True))
+        rows = list(
+            zip(
+                s.line_receipt.tolist(),
+                s.line_product.tolist(),
+                s.line_quantity_milli.tolist(),
+                s.line_unit_price_cents.tolist(),
+                s.line_discount_cents.tolist(),
+                strict=True,
+            )
+        )
         started = time.perf_counter()
         raw = sqlite3.connect(f"{folder}/raw.db")
         raw.execute("pragma journal_mode=wal")
-        raw.execute("create table line (receipt int, product int, quantity int, price int, discount int)")
+        raw.execute(
+            "create table line (receipt int, product int, quantity int, price int, discount int)"
+        )
         raw.executemany("insert into line values (?, ?, ?, ?, ?)", rows)
         raw.commit()
         floor = time.perf_counter() - started

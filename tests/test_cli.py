@@ -70,3 +70,19 @@ def test_an_unreachable_database_is_reported_without_a_traceback(
     assert result.exit_code == 1
     assert "database_not_ready" in result.output
     assert "Traceback" not in result.output
+
+
+def test_keys_are_printed_once_whole_and_can_be_revoked(configured: str) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    created = runner.invoke(app, ["keys", "create", "--role", "support", "--name", "agent 7"])
+    assert created.exit_code == 0, created.output
+    [key] = [line for line in created.output.splitlines() if line.startswith("rgl_")]
+    assert len(key) > 50
+    listed = runner.invoke(app, ["keys", "list"])
+    assert "agent 7" in listed.output
+    assert key not in listed.output
+    assert runner.invoke(app, ["keys", "revoke", "1"]).exit_code == 0
+    assert runner.invoke(app, ["keys", "revoke", "99"]).exit_code == 1
+    refused = runner.invoke(app, ["keys", "create", "--role", "pos"])
+    assert refused.exit_code == 1
+    assert "bound to one store" in refused.output

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     idempotency_hours: int = 24
     rate_limit_per_minute: int = 6000  # per key; a busy till sends a few sales a minute
     failed_auth_per_minute: int = 20  # per client address, then 429
+    max_concurrent_requests: int = 16  # per server process; the rest queue
 
     @field_validator("timezone")
     @classmethod

@@ -30,8 +30,8 @@ def create_command(
             s, role=role, name=name or f"{role} key", now=utc_now(), store_code=store
         ),
     )
-    console.print(f"key {key.id} ({key.role}, {key.name}): {text}")
-    console.print("[yellow]store it now: it cannot be shown again[/yellow]")
+    console.print(f"key {key.id} ({key.role}, {key.name}), shown once, store it now:")
+    console.print(text, soft_wrap=True, highlight=False)
 
 
 @keys_app.command("list")

@@ -4,6 +4,7 @@ A plain ASGI middleware: it writes the audit entry and settles the idempotency k
 after the request's own transaction has finished, so the two never wait on each other.
 """
 
+import asyncio
 import hashlib
 import uuid
 from datetime import timedelta
@@ -25,6 +26,10 @@ class RequestContext:
     def __init__(self, app: ASGIApp, fastapi: FastAPI) -> None:
         self.app = app
         self.fastapi = fastapi
+        # Requests beyond this wait here, in the event loop, rather than in worker threads:
+        # otherwise threads blocked on a database lock can starve the one thread the lock
+        # holder needs to commit, and the server stalls.
+        self.gate = asyncio.Semaphore(fastapi.state.settings.max_concurrent_requests)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,13 +53,14 @@ class RequestContext:
             await send(message)
 
         key = headers.get("idempotency-key")
-        if scope["method"] == "POST" and key:
-            await self._idempotent(
-                scope, receive, sending, send, headers, key[:200], captured, status
-            )
-        else:
-            await self.app(scope, receive, sending)
-        await run_in_threadpool(self._audit, scope, status["code"], request_id)
+        async with self.gate:
+            if scope["method"] == "POST" and key:
+                await self._idempotent(
+                    scope, receive, sending, send, headers, key[:200], captured, status
+                )
+            else:
+                await self.app(scope, receive, sending)
+            await run_in_threadpool(self._audit, scope, status["code"], request_id)
 
     async def _idempotent(
         self,
