@@ -3,6 +3,7 @@
 import json
 import tomllib
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
@@ -96,7 +97,13 @@ def active_version(session: Session) -> ProgramVersion:
 
 
 def load_program(version: ProgramVersion) -> Program:
-    return Program.model_validate(json.loads(version.definition))
+    return _parsed(version.id, version.definition)
+
+
+@lru_cache(maxsize=16)
+def _parsed(version_id: int, definition: str) -> Program:
+    """Programs are frozen, so every sale under a version can share one parsed copy."""
+    return Program.model_validate(json.loads(definition))
 
 
 def active_program(session: Session) -> tuple[int, Program]:
