@@ -134,8 +134,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin_immediate(conn: Any) -> None:
     # Take the write lock at BEGIN so two writers queue on busy_timeout instead of
-    # failing later with "database is locked" when one upgrades a read lock.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # failing later with "database is locked" when one upgrades a read lock. Work that
+    # only reads (an engine with the `read_only` option) runs beside the writers instead.
+    read_only = conn.get_execution_options().get("read_only", False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:

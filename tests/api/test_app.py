@@ -61,3 +61,18 @@ def test_keys_are_rate_limited_and_failed_logins_throttled(database, tmp_path) -
         401,
         429,
     ]
+
+
+def test_reads_go_on_while_a_writer_holds_the_database(api) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    from regulars.db import make_engine
+
+    engine = make_engine(api.database.url)
+    with engine.connect() as writer:
+        writer.execute(text("update store set name = name"))  # holds the write lock
+        response = api.client.get("/v1/stores", headers=api.as_("analyst"))
+        writer.rollback()
+    engine.dispose()
+    assert response.status_code == 200
+    assert len(response.json()) == 2

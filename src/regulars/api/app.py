@@ -34,6 +34,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
         "Authenticate with `Authorization: Bearer <key>` (tills, staff) or a member token.",
     )
     app.state.sessions = make_sessionmaker(engine)
+    app.state.readers = make_sessionmaker(engine.execution_options(read_only=True))
     app.state.settings = settings
     app.state.secret = secret_key(settings)
     app.state.rate_limit = RateLimiter(settings.rate_limit_per_minute)

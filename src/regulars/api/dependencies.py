@@ -46,7 +46,9 @@ class RateLimiter:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    with session_scope(request.app.state.sessions) as session:
+    """One transaction per request; a GET never writes, so it does not wait for writers."""
+    state = request.app.state
+    with session_scope(state.readers if request.method == "GET" else state.sessions) as session:
         yield session
 
 
