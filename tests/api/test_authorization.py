@@ -17,7 +17,8 @@ from regulars.access.models import Role
 from tests.api.conftest import Api, make_api
 from tests.conftest import Database
 
-CALLERS = ("admin", "pos", "support", "analyst", "member", "other_member", "nobody")
+# Least privileged first, and erasure last: once a member is erased their token is closed.
+CALLERS = ("nobody", "pos", "analyst", "other_member", "member", "support", "admin")
 ROLE_OF = {
     "admin": Role.ADMIN,
     "pos": Role.POS,
@@ -68,7 +69,7 @@ def api(database: Database, tmp_path: Path) -> Iterator[Api]:
 
 def test_every_endpoint_admits_exactly_its_roles(api: Api) -> None:
     values = {"member_id": str(api.member_id), "receipt_id": "1", "code": "WELCOME10"}
-    for route, roles in routes(api):
+    for route, roles in sorted(routes(api), key=lambda found: found[0].path.endswith("/erase")):
         path = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], route.path)
         for method in route.methods:
             for caller in CALLERS:

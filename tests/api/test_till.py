@@ -165,3 +165,72 @@ def test_export_holds_everything_and_erase_keeps_every_total(api: Api) -> None:
     for query in ({"phone": "13800138000"}, {"card_number": api.card}):
         found = client.get("/v1/members", params=query, headers=api.as_("support"))
         assert found.status_code == 404, query
+
+
+def test_an_erased_member_is_gone_for_good(api: Api) -> None:
+    client, mine = api.client, api.as_("member")
+    client.post(
+        f"/v1/members/{api.member_id}/consents",
+        headers=mine,
+        json={"channel": "sms", "granted": True, "source": "Li Na's phone"},
+    )
+    enrolled = client.post(
+        "/v1/members",
+        headers={**api.as_("support"), "Idempotency-Key": "e1"},
+        json={"phone": "13900139000", "name": "Wang Fang"},
+    )
+    assert enrolled.status_code == 201
+    new_id = enrolled.json()["id"]
+    client.post(f"/v1/members/{new_id}/erase", headers=api.as_("support"))
+    client.post(f"/v1/members/{api.member_id}/erase", headers=api.as_("support"))
+    # The member's own token no longer opens anything, so nothing can be written back.
+    again = client.patch(f"/v1/members/{api.member_id}", headers=mine, json={"name": "Back"})
+    assert again.status_code == 401
+    assert (
+        client.patch(
+            f"/v1/members/{api.member_id}", headers=api.as_("support"), json={"name": "Back"}
+        ).status_code
+        == 409
+    )
+    from sqlalchemy import text
+
+    with api.database.sessions() as session:
+        sources = set(
+            session.scalars(
+                text("select source from consent_record where member_id = :m"), {"m": api.member_id}
+            )
+        )
+        stored = list(session.scalars(text("select body from idempotency_record")))
+    assert sources == {"erased"}
+    assert stored
+    assert all("Wang Fang" not in body and "13900139000" not in body for body in stored)
+
+
+def test_a_revoked_key_gets_no_replay(api: Api) -> None:
+    headers = {**api.as_("support"), "Idempotency-Key": "r1"}
+    body = {"phone": "13900139001"}
+    assert api.client.post("/v1/members", headers=headers, json=body).status_code == 201
+    from regulars.access.service import revoke_key
+    from regulars.db import run_in_transaction
+    from tests.factories import NOW
+
+    run_in_transaction(api.database.sessions, lambda s: revoke_key(s, key_id=4, now=NOW))
+    replay = api.client.post("/v1/members", headers=headers, json=body)
+    assert replay.status_code == 401
+    assert "Idempotent-Replayed" not in replay.headers
+
+
+def test_odd_headers_and_nulls_are_no_server_errors(api: Api) -> None:
+    odd = api.client.get("/health", headers={"X-Note": b"caf\xe9", "X-Request-Id": "x" * 500})
+    assert odd.status_code == 200
+    assert len(odd.headers["x-request-id"]) == 64
+    gender = api.client.patch(
+        f"/v1/members/{api.member_id}", headers=api.as_("member"), json={"gender": None}
+    )
+    assert gender.status_code == 200
+    assert gender.json()["gender"] == "unspecified"
+
+
+def test_tills_do_not_read_wallets(api: Api) -> None:
+    response = api.client.get(f"/v1/members/{api.member_id}/coupons", headers=api.as_("pos"))
+    assert response.status_code == 403

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from regulars.access.models import ApiKey, Role
 from regulars.catalog.service import StoreNotFound, stores_by_code
 from regulars.errors import InvalidInput, NotFound, RegularsError
+from regulars.members.models import Member, MemberStatus
 from regulars.members.service import get_member
 
 KEY_PREFIX = "rgl_"
@@ -137,10 +138,14 @@ def authenticate_member_token(text: str, *, secret: bytes, now: datetime) -> Pri
 def authenticate(
     session: Session, header: str | None, *, secret: bytes, now: datetime
 ) -> Principal:
-    """The caller behind an `Authorization: Bearer …` header."""
+    """The caller behind an `Authorization: Bearer …` header; a closed account has no caller."""
     if not header or not header.startswith("Bearer "):
         raise NotAuthenticated("send Authorization: Bearer <key or member token>")
     text = header.removeprefix("Bearer ").strip()
-    if text.startswith("mt."):
-        return authenticate_member_token(text, secret=secret, now=now)
-    return authenticate_key(session, text)
+    if not text.startswith("mt."):
+        return authenticate_key(session, text)
+    principal = authenticate_member_token(text, secret=secret, now=now)
+    member = session.get(Member, principal.member_id)
+    if member is None or member.status is not MemberStatus.ACTIVE:
+        raise NotAuthenticated("this member's account is closed")
+    return principal

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1", tags=["coupons"])
 Admin = Annotated[Principal, Depends(allow())]
 Staff = Annotated[Principal, Depends(allow(Role.SUPPORT))]
 Readers = Annotated[Principal, Depends(allow(Role.SUPPORT, Role.ANALYST))]
-Self = Annotated[Principal, Depends(allow(Role.SUPPORT, Role.MEMBER, Role.POS))]
+Self = Annotated[Principal, Depends(allow(Role.SUPPORT, Role.MEMBER))]
 
 
 class IssueIn(BaseModel):

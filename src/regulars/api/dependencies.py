@@ -52,7 +52,9 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-DbSession = Annotated[Session, Depends(get_session)]
+# scope="function": the transaction commits before the response is sent, so a client never
+# holds a 201 for a change that then failed to commit.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_principal(request: Request, session: DbSession) -> Principal:
@@ -67,6 +69,7 @@ def get_principal(request: Request, session: DbSession) -> Principal:
     except NotAuthenticated:
         state.failed_auth.check(address)
         raise
+
     state.rate_limit.check(
         f"key:{principal.key_id}" if principal.key_id else f"member:{principal.member_id}"
     )

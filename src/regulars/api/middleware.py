@@ -8,11 +8,13 @@ import asyncio
 import hashlib
 import uuid
 from datetime import timedelta
+from functools import partial
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from regulars.access.service import authenticate
 from regulars.audit import service as audit
 from regulars.clock import utc_now
 from regulars.db import run_in_transaction
@@ -35,8 +37,8 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        request_id = headers.get("x-request-id") or uuid.uuid4().hex
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        request_id = (headers.get("x-request-id") or uuid.uuid4().hex)[:64]
         scope.setdefault("state", {})["request_id"] = request_id
         status = {"code": 500}
         captured: list[bytes] = []
@@ -80,16 +82,31 @@ class RequestContext:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
+        replayed = False
+
+        async def replay_body() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        if not await run_in_threadpool(self._valid_credentials, headers):
+            await self.app(scope, replay_body, sending)  # answered 401 there, nothing kept
+            return
         caller = hashlib.sha256(headers.get("authorization", "").encode()).hexdigest()
         request_hash = hashlib.sha256(scope["path"].encode() + b"\n" + body).hexdigest()
         try:
-            answer = claim(
-                state.sessions,
-                caller=caller,
-                key=key,
-                request_hash=request_hash,
-                now=utc_now(),
-                window=timedelta(hours=state.settings.idempotency_hours),
+            answer = await run_in_threadpool(
+                partial(
+                    claim,
+                    state.sessions,
+                    caller=caller,
+                    key=key,
+                    request_hash=request_hash,
+                    now=utc_now(),
+                    window=timedelta(hours=state.settings.idempotency_hours),
+                )
             )
         except RegularsError as error:
             response = state.problem(error)
@@ -102,23 +119,31 @@ class RequestContext:
                 send, answer.status, answer.body.encode(), [(b"idempotent-replayed", b"true")]
             )
             return
-        replayed = False
-
-        async def replay_body() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay_body, sending)
+        try:
+            await self.app(scope, replay_body, sending)
+        except BaseException:
+            # The first try failed outright: release the key so the client may try again.
+            await run_in_threadpool(
+                partial(settle, state.sessions, caller=caller, key=key, answer=None)
+            )
+            raise
         content = b"".join(captured)
-        settle(
-            state.sessions,
-            caller=caller,
-            key=key,
-            answer=None if status["code"] >= 500 else Answer(status["code"], content.decode()),
+        answered = None if status["code"] >= 500 else Answer(status["code"], content.decode())
+        await run_in_threadpool(
+            partial(settle, state.sessions, caller=caller, key=key, answer=answered)
         )
+
+    def _valid_credentials(self, headers: dict[str, str]) -> bool:
+        """A revoked key or a closed account must not get answers replayed."""
+        state = self.fastapi.state
+        try:
+            with state.readers() as session:
+                authenticate(
+                    session, headers.get("authorization"), secret=state.secret, now=utc_now()
+                )
+        except RegularsError:
+            return False
+        return True
 
     def _audit(self, scope: Scope, status: int, request_id: str) -> None:
         principal = scope.get("state", {}).get("principal")
@@ -137,7 +162,7 @@ class RequestContext:
                 actor=principal.name,
                 role=str(principal.role),
                 action=f"{scope['method']} {path}",
-                object=",".join(f"{k}={v}" for k, v in sorted(params.items())) or "-",
+                object=(",".join(f"{k}={v}" for k, v in sorted(params.items())) or "-")[:200],
                 status=status,
                 request_id=request_id,
             ),

@@ -45,10 +45,10 @@ from regulars.coupons.service import (
 )
 from regulars.errors import Conflict, RegularsError
 from regulars.members.models import Member, MemberStatus
+from regulars.members.service import MemberNotActive
 from regulars.points import rules
 from regulars.points.models import EntryKind, ReceiptPoints
 from regulars.points.service import (
-    MemberNotActive,
     add_points,
     balance,
     lock_member,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from regulars.db import run_in_transaction
 from regulars.errors import Conflict, InvalidInput
 from regulars.idempotency.models import IdempotencyRecord
+from regulars.members.protection import keyring
 
 
 class IdempotencyKeyReused(InvalidInput):
@@ -66,7 +67,7 @@ def claim(
             )
         if record.status is None:
             raise RequestInProgress("the first request with this Idempotency-Key is still running")
-        return Answer(record.status, record.body or "")
+        return Answer(record.status, keyring().open(record.body) if record.body else "")
 
     try:
         return run_in_transaction(sessions, look)
@@ -88,7 +89,8 @@ def settle(
         if answer is None:
             session.delete(record)
         else:
-            record.status, record.body = answer.status, answer.body
+            # Answers may hold personal data: sealed like the member table, gone after the window.
+            record.status, record.body = answer.status, keyring().seal(answer.body)
 
     run_in_transaction(sessions, store)
 

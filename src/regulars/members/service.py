@@ -17,7 +17,7 @@ from regulars.clock import as_utc
 from regulars.db import bulk_insert
 from regulars.errors import Conflict, InvalidInput, NotFound, RegularsError
 from regulars.members import rules
-from regulars.members.models import ConsentChannel, ConsentRecord, Member, MemberStatus
+from regulars.members.models import ConsentChannel, ConsentRecord, Gender, Member, MemberStatus
 from regulars.members.protection import blind_index
 from regulars.members.schemas import MemberCreate, MemberUpdate
 
@@ -40,6 +40,10 @@ class InvalidCardNumber(InvalidInput):
 
 class UnknownReferralCode(InvalidInput):
     code = "unknown_referral_code"
+
+
+class MemberNotActive(Conflict):
+    code = "member_not_active"
 
 
 class DuplicateCard(Conflict):
@@ -364,17 +368,25 @@ def find_member(
     else:
         normalised = rules.normalise_email(email or "")
         query = select(Member).where(Member.email_index == blind_index("email", normalised))
-    member = session.scalars(query.order_by(Member.id)).first()
-    if member is None:
+    found = list(session.scalars(query.order_by(Member.id).limit(2)))
+    if not found:
         raise MemberNotFound("no member matches")
-    return member
+    if len(found) > 1:
+        raise Conflict(
+            "several members share this e-mail; look them up by card or phone", field="email"
+        )
+    return found[0]
 
 
 def update_member(
     session: Session, *, member_id: int, changes: MemberUpdate, region: str
 ) -> Member:
     member = get_member(session, member_id=member_id)
+    if member.status is not MemberStatus.ACTIVE:
+        raise MemberNotActive(f"member {member_id} is {member.status}; nothing can be changed")
     values = changes.model_dump(exclude_unset=True)
+    if values.get("gender", Gender.UNSPECIFIED) is None:
+        values["gender"] = Gender.UNSPECIFIED  # an explicit null means "not said"
     if values.get("phone") is not None:
         values["phone"] = rules.normalise_phone(values["phone"], region)
         same_phone = Member.phone_index == blind_index("phone", values["phone"])

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from regulars.errors import Conflict, InvalidInput
 from regulars.members.models import Member, MemberStatus
-from regulars.members.service import get_member
+from regulars.members.service import MemberNotActive, get_member
 from regulars.points import rules
 from regulars.points.models import EntryKind, PointEntry, PointLot, ReceiptPoints
 from regulars.program.schema import Program
@@ -22,10 +22,6 @@ class InsufficientPoints(Conflict):
 
 class AdjustmentNeedsReason(InvalidInput):
     code = "adjustment_needs_reason"
-
-
-class MemberNotActive(Conflict):
-    code = "member_not_active"
 
 
 def lock_member(session: Session, member_id: int) -> Member:

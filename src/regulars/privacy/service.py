@@ -7,17 +7,17 @@ books need them) but leaves nothing that says who the member was.
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from regulars.coupons.models import Coupon
-from regulars.members.models import ConsentChannel, ConsentRecord, MemberStatus
+from regulars.members.models import ConsentChannel, ConsentRecord, Gender, MemberStatus
 from regulars.members.rules import new_card_number, new_referral_code
 from regulars.members.service import get_member
-from regulars.points.models import PointEntry
+from regulars.points.models import EntryKind, PointEntry
 from regulars.referrals.models import ReferralReward
 from regulars.rewards.models import RewardOrder
-from regulars.sales.models import Receipt
+from regulars.sales.models import Receipt, Refund
 from regulars.tiers.models import TierChange
 
 ERASED = "erased"
@@ -125,9 +125,24 @@ def erase_member(session: Session, *, member_id: int, now: datetime) -> None:
     member.email = None
     member.name = None
     member.birth_date = None
+    member.gender = Gender.UNSPECIFIED
     member.card_number = new_card_number()  # the old card no longer leads here
     member.referral_code = new_referral_code()
     member.status = MemberStatus.ERASED
+    # Free text written about the member may name them: it goes too.
+    session.execute(
+        update(ConsentRecord).where(ConsentRecord.member_id == member_id).values(source=ERASED)
+    )
+    session.execute(
+        update(PointEntry)
+        .where(PointEntry.member_id == member_id, PointEntry.kind == EntryKind.ADJUST)
+        .values(reason=ERASED)
+    )
+    session.execute(
+        update(Refund)
+        .where(Refund.receipt_id.in_(select(Receipt.id).where(Receipt.member_id == member_id)))
+        .values(reason=None)
+    )
     for channel in ConsentChannel:
         session.add(
             ConsentRecord(
