@@ -4,6 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
 
 from regulars.catalog.models import Channel
 from regulars.clock import Moment
@@ -19,10 +20,19 @@ class CartLine(BaseModel):
     unit_price: Price | None = Field(default=None, description="Defaults to the regular price.")
 
 
+CART_EXAMPLE: JsonDict = {
+    "store_code": "S001",
+    "member_card": "812345678901234563",
+    "lines": [{"sku": "EGGS-00035", "quantity": "2"}, {"sku": "VEG-00001", "quantity": "0.452"}],
+    "coupons": ["VABN8JFTK5478Y"],
+    "redeem_points": 500,
+}
+
+
 class CartIn(BaseModel):
     """A cart to price: who buys what, where, with which coupons and points."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [CART_EXAMPLE]})
 
     store_code: str = Field(min_length=1, max_length=32)
     channel: Channel | None = None
@@ -35,6 +45,20 @@ class CartIn(BaseModel):
 
 class SaleIn(CartIn):
     """A sale as the till commits it; the same sale sent again is answered, not recorded."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    **CART_EXAMPLE,
+                    "pos_receipt_no": "S001-20261116-0000123",
+                    "sold_at": "2026-11-16 18:30",
+                    "payment_method": "wechat_pay",
+                }
+            ]
+        },
+    )
 
     pos_receipt_no: str = Field(min_length=1, max_length=64)
     sold_at: Moment

@@ -10,7 +10,22 @@ from regulars.money import Price
 
 
 class CouponTemplateCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "WELCOME10",
+                    "name": "10 yuan off your first shop of 50 yuan",
+                    "kind": "amount_off",
+                    "amount": "10.00",
+                    "min_spend": "50.00",
+                    "valid_days": 30,
+                    "per_member_limit": 1,
+                }
+            ]
+        },
+    )
 
     code: str = Field(min_length=1, max_length=32, examples=["WELCOME10"])
     name: str = Field(min_length=1, max_length=200, examples=["10 yuan off your first shop"])

@@ -11,7 +11,21 @@ from regulars.members.models import ConsentChannel, Gender, MemberStatus
 class MemberCreate(BaseModel):
     """What an enrolment needs; phone and e-mail are normalised by the service."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "phone": "138 0013 8000",
+                    "name": "李娜",
+                    "gender": "female",
+                    "birth_date": "1988-03-09",
+                    "join_store_code": "S001",
+                    "consents": {"sms": True, "wechat": True},
+                }
+            ]
+        },
+    )
 
     phone: str | None = Field(default=None, examples=["138 0013 8000"])
     email: str | None = Field(default=None, examples=["li.na@example.com"])
@@ -36,7 +50,9 @@ class MemberCreate(BaseModel):
 
 
 class MemberUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"email": "li.na@example.com"}]}
+    )
 
     phone: str | None = None
     email: str | None = None

@@ -20,7 +20,7 @@ from regulars.money import round_money
 from regulars.program.schema import Promotion
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-ZERO = Decimal(0)
+ZERO = Decimal("0.00")  # money: zero shown as 0.00
 CENT = Decimal("0.01")
 T = TypeVar("T")
 

@@ -47,7 +47,19 @@ class RefundLineIn(BaseModel):
 
 
 class RefundIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "pos_refund_no": "R-000045",
+                    "refunded_at": "2026-11-17 10:05",
+                    "reason": "damaged box",
+                    "lines": [{"line_no": 1, "quantity": "1"}],
+                }
+            ]
+        },
+    )
 
     pos_refund_no: str = Field(min_length=1, max_length=64)
     refunded_at: Moment
