@@ -8,7 +8,7 @@ from regulars import __version__
 from regulars.access.cli import audit_app, keys_app
 from regulars.config import get_settings
 from regulars.console import console, reports_errors
-from regulars.db import make_engine, upgrade_database
+from regulars.db import make_engine, new_migration, upgrade_database
 from regulars.demo.cli import app as demo_app
 from regulars.imports.cli import app as import_app
 from regulars.jobs import app as jobs_app
@@ -36,6 +36,15 @@ def db_upgrade(
     url = get_settings().database_url
     upgrade_database(make_engine(url), revision)
     console.print(f"database migrated to {revision}")
+
+
+@db_app.command("revision")
+@reports_errors
+def db_revision(
+    message: Annotated[str, typer.Argument(help="What the migration changes.")],
+) -> None:
+    """For developers: write a migration for what the tables differ from the database."""
+    new_migration(make_engine(get_settings().database_url), message)
 
 
 @app.command("serve")

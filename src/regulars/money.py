@@ -15,11 +15,3 @@ Quantity = Annotated[Decimal, Field(gt=0, max_digits=9, decimal_places=3)]
 def round_money(amount: Decimal) -> Decimal:
     """Round half up to the cent, as Chinese tills and receipts do."""
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def to_cents(amount: Decimal) -> int:
-    return int(amount.scaleb(2).to_integral_value(rounding=ROUND_HALF_UP))
-
-
-def from_cents(cents: int) -> Decimal:
-    return Decimal(cents).scaleb(-2)

@@ -7,7 +7,6 @@ A key is kept for a window (24 hours by default), then it may be used afresh.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -93,8 +92,3 @@ def settle(
             record.status, record.body = answer.status, keyring().seal(answer.body)
 
     run_in_transaction(sessions, store)
-
-
-def forget_older_than(session: Session, *, moment: datetime) -> int:
-    result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < moment))
-    return int(result.rowcount)  # type: ignore[attr-defined]
