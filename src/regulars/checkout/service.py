@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from regulars.catalog.models import Store
+from regulars.catalog.models import Product, Store
 from regulars.catalog.service import (
     ProductNotFound,
     StoreNotFound,
@@ -51,7 +51,6 @@ from regulars.points.models import EntryKind, ReceiptPoints
 from regulars.points.service import (
     add_points,
     balance,
-    lock_member,
     take_points,
 )
 from regulars.program.schema import Program
@@ -63,9 +62,10 @@ from regulars.sales.models import Receipt
 from regulars.sales.rules import fingerprint
 from regulars.sales.schemas import ReceiptIn, ReceiptLineIn
 from regulars.sales.service import (
+    Lookups,
     ReceiptConflict,
     UnknownMemberCard,
-    record_receipt,
+    record_receipts,
 )
 from regulars.tiers.service import current_tier, upgrade_if_qualified, window_activity
 
@@ -98,9 +98,13 @@ class _Setting:
     channel: str
     sold_at: datetime
     member: Member | None
+    products: dict[str, Product]
 
 
-def _setting(session: Session, cart: CartIn, program: Program, now: datetime) -> _Setting:
+def _setting(
+    session: Session, cart: CartIn, program: Program, now: datetime, *, lock: bool = False
+) -> _Setting:
+    """Read the cart's store, products and member; `lock` takes the member's lock for a sale."""
     store = stores_by_code(session, [cart.store_code]).get(cart.store_code)
     if store is None:
         raise StoreNotFound(f"unknown store {cart.store_code!r}", field="store_code")
@@ -126,9 +130,10 @@ def _setting(session: Session, cart: CartIn, program: Program, now: datetime) ->
     member = None
     shopper = None
     if cart.member_card:
-        member = session.scalars(
-            select(Member).where(Member.card_number == cart.member_card)
-        ).first()
+        by_card = select(Member).where(Member.card_number == cart.member_card)
+        if lock:  # the member first: every sale takes its locks in the same order
+            by_card = by_card.with_for_update(key_share=True)
+        member = session.scalars(by_card.execution_options(populate_existing=True)).first()
         if member is None:
             raise UnknownMemberCard(f"no member has card {cart.member_card!r}", field="member_card")
         if member.status is not MemberStatus.ACTIVE:
@@ -159,6 +164,7 @@ def _setting(session: Session, cart: CartIn, program: Program, now: datetime) ->
         channel=channel,
         sold_at=sold_at,
         member=member,
+        products=products,
     )
 
 
@@ -262,54 +268,62 @@ def _commit(
     now: datetime,
     future_tolerance: timedelta,
 ) -> SaleResult:
-    if sale.member_card:  # the member first: every sale takes its locks in the same order
-        member_id = session.scalar(select(Member.id).where(Member.card_number == sale.member_card))
-        if member_id is not None:
-            lock_member(session, member_id)
-    setting = _setting(session, sale, program, now)
+    setting = _setting(session, sale, program, now, lock=True)
     priced = _price_within_budgets(session, program, setting.cart)
     if priced.points_problem:
         raise PointsNotRedeemable(priced.points_problem, field="redeem_points")
     coupon_ids = [redeem_coupon(session, code=c.code, now=now) for c in priced.coupons]
-    receipt, _ = record_receipt(
+    [recorded] = record_receipts(
         session,
-        receipt=ReceiptIn(
-            store_code=sale.store_code,
-            pos_receipt_no=sale.pos_receipt_no,
-            sold_at=setting.sold_at,
-            channel=sale.channel,
-            member_card=sale.member_card,
-            payment_method=sale.payment_method,
-            lines=[
-                ReceiptLineIn(
-                    sku=line.sku,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                    line_discount=line.discount,
-                )
-                for line in priced.lines
-            ],
-        ),
+        receipts=[
+            ReceiptIn(
+                store_code=sale.store_code,
+                pos_receipt_no=sale.pos_receipt_no,
+                sold_at=setting.sold_at,
+                channel=sale.channel,
+                member_card=sale.member_card,
+                payment_method=sale.payment_method,
+                lines=[
+                    ReceiptLineIn(
+                        sku=line.sku,
+                        quantity=line.quantity,
+                        unit_price=line.unit_price,
+                        line_discount=line.discount,
+                    )
+                    for line in priced.lines
+                ],
+            )
+        ],
         now=now,
         future_tolerance=future_tolerance,
+        known=Lookups(
+            stores={setting.store.code: setting.store},
+            products=setting.products,
+            members={sale.member_card: setting.member.id}
+            if setting.member and sale.member_card
+            else {},
+        ),
     )
+    if isinstance(recorded, RegularsError):
+        raise recorded
+    receipt_id = recorded.id
     if coupon_ids:
         session.execute(
             update(Coupon)
             .where(Coupon.id.in_(coupon_ids))
-            .values(receipt_id=receipt.id)
+            .values(receipt_id=receipt_id)
             .execution_options(synchronize_session=False)
         )
     upgraded = None
     if setting.member is not None:
-        upgraded = _move_points(session, setting, priced, receipt, version, program, now)
+        upgraded = _move_points(session, setting, priced, receipt_id, version, program, now)
     result = SaleResult.model_validate(
         {
             **_quote(priced),
-            "receipt_id": receipt.id,
+            "receipt_id": receipt_id,
             "created": True,
             "program_version": version,
-            "sold_at": receipt.sold_at,
+            "sold_at": setting.sold_at,
             "upgraded_to": upgraded,
         }
     )
@@ -319,7 +333,7 @@ def _commit(
         )
     session.add(
         CommittedSale(
-            receipt_id=receipt.id, request_fingerprint=request, result=result.model_dump_json()
+            receipt_id=receipt_id, request_fingerprint=request, result=result.model_dump_json()
         )
     )
     session.flush()
@@ -348,14 +362,14 @@ def _move_points(
     session: Session,
     setting: _Setting,
     priced: pricing.PricedCart,
-    receipt: Receipt,
+    receipt_id: int,
     version: int,
     program: Program,
     now: datetime,
 ) -> str | None:
     """Take the points paid with, credit the points earned; returns a new tier if reached."""
-    assert setting.member is not None
-    member = lock_member(session, setting.member.id)
+    member = setting.member
+    assert member is not None
     zone = ZoneInfo(setting.store.timezone)
     if priced.points_redeemed:
         take_points(
@@ -364,7 +378,7 @@ def _move_points(
             points=priced.points_redeemed,
             kind=EntryKind.BURN,
             now=now,
-            receipt_id=receipt.id,
+            receipt_id=receipt_id,
             reason="paid with points",
         )
     add_points(
@@ -373,10 +387,10 @@ def _move_points(
         points=priced.points_earned,
         kind=EntryKind.EARN,
         now=now,
-        earned_at=receipt.sold_at,
-        available_at=rules.available_from(receipt.sold_at, program.earning.pending_days),
-        expires_at=rules.expiry_of(program, receipt.sold_at, zone),
-        receipt_id=receipt.id,
+        earned_at=setting.sold_at,
+        available_at=rules.available_from(setting.sold_at, program.earning.pending_days),
+        expires_at=rules.expiry_of(program, setting.sold_at, zone),
+        receipt_id=receipt_id,
         reason="; ".join(priced.earn_reasons),
     )
     eligible = sum(
@@ -397,7 +411,7 @@ def _move_points(
     )
     session.add(
         ReceiptPoints(
-            receipt_id=receipt.id,
+            receipt_id=receipt_id,
             member_id=member.id,
             program_version=version,
             eligible_amount=eligible,
@@ -407,19 +421,19 @@ def _move_points(
             redeemed=priced.points_redeemed,
             redeemed_value=priced.redeemed_value,
             returned=0,
-            sold_at=receipt.sold_at,
+            sold_at=setting.sold_at,
         )
     )
     session.flush()
     reward_first_purchase(
-        session, member=member, receipt_id=receipt.id, eligible=eligible, program=program, now=now
+        session, member=member, receipt_id=receipt_id, eligible=eligible, program=program, now=now
     )
     upgraded = upgrade_if_qualified(
         session,
         member_id=member.id,
         program=program,
         program_version=version,
-        now=max(now, receipt.sold_at),  # a till clock a little ahead still counts this sale
+        now=max(now, setting.sold_at),  # a till clock a little ahead still counts this sale
     )
     if upgraded and upgraded.upgrade_coupon:
         try:

@@ -63,26 +63,28 @@ class _Draft:
 
 
 @dataclass(frozen=True)
-class _Lookups:
+class Lookups:
+    """The stores, products and member cards a batch of receipts refers to."""
+
     stores: dict[str, Store]
     products: dict[str, Product]
     members: dict[str, int]
 
 
-def _lookups(session: Session, receipts: Sequence[ReceiptIn]) -> _Lookups:
+def _lookups(session: Session, receipts: Sequence[ReceiptIn]) -> Lookups:
     cards = {r.member_card for r in receipts if r.member_card}
     members: dict[str, int] = {}
     if cards:
         query = select(Member.card_number, Member.id).where(Member.card_number.in_(cards))
         members = dict(session.execute(query).all())
-    return _Lookups(
+    return Lookups(
         stores=stores_by_code(session, (r.store_code for r in receipts)),
         products=products_by_sku(session, (line.sku for r in receipts for line in r.lines)),
         members=members,
     )
 
 
-def _draft(receipt: ReceiptIn, known: _Lookups, now: datetime, tolerance: timedelta) -> _Draft:
+def _draft(receipt: ReceiptIn, known: Lookups, now: datetime, tolerance: timedelta) -> _Draft:
     store = known.stores.get(receipt.store_code)
     if store is None:
         raise StoreNotFound(f"unknown store {receipt.store_code!r}", field="store_code")
@@ -157,15 +159,21 @@ def _compare(existing_id: int, existing_fingerprint: str, draft: _Draft) -> Outc
 
 
 def record_receipts(
-    session: Session, *, receipts: Sequence[ReceiptIn], now: datetime, future_tolerance: timedelta
+    session: Session,
+    *,
+    receipts: Sequence[ReceiptIn],
+    now: datetime,
+    future_tolerance: timedelta,
+    known: Lookups | None = None,
 ) -> list[Outcome]:
     """Record many receipts; one outcome per input, in order.
 
     A receipt is identified by its store and POS receipt number: sent again with the same
     content it is reported as already recorded and nothing is written; sent with other
-    content under the same number it is a `receipt_conflict`.
+    content under the same number it is a `receipt_conflict`. A caller that has already
+    read the stores, products and cards passes them as `known`.
     """
-    known = _lookups(session, receipts)
+    known = known or _lookups(session, receipts)
     outcomes: list[Outcome | None] = [None] * len(receipts)
     drafts: dict[int, _Draft] = {}
     for index, receipt in enumerate(receipts):
