@@ -6,6 +6,7 @@ the committed receipts/s and the p50/p95/p99 latency of a quote+commit pair. Bou
 most `--seconds` per rate, and the server is stopped at the end.
 Peer in the same run: GET /health, the floor of the server and client themselves.
 Run: .venv/bin/python bench/api_load.py [--database sqlite|postgresql-url] [--rates 25,50,100]
+     [--workers N]
 """
 
 import argparse
@@ -92,6 +93,7 @@ async def main() -> None:
     parser.add_argument("--database", default="sqlite")
     parser.add_argument("--rates", default="25,50,100,200")
     parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
     folder = tempfile.mkdtemp()
@@ -111,7 +113,16 @@ async def main() -> None:
     key = next(line for line in key.splitlines() if line.startswith("rgl_"))
     port = free_port()
     server = subprocess.Popen(
-        [regulars, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            regulars,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
