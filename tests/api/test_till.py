@@ -63,6 +63,10 @@ def test_idempotency_keys_replay_the_first_answer_and_refuse_another_body(api: A
     other = api.client.post(url, json={"points": 60, "reason": "broken eggs"}, headers=headers)
     assert other.status_code == 422
     assert other.json()["code"] == "idempotency_key_reused"
+    same_body_other_query = api.client.post(
+        f"{url}?note=again", json={"points": 50, "reason": "broken eggs"}, headers=headers
+    )
+    assert same_body_other_query.json()["code"] == "idempotency_key_reused"
 
 
 def test_members_see_their_own_account_and_nobody_else_s(api: Api) -> None:

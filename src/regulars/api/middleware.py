@@ -95,7 +95,8 @@ class RequestContext:
             await self.app(scope, replay_body, sending)  # answered 401 there, nothing kept
             return
         caller = hashlib.sha256(headers.get("authorization", "").encode()).hexdigest()
-        request_hash = hashlib.sha256(scope["path"].encode() + b"\n" + body).hexdigest()
+        target = scope["path"].encode() + b"?" + scope.get("query_string", b"")
+        request_hash = hashlib.sha256(target + b"\n" + body).hexdigest()
         try:
             answer = await run_in_threadpool(
                 partial(
