@@ -7,6 +7,7 @@ from regulars.checkout import models as checkout
 from regulars.coupons import models as coupons
 from regulars.demo import models as demo
 from regulars.idempotency import models as idempotency
+from regulars.insights import models as insights
 from regulars.members import models as members
 from regulars.points import models as points
 from regulars.program import models as program
@@ -20,6 +21,7 @@ __all__ = [
     "access",
     "audit",
     "idempotency",
+    "insights",
     "catalog",
     "checkout",
     "coupons",

@@ -8,6 +8,7 @@ from regulars.api import (
     catalog,
     checkout,
     coupons,
+    insights,
     members,
     middleware,
     points,
@@ -19,7 +20,7 @@ from regulars.api.dependencies import RateLimiter
 from regulars.config import Settings, get_settings, secret_key
 from regulars.db import ensure_migrated, make_engine, make_sessionmaker
 
-ROUTERS = (members, checkout, points, tiers, coupons, program, access, catalog)
+ROUTERS = (members, checkout, points, tiers, coupons, program, access, catalog, insights)
 
 
 def create_app(database_url: str | None = None, settings: Settings | None = None) -> FastAPI:

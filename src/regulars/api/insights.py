@@ -1,0 +1,34 @@
+"""Insights: what the analyses learned about members, for service desks and targeting."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from regulars.access.models import Role
+from regulars.access.service import Principal
+from regulars.api.dependencies import DbSession, MemberId, allow
+from regulars.insights.schemas import MemberInsightOut, SegmentCount
+from regulars.insights.service import member_insight, segment_counts
+from regulars.members.service import get_member
+
+router = APIRouter(tags=["insights"])
+
+
+@router.get("/v1/members/{member_id}/insights")
+def insights_of_member(
+    member_id: MemberId,
+    session: DbSession,
+    caller: Annotated[Principal, Depends(allow(Role.SUPPORT))],
+) -> MemberInsightOut:
+    """The member's latest segment, shopper type, CLV, P(alive) and churn risk."""
+    get_member(session, member_id=member_id)
+    return member_insight(session, member_id=member_id)
+
+
+@router.get("/v1/insights/segments")
+def segments(
+    session: DbSession,
+    caller: Annotated[Principal, Depends(allow(Role.ANALYST, Role.SUPPORT))],
+) -> list[SegmentCount]:
+    """Members per RFM segment with their mean CLV and churn risk (aggregates only)."""
+    return segment_counts(session)

@@ -1,0 +1,95 @@
+"""Use cases of member insights: store a scoring run, read a member's scores, count segments."""
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from regulars.db import bulk_insert
+from regulars.errors import InvalidInput, NotFound
+from regulars.insights.models import MemberInsight, ModelRun
+from regulars.insights.schemas import MemberInsightOut, MemberScores, SegmentCount
+from regulars.members.models import Member
+
+BATCH = 5_000
+
+
+class NoInsights(NotFound):
+    code = "no_insights"
+
+
+def store_scores(
+    session: Session,
+    *,
+    scores: Sequence[MemberScores],
+    data_until: datetime,
+    description: dict[str, object],
+    now: datetime,
+) -> ModelRun:
+    """Replace the members' scores with this run's, stamped with the run.
+
+    Members the run did not score keep their earlier scores (and their earlier run id);
+    ids that are not members are refused before anything is written.
+    """
+    ids = [s.member_id for s in scores]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("a member is scored twice in one run", field="scores")
+    known = set()
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        known.update(session.scalars(select(Member.id).where(Member.id.in_(chunk))))
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise InvalidInput(
+            f"{len(unknown)} scores name no member, e.g. {unknown[0]}", field="scores"
+        )
+    run = ModelRun(scored_at=now, data_until=data_until, description=json.dumps(description))
+    session.add(run)
+    session.flush()
+    for start in range(0, len(scores), BATCH):
+        chunk = scores[start : start + BATCH]
+        session.execute(
+            delete(MemberInsight).where(MemberInsight.member_id.in_([s.member_id for s in chunk]))
+        )
+        session.execute(
+            bulk_insert(MemberInsight),
+            [{**s.model_dump(), "model_run_id": run.id} for s in chunk],
+        )
+    return run
+
+
+def member_insight(session: Session, *, member_id: int) -> MemberInsightOut:
+    row = session.execute(
+        select(MemberInsight, ModelRun)
+        .join(ModelRun, ModelRun.id == MemberInsight.model_run_id)
+        .where(MemberInsight.member_id == member_id)
+    ).first()
+    if row is None:
+        raise NoInsights(f"member {member_id} has not been scored yet")
+    insight, run = row
+    return MemberInsightOut(
+        **MemberScores.model_validate(insight).model_dump(),
+        model_run_id=run.id,
+        scored_at=run.scored_at,
+        data_until=run.data_until,
+    )
+
+
+def segment_counts(session: Session) -> list[SegmentCount]:
+    """Members per RFM segment with their mean CLV and churn risk: aggregates only."""
+    rows = session.execute(
+        select(
+            MemberInsight.rfm_segment,
+            func.count(),
+            func.avg(MemberInsight.clv),
+            func.avg(MemberInsight.churn_risk),
+        )
+        .group_by(MemberInsight.rfm_segment)
+        .order_by(func.count().desc())
+    )
+    return [
+        SegmentCount(rfm_segment=s, members=n, mean_clv=clv, mean_churn_risk=risk)
+        for s, n, clv, risk in rows
+    ]
