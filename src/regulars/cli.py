@@ -6,6 +6,8 @@ import typer
 
 from regulars import __version__
 from regulars.access.cli import audit_app, keys_app
+from regulars.analytics.cli import app as analyze_app
+from regulars.analytics.cli import warehouse_app
 from regulars.config import get_settings
 from regulars.console import console, reports_errors
 from regulars.db import make_engine, new_migration, upgrade_database
@@ -25,6 +27,8 @@ app.add_typer(program_app, name="program")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(warehouse_app, name="warehouse")
+app.add_typer(analyze_app, name="analyze")
 
 
 @db_app.command("upgrade")

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     phone_region: str = "CN"
     secret_key_file: Path = Path("var/secret.key")
     data_keys_file: Path = Path("var/data-keys.json")  # personal data encryption keys
+    warehouse_dir: Path = Path("var/warehouse")  # Parquet copy for the analyses
     # A receipt dated later than now + this many minutes is refused: a till clock
     # that is off by a few minutes is normal, one that is off by days is a bug.
     future_tolerance_minutes: int = 15

@@ -81,10 +81,9 @@ def _source(
         return connection.read_parquet(str(path))
     if separator == WHITESPACE:
         return connection.from_arrow(_whitespace_table(path, header))
-    options: dict[str, object] = {"header": header, "all_varchar": True}
     if separator:
-        options["sep"] = separator
-    return connection.read_csv(str(path), **options)
+        return connection.read_csv(str(path), header=header, all_varchar=True, sep=separator)
+    return connection.read_csv(str(path), header=header, all_varchar=True)
 
 
 def _quoted(name: str) -> str:

@@ -36,10 +36,10 @@ def store_scores(
     ids = [s.member_id for s in scores]
     if len(set(ids)) != len(ids):
         raise InvalidInput("a member is scored twice in one run", field="scores")
-    known = set()
+    known: set[int] = set()
     for start in range(0, len(ids), BATCH):
-        chunk = ids[start : start + BATCH]
-        known.update(session.scalars(select(Member.id).where(Member.id.in_(chunk))))
+        some = ids[start : start + BATCH]
+        known.update(session.scalars(select(Member.id).where(Member.id.in_(some))))
     unknown = [i for i in ids if i not in known]
     if unknown:
         raise InvalidInput(
