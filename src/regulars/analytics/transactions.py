@@ -182,6 +182,12 @@ def load_transactions(
         f"CAST({_quoted(c)} AS VARCHAR)" if c else "CAST(NULL AS VARCHAR)"
         for c in (columns.receipt, columns.sku)
     ]
+    [(kept, negatives)] = connection.execute(
+        f"SELECT count(*) FILTER ({amount} >= 0), count(*) FILTER ({amount} < 0) FROM raw"
+    ).fetchall()
+    if not kept:
+        connection.unregister("raw")
+        raise BadTransactions("there are no purchases to analyse", field="transactions")
     connection.execute(
         f"""
         CREATE OR REPLACE TABLE transactions AS
@@ -193,20 +199,15 @@ def load_transactions(
         FROM raw WHERE {amount} >= 0
         """
     )
-    negatives = connection.execute(f"SELECT count(*) FROM raw WHERE {amount} < 0").fetchall()[0]
     connection.unregister("raw")
-    return describe(connection, negatives[0] if negatives else 0)
+    return _describe(connection, negatives)
 
 
-def describe(connection: duckdb.DuckDBPyConnection, left_out: int = 0) -> LoadReport:
-    """Size and span of the ``transactions`` table; refuses an empty one."""
+def _describe(connection: duckdb.DuckDBPyConnection, left_out: int) -> LoadReport:
     row = connection.execute(
         "SELECT count(*), count(DISTINCT customer_id), count(*) FILTER (amount = 0), "
         "CAST(min(purchased_at) AS DATE), CAST(max(purchased_at) AS DATE) FROM transactions"
     ).fetchall()[0]
-    assert row is not None
-    if not row[0]:
-        raise BadTransactions("there are no purchases to analyse", field="transactions")
     return LoadReport(
         rows=row[0],
         customers=row[1],
