@@ -126,7 +126,8 @@ def products_by_sku(session: Session, skus: Iterable[str]) -> dict[str, Product]
 
 def category_codes(session: Session) -> dict[int, frozenset[str]]:
     """For every category id, its own code and its ancestors' codes."""
-    rows = {c.id: (c.code, c.parent_id) for c in session.scalars(select(Category))}
+    query = select(Category.id, Category.code, Category.parent_id)
+    rows = {category_id: (code, parent) for category_id, code, parent in session.execute(query)}
     paths: dict[int, frozenset[str]] = {}
     for category_id in rows:
         codes: set[str] = set()

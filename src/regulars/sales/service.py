@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -223,10 +223,20 @@ def _recorded(
     """(id, fingerprint) of the receipts already recorded under these (store, POS number) keys."""
     if not keys:
         return {}
-    key_column = tuple_(Receipt.store_id, Receipt.pos_receipt_no)
+    # Two plain IN lists rather than a row-value IN: SQLite uses the unique index only then.
     query = select(Receipt.store_id, Receipt.pos_receipt_no, Receipt.id, Receipt.fingerprint)
-    rows = session.execute(query.where(key_column.in_(keys)))
-    return {(store_id, pos_no): (id_, print_) for store_id, pos_no, id_, print_ in rows}
+    rows = session.execute(
+        query.where(
+            Receipt.pos_receipt_no.in_({pos_no for _, pos_no in keys}),
+            Receipt.store_id.in_({store_id for store_id, _ in keys}),
+        )
+    )
+    wanted = set(keys)
+    return {
+        (store_id, pos_no): (id_, print_)
+        for store_id, pos_no, id_, print_ in rows
+        if (store_id, pos_no) in wanted
+    }
 
 
 def _insert(session: Session, drafts: list[_Draft]) -> list[int]:
