@@ -9,21 +9,34 @@ import inspect
 import json
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
-from datetime import date
+from datetime import date, datetime, time
+from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import duckdb
+import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 
+from regulars.analytics.charts import holdout_chart, retention_chart
+from regulars.analytics.churn import churn_report
+from regulars.analytics.cohorts import retention
+from regulars.analytics.kpis import program_kpis
+from regulars.analytics.lifetime_value import lifetime_value, write_lifetime_value
+from regulars.analytics.pipeline import Findings, analyse, last_purchase_day, member_scores
+from regulars.analytics.report import render_report
 from regulars.analytics.rfm import rfm_table, segment_migration, segment_summary
+from regulars.analytics.segments import PARQUET_NAME, compare_with_demo_truth, segment_members
 from regulars.analytics.transactions import Columns, load_transactions
 from regulars.analytics.warehouse import open_warehouse, sync_warehouse
+from regulars.clock import utc_now
 from regulars.config import get_settings
-from regulars.console import console, err_console, reports_errors, row_progress
-from regulars.db import ensure_migrated, make_engine
+from regulars.console import console, err_console, open_database, reports_errors, row_progress
+from regulars.db import ensure_migrated, make_engine, run_in_transaction
 from regulars.errors import InvalidInput
+from regulars.insights.service import store_scores
 
 warehouse_app = typer.Typer(help="The analytics warehouse (Parquet, read with DuckDB).")
 app = typer.Typer(help="Customer analytics: RFM, lifetime value, churn, types, cohorts, KPIs.")
@@ -115,11 +128,20 @@ def write_summary(out: Path, name: str, summary: object) -> Path:
     return path
 
 
-def _day(text: str | None, field: str) -> date | None:
+def _day(text: str, field: str) -> date:
     try:
-        return date.fromisoformat(text) if text else None
+        return date.fromisoformat(text)
     except ValueError as error:
         raise InvalidInput(f"{text!r} is not a date (YYYY-MM-DD)", field=field) from error
+
+
+def _optional_day(text: str | None, field: str) -> date | None:
+    return _day(text, field) if text else None
+
+
+class TimeUnitOption(StrEnum):
+    week = "week"
+    day = "day"
 
 
 Out = Annotated[Path, typer.Option(help="Folder for the Parquet and JSON results.")]
@@ -168,7 +190,7 @@ def rfm(
     ] = None,
 ) -> None:
     """RFM scores and named segments; with --compare-to, the migration matrix."""
-    day = _day(as_of, "as_of") or _last_day(connection)
+    day = _optional_day(as_of, "as_of") or last_purchase_day(connection)
     scored = rfm_table(connection, as_of=day, quantiles=quantiles)
     out.mkdir(parents=True, exist_ok=True)
     scored.write_parquet(out / "rfm.parquet")
@@ -195,7 +217,7 @@ def rfm(
         "quantiles": quantiles,
         "segments": [asdict(r) for r in rows],
     }
-    start = _day(compare_to, "compare_to")
+    start = _optional_day(compare_to, "compare_to")
     if start is not None:
         moved = segment_migration(connection, start=start, end=day, quantiles=quantiles)
         summary["migration"] = {
@@ -206,10 +228,256 @@ def rfm(
     console.print(f"written to {out}/rfm.parquet and {write_summary(out, 'rfm', summary)}")
 
 
-def _last_day(connection: duckdb.DuckDBPyConnection) -> date:
-    [(last,)] = connection.execute(
-        "SELECT CAST(max(purchased_at) AS DATE) FROM transactions"
-    ).fetchall()
-    if last is None:
-        raise InvalidInput("there are no purchases to analyse", field="transactions")
-    return last
+@app.command("clv")
+@reports_errors
+@reads_transactions
+def clv(
+    connection: duckdb.DuckDBPyConnection,
+    calibration_end: Annotated[str, typer.Option(help="Last day the models learn from.")],
+    out: Out = Path("var/analytics/clv"),
+    holdout_end: Annotated[
+        str | None, typer.Option(help="Check the predictions against the days up to this one.")
+    ] = None,
+    time_unit: Annotated[TimeUnitOption, typer.Option(help="Unit of the parameters.")] = (
+        TimeUnitOption.week
+    ),
+) -> None:
+    """BG/NBD, Pareto/NBD and Gamma-Gamma; P(alive), expected purchases and CLV per customer."""
+    end = _day(calibration_end, "calibration_end")
+    with console.status("fitting BG/NBD, Pareto/NBD and Gamma-Gamma"):
+        result = lifetime_value(
+            connection,
+            calibration_end=end,
+            holdout_end=_optional_day(holdout_end, "holdout_end"),
+            time_unit=time_unit.value,
+        )
+    table = Table("model", "parameters", title=f"{len(result.summary):,} customers")
+    for model, values in result.params.items():
+        table.add_row(
+            model,
+            ", ".join(
+                f"{k} {v:.4g}" if isinstance(v, float) else f"{k}: {v}" for k, v in values.items()
+            ),
+        )
+    console.print(table)
+    written = write_lifetime_value(result, out)
+    if result.holdout:
+        checks = Table(
+            "calibration frequency",
+            "customers",
+            "actual",
+            "BG/NBD",
+            title="repeat purchases per customer in the holdout",
+        )
+        for bucket in result.holdout["bgnbd"].buckets:
+            checks.add_row(
+                bucket.label,
+                f"{bucket.customers:,}",
+                f"{bucket.actual_mean:.2f}",
+                f"{bucket.predicted_mean:.2f}",
+            )
+        console.print(checks)
+        chart = out / "holdout.html"
+        holdout_chart(result.holdout).write_html(chart, include_plotlyjs=True)
+        written.append(chart)
+    console.print("written: " + ", ".join(str(p) for p in written))
+
+
+@app.command("churn")
+@reports_errors
+@reads_transactions
+def churn(
+    connection: duckdb.DuckDBPyConnection,
+    out: Out = Path("var/analytics/churn"),
+    horizon_days: Annotated[
+        int, typer.Option(help="Days without a purchase that count as churn.")
+    ] = 90,
+    cutoff: Annotated[
+        str | None, typer.Option(help="Score as of this day (default: last sale).")
+    ] = None,
+) -> None:
+    """Churn risk per customer from a gradient-boosting model, checked against P(alive)."""
+    with console.status("training and testing the churn model"):
+        found = churn_report(
+            connection, out, horizon_days=horizon_days, cutoff=_optional_day(cutoff, "cutoff")
+        )
+    table = Table(
+        "risk score",
+        "ROC-AUC",
+        "PR-AUC",
+        "Brier",
+        title=f"churn within {horizon_days} days, tested on {found.test_cutoff}",
+    )
+    for name, value in (("model", found.model), ("1 − P(alive)", found.baseline)):
+        table.add_row(name, f"{value.roc_auc:.3f}", f"{value.pr_auc:.3f}", f"{value.brier:.3f}")
+    console.print(table)
+    console.print(f"{found.scored_customers:,} customers scored; written to {out}")
+
+
+@app.command("cohorts")
+@reports_errors
+@reads_transactions
+def cohorts(
+    connection: duckdb.DuckDBPyConnection,
+    out: Out = Path("var/analytics/cohorts"),
+) -> None:
+    """Retention by join month (or first-purchase month for a plain file), with a heat map."""
+    found = retention(connection)
+    out.mkdir(parents=True, exist_ok=True)
+    found.write_parquet(out / "retention.parquet")
+    found.write_json(out / "retention.json")
+    retention_chart(found).write_html(out / "retention.html", include_plotlyjs=True)
+    console.print(
+        f"{len(found.cohorts)} cohorts by {found.basis}, {int(found.sizes.sum()):,} customers; "
+        f"written to {out}/retention.parquet, .json and .html"
+    )
+
+
+@app.command("kpis")
+@reports_errors
+def kpis(
+    start: Annotated[str, typer.Option(help="First day of the period.")],
+    end: Annotated[str, typer.Option(help="Day after the period.")],
+    out: Out = Path("var/analytics/kpis"),
+    warehouse: Annotated[
+        Path | None, typer.Option(help="Warehouse folder (default REGULARS_WAREHOUSE_DIR).")
+    ] = None,
+) -> None:
+    """Program KPIs for a period, each beside the period of equal length before it."""
+    settings = get_settings()
+    first, after = _day(start, "start"), _day(end, "end")
+    found = program_kpis(
+        open_warehouse(warehouse or settings.warehouse_dir),
+        start=first,
+        end=after,
+        timezone=settings.timezone,
+    )
+    table = Table("KPI", "this period", "previous", "change", title=f"{first} to {after}")
+    for kpi in found.kpis:
+        table.add_row(
+            kpi.name,
+            _figure(kpi.value, kpi.unit) if kpi.reason is None else kpi.reason,
+            _figure(kpi.previous, kpi.unit),
+            _figure(kpi.change, kpi.unit),
+        )
+    console.print(table)
+    out.mkdir(parents=True, exist_ok=True)
+    found.write_json(out / "kpis.json")
+    console.print(f"written to {out}/kpis.json")
+
+
+def _figure(value: float | None, unit: str) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.1%}" if unit == "share" else f"{value:,.2f}"
+
+
+@app.command("types")
+@reports_errors
+def types(
+    out: Out = Path("var/analytics/types"),
+    as_of: Annotated[
+        str | None, typer.Option(help="Last day of the window (default: last sale).")
+    ] = None,
+    window_days: Annotated[int, typer.Option(help="Days of behaviour to look at.")] = 180,
+    against_demo_truth: Annotated[
+        bool, typer.Option(help="On a demo database: compare with the generator's true types.")
+    ] = False,
+    warehouse: Annotated[
+        Path | None, typer.Option(help="Warehouse folder (default REGULARS_WAREHOUSE_DIR).")
+    ] = None,
+) -> None:
+    """Shopper types by documented rules, and k-means clusters described in words."""
+    settings = get_settings()
+    connection = open_warehouse(warehouse or settings.warehouse_dir)
+    day = _optional_day(as_of, "as_of") or last_purchase_day(connection)
+    with console.status("typing and clustering members"):
+        found = segment_members(connection, as_of=day, folder=out, window_days=window_days)
+    sizes = Table("shopper type", "members", title=f"{found.members:,} members on {day}")
+    for name, size in found.type_sizes.items():
+        sizes.add_row(name, f"{size:,}")
+    console.print(sizes)
+    groups = Table("cluster", "members", "what sets it apart", title=f"k-means, k = {found.k}")
+    for cluster in found.clusters:
+        groups.add_row(str(cluster.cluster), f"{cluster.members:,}", cluster.description)
+    console.print(groups)
+    if against_demo_truth:
+        typed = pq.read_table(out / PARQUET_NAME, columns=["member_id", "shopper_type"])
+        agreement = compare_with_demo_truth(
+            make_engine(settings.database_url),
+            member_id=typed["member_id"].to_numpy(),
+            found_types=typed["shopper_type"].to_numpy(zero_copy_only=False),
+        )
+        table = Table(
+            "true \\ found",
+            *agreement.found_labels,
+            title=f"adjusted Rand index {agreement.adjusted_rand_index:.3f}",
+        )
+        for label, row in zip(agreement.true_labels, agreement.counts, strict=True):
+            table.add_row(label, *(f"{n:,}" for n in row))
+        console.print(table)
+    console.print(f"written to {out}")
+
+
+def _findings(warehouse: Path | None, out: Path, as_of: str | None) -> Findings:
+    settings = get_settings()
+    connection = open_warehouse(warehouse or settings.warehouse_dir)
+    with console.status("analysing") as status:
+        return analyse(
+            connection,
+            folder=out,
+            as_of=_optional_day(as_of, "as_of"),
+            timezone=settings.timezone,
+            step=lambda name: status.update(f"analysing: {name}"),
+        )
+
+
+Warehouse = Annotated[
+    Path | None, typer.Option(help="Warehouse folder (default REGULARS_WAREHOUSE_DIR).")
+]
+AsOf = Annotated[str | None, typer.Option(help="Describe this day (default: last sale).")]
+
+
+@app.command("score")
+@reports_errors
+def score(
+    out: Out = Path("var/analytics/run"),
+    as_of: AsOf = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """Run every analysis and store each member's segment, type, CLV, P(alive) and risk."""
+    findings = _findings(warehouse, out, as_of)
+    scores = member_scores(findings)
+    description: dict[str, object] = {
+        "as_of": findings.as_of.isoformat(),
+        "models": findings.value.params,
+        "churn": {
+            "horizon_days": findings.churn.horizon_days,
+            "roc_auc": findings.churn.model.roc_auc,
+        },
+        "types": {"k": findings.types.k},
+    }
+    run = run_in_transaction(
+        open_database(),
+        partial(
+            store_scores,
+            scores=scores,
+            data_until=datetime.combine(findings.as_of, time.max, tzinfo=get_settings().zone),
+            description=description,
+            now=utc_now(),
+        ),
+    )
+    console.print(f"{len(scores):,} members scored by run {run.id}; files in {out}")
+
+
+@app.command("report")
+@reports_errors
+def report(
+    out: Annotated[Path, typer.Option(help="The HTML page to write.")] = Path("report.html"),
+    as_of: AsOf = None,
+    warehouse: Warehouse = None,
+) -> None:
+    """One self-contained HTML page: KPIs, segments, value, churn, cohorts, types."""
+    findings = _findings(warehouse, out.with_suffix(".files"), as_of)
+    out.write_text(render_report(findings), encoding="utf-8")
+    console.print(f"written to {out}")

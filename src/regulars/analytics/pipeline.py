@@ -1,0 +1,155 @@
+"""Every analysis over the warehouse in one run: what `analyze score` and the report use.
+
+Each step writes its files under one folder, so a run can be read again, compared with
+the next or loaded into a notebook. The steps share one DuckDB connection and one
+``as_of`` day, so the segment, value, type and risk of a member describe the same moment.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Final
+
+import duckdb
+import numpy as np
+import pyarrow.parquet as pq
+
+from regulars.analytics.churn import ChurnSummary, churn_report
+from regulars.analytics.cohorts import Retention, retention
+from regulars.analytics.kpis import ProgramKpis, program_kpis
+from regulars.analytics.lifetime_value import (
+    LifetimeValue,
+    lifetime_value,
+    write_lifetime_value,
+)
+from regulars.analytics.rfm import RfmTable, SegmentSummary, rfm_table, segment_summary
+from regulars.analytics.segments import PARQUET_NAME, SegmentationSummary, segment_members
+from regulars.errors import InvalidInput
+from regulars.insights.schemas import MemberScores
+
+CHURN_HORIZON_DAYS: Final = 90
+KPI_PERIOD_DAYS: Final = 30
+
+Step = Callable[[str], None]  # told the name of each step as it starts
+
+
+@dataclass(frozen=True, eq=False)
+class Findings:
+    """What one run found; the files are under ``folder``."""
+
+    as_of: date
+    folder: Path
+    rfm: RfmTable
+    segments: list[SegmentSummary]
+    value: LifetimeValue
+    churn: ChurnSummary
+    types: SegmentationSummary
+    retention: Retention
+    kpis: ProgramKpis
+
+
+def last_purchase_day(connection: duckdb.DuckDBPyConnection) -> date:
+    """The default ``as_of`` of every analysis: the last day anyone bought."""
+    [(last,)] = connection.execute(
+        "SELECT CAST(max(purchased_at) AS DATE) FROM transactions"
+    ).fetchall()
+    if last is None:
+        raise InvalidInput("there are no purchases to analyse", field="transactions")
+    return last
+
+
+def _churn_horizon(connection: duckdb.DuckDBPyConnection, as_of: date) -> int:
+    """90 days, or a third of the history when it is shorter (train, test and labels)."""
+    [(first,)] = connection.execute(
+        "SELECT CAST(min(purchased_at) AS DATE) FROM transactions"
+    ).fetchall()
+    return max(1, min(CHURN_HORIZON_DAYS, ((as_of - first).days - 1) // 3))
+
+
+def analyse(
+    connection: duckdb.DuckDBPyConnection,
+    *,
+    folder: Path,
+    as_of: date | None = None,
+    timezone: str = "UTC",
+    step: Step | None = None,
+) -> Findings:
+    """Run RFM, lifetime value, churn, shopper types, cohorts and KPIs on the warehouse.
+
+    Args:
+        connection: from ``open_warehouse``.
+        folder: where each analysis writes its files (one sub-folder each).
+        as_of: the day to describe; default the last day with a member purchase.
+        timezone: the chain's zone, for the KPI period boundaries.
+        step: called with each step's name, for progress display.
+    """
+    tell = step or (lambda name: None)
+    day = as_of or last_purchase_day(connection)
+    tell("RFM segments")
+    scored = rfm_table(connection, as_of=day)
+    (folder / "rfm").mkdir(parents=True, exist_ok=True)
+    scored.write_parquet(folder / "rfm" / "rfm.parquet")
+    tell("lifetime value")
+    value = lifetime_value(connection, calibration_end=day)
+    write_lifetime_value(value, folder / "clv")
+    tell("churn risk")
+    churn = churn_report(
+        connection, folder / "churn", horizon_days=_churn_horizon(connection, day), cutoff=day
+    )
+    tell("shopper types and clusters")
+    types = segment_members(connection, as_of=day, folder=folder / "types")
+    tell("cohorts and KPIs")
+    cohorts = retention(connection, until=day)
+    end = day + timedelta(days=1)
+    kpis = program_kpis(
+        connection, start=end - timedelta(days=KPI_PERIOD_DAYS), end=end, timezone=timezone
+    )
+    return Findings(
+        as_of=day,
+        folder=folder,
+        rfm=scored,
+        segments=segment_summary(scored),
+        value=value,
+        churn=churn,
+        types=types,
+        retention=cohorts,
+        kpis=kpis,
+    )
+
+
+def member_scores(findings: Findings) -> list[MemberScores]:
+    """One row per member the run saw: segment, value and P(alive), risk, type and cluster."""
+    scores: dict[str, dict[str, object]] = {}
+
+    def put(ids: object, name: str, values: object) -> None:
+        for customer, value in zip(
+            np.asarray(ids).tolist(), np.asarray(values).tolist(), strict=True
+        ):
+            scores.setdefault(str(customer), {})[name] = value
+
+    put(findings.rfm.customer_id, "rfm_segment", findings.rfm.segment)
+    summary = findings.value.summary
+    put(summary.customer_ids, "clv", findings.value.clv)
+    put(summary.customer_ids, "probability_alive", findings.value.probability_alive)
+    risk = pq.read_table(findings.churn.scores_path, columns=["customer_id", "churn_risk"])
+    put(
+        risk["customer_id"].to_numpy(zero_copy_only=False),
+        "churn_risk",
+        risk["churn_risk"].to_numpy(),
+    )
+    typed = pq.read_table(
+        findings.folder / "types" / PARQUET_NAME, columns=["member_id", "shopper_type", "cluster"]
+    )
+    put(
+        typed["member_id"].to_numpy(),
+        "shopper_type",
+        typed["shopper_type"].to_numpy(zero_copy_only=False),
+    )
+    descriptions = {c.cluster: c.description for c in findings.types.clusters}
+    put(
+        typed["member_id"].to_numpy(),
+        "cluster",
+        [descriptions[c] for c in typed["cluster"].to_pylist()],
+    )
+    return [MemberScores(member_id=int(customer), **values) for customer, values in scores.items()]

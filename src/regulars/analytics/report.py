@@ -1,0 +1,184 @@
+"""The customer report: one self-contained HTML page a manager reads without help.
+
+Every chart has a finding under it, one or two sentences computed from the numbers on
+the chart, so the page says what it shows. plotly.js is embedded once, from the Plotly
+package, so the page opens offline.
+"""
+
+from dataclasses import dataclass
+from importlib.resources import files
+
+import jinja2
+import numpy as np
+import numpy.typing as npt
+import plotly.graph_objects as go
+import pyarrow.parquet as pq
+
+from regulars import __version__
+from regulars.analytics.charts import LAYOUT, retention_chart, segment_chart
+from regulars.analytics.cohorts import Retention
+from regulars.analytics.kpis import Kpi, ProgramKpis
+from regulars.analytics.pipeline import Findings
+from regulars.analytics.rfm import SegmentSummary
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    body: str  # HTML: a chart or a table
+    finding: str
+
+
+def kpi_finding(kpis: ProgramKpis) -> str:
+    """The movement people ask about first: active members, and the member share of sales."""
+    active, share = kpis["active_members"], kpis["member_share_of_sales"]
+    parts = []
+    if active.value is not None and active.previous:
+        change = active.value / active.previous - 1
+        parts.append(
+            f"{active.value:,.0f} members bought in the period, "
+            f"{abs(change):.0%} {'more' if change >= 0 else 'fewer'} than in the one before."
+        )
+    if share.value is not None:
+        parts.append(f"Members brought {share.value:.0%} of all sales.")
+    return " ".join(parts) or "There were no sales in the period."
+
+
+def segment_finding(rows: list[SegmentSummary]) -> str:
+    """How concentrated the revenue is: the segment with the most revenue per customer."""
+    top = max(rows, key=lambda r: r.revenue_share - r.customer_share)
+    at_risk = sum(r.revenue_share for r in rows if r.segment in {"At Risk", "Can't Lose Them"})
+    return (
+        f"{top.segment} are {top.customer_share:.0%} of customers and bring "
+        f"{top.revenue_share:.0%} of revenue. Customers at risk or that the chain can't lose "
+        f"brought {at_risk:.0%} of revenue: they are the first to win back."
+    )
+
+
+def value_finding(clv: npt.NDArray[np.float64]) -> str:
+    """How much of next year's expected value sits with the best fifth of customers."""
+    ordered = np.sort(clv)[::-1]
+    top = ordered[: max(1, len(ordered) // 5)].sum()
+    total = ordered.sum()
+    share = top / total if total else 0.0
+    return (
+        f"The fifth of customers with the highest lifetime value hold {share:.0%} of the value "
+        f"expected over the next year; the median customer is worth {np.median(clv):,.2f}."
+    )
+
+
+def churn_finding(findings: Findings, by_segment: dict[str, float]) -> str:
+    model, baseline = findings.churn.model, findings.churn.baseline
+    riskiest = max(by_segment, key=lambda s: by_segment[s])
+    return (
+        f"{riskiest} members are the most likely to stop buying (mean risk "
+        f"{by_segment[riskiest]:.0%} within {findings.churn.horizon_days} days). The model "
+        f"ranks churners with ROC-AUC {model.roc_auc:.2f}, against {baseline.roc_auc:.2f} "
+        "for the BG/NBD probability of being alive."
+    )
+
+
+def retention_finding(found: Retention) -> str:
+    """The oldest cohort's retention at the latest month observed for it."""
+    observed = np.flatnonzero(~np.isnan(found.share[0]))
+    last = int(observed[-1])
+    return (
+        f"Of the {found.sizes[0]:,} customers of the {found.labels[0]} cohort, "
+        f"{found.share[0, last]:.0%} still bought in their month {last}."
+    )
+
+
+def _kpi_table(kpis: tuple[Kpi, ...]) -> str:
+    def shown(value: float | None, unit: str) -> str:
+        if value is None:
+            return "–"
+        return f"{value:.1%}" if unit == "share" else f"{value:,.2f}"
+
+    rows = "".join(
+        f"<tr><td>{k.name.replace('_', ' ')}</td><td class=num>{shown(k.value, k.unit)}</td>"
+        f"<td class=num>{shown(k.previous, k.unit)}</td><td>{k.reason or ''}</td></tr>"
+        for k in kpis
+    )
+    return f"<table><tr><th>KPI</th><th>period</th><th>before</th><th></th></tr>{rows}</table>"
+
+
+def _figure(figure: go.Figure, first: bool) -> str:
+    return str(figure.to_html(full_html=False, include_plotlyjs=first))
+
+
+def _churn_by_segment(findings: Findings) -> dict[str, float]:
+    risk = pq.read_table(findings.churn.scores_path, columns=["customer_id", "churn_risk"])
+    by_customer = dict(
+        zip(risk["customer_id"].to_pylist(), risk["churn_risk"].to_pylist(), strict=True)
+    )
+    sums: dict[str, list[float]] = {}
+    for customer, segment in zip(findings.rfm.customer_id, findings.rfm.segment, strict=True):
+        if str(customer) in by_customer:
+            sums.setdefault(str(segment), []).append(by_customer[str(customer)])
+    return {segment: float(np.mean(values)) for segment, values in sums.items()}
+
+
+def sections(findings: Findings) -> list[Section]:
+    clv = findings.value.clv
+    by_segment = _churn_by_segment(findings)
+    value = go.Figure(go.Histogram(x=np.log10(1 + clv), nbinsx=40))
+    value.update_layout(
+        title="Expected value over the next year (log scale)",
+        xaxis={
+            "title": "lifetime value",
+            "tickvals": [0, 1, 2, 3, 4],
+            "ticktext": ["0", "9", "99", "999", "9,999"],
+        },
+        yaxis_title="customers",
+        **LAYOUT,
+    )
+    risk = go.Figure(go.Bar(x=list(by_segment), y=list(by_segment.values())))
+    risk.update_layout(title="Mean churn risk by RFM segment", yaxis_tickformat=".0%", **LAYOUT)
+    types = go.Figure(
+        go.Bar(x=list(findings.types.type_sizes), y=list(findings.types.type_sizes.values()))
+    )
+    types.update_layout(title="Shopper types", yaxis_title="members", **LAYOUT)
+    clusters = "".join(
+        f"<tr><td>{c.cluster}</td><td class=num>{c.members:,}</td><td>{c.description}</td></tr>"
+        for c in findings.types.clusters
+    )
+    largest = max(findings.types.type_sizes, key=lambda t: findings.types.type_sizes[t])
+    return [
+        Section(
+            "Program KPIs, last 30 days", _kpi_table(findings.kpis.kpis), kpi_finding(findings.kpis)
+        ),
+        Section(
+            "RFM segments",
+            _figure(segment_chart(findings.segments), first=True),
+            segment_finding(findings.segments),
+        ),
+        Section("Customer lifetime value", _figure(value, first=False), value_finding(clv)),
+        Section("Churn risk", _figure(risk, first=False), churn_finding(findings, by_segment)),
+        Section(
+            "Retention by cohort",
+            _figure(retention_chart(findings.retention), first=False),
+            retention_finding(findings.retention),
+        ),
+        Section(
+            "Shopper types and clusters",
+            _figure(types, first=False)
+            + f"<table><tr><th>cluster</th><th>members</th><th>what sets it apart</th></tr>"
+            f"{clusters}</table>",
+            f"{largest.replace('_', ' ').capitalize()} shoppers are the largest group "
+            f"({findings.types.type_sizes[largest]:,} of {findings.types.members:,} members "
+            f"with enough visits); k-means finds {findings.types.k} clusters.",
+        ),
+    ]
+
+
+def render_report(findings: Findings) -> str:
+    """The whole page as one HTML string."""
+    template = jinja2.Template(
+        files("regulars.analytics").joinpath("templates/report.html.j2").read_text()
+    )
+    return template.render(
+        as_of=findings.as_of,
+        customers=f"{len(findings.rfm.customer_id):,}",
+        version=__version__,
+        sections=sections(findings),
+    )
