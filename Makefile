@@ -17,6 +17,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/regulars db upgrade
 	$(BIN)/regulars demo generate --members 2000 --months 6 --seed 7 --if-empty
+	$(BIN)/regulars warehouse sync
 	$(BIN)/regulars serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP)
