@@ -12,11 +12,12 @@ builds with DuckDB:
 - ``GammaGamma`` (Fader and Hardie 2013, "The Gamma-Gamma model of monetary value"):
   what a repeat purchase is worth.
 
-The likelihoods are plain functions of plain arrays, written from the papers' formulas in
-log space so that customers with hundreds of purchases neither overflow nor lose their
-precision. Fitting works on customers grouped by identical (frequency, recency, T), with
-the group sizes as weights: the cost grows with the number of distinct histories, which
-stays in the thousands however many millions of customers share them.
+The likelihoods are plain functions of plain arrays in ``clv_rules.py``, written from the
+papers' formulas in log space so that customers with hundreds of purchases neither
+overflow nor lose their precision. Fitting works on customers grouped by identical
+(frequency, recency, T), with the group sizes as weights: the cost grows with the number
+of distinct histories, which stays in the thousands however many millions of customers
+share them.
 """
 
 from abc import ABC, abstractmethod
@@ -134,10 +135,10 @@ def _maximise(
 ) -> Array:
     """Minimise ``objective`` over log-parameters; refuse a non-converged or runaway fit.
 
-    Log-parameters turn the positivity constraints into an unconstrained problem and put
-    parameters of very different scales (a rate per week and a shape) on an even footing.
-    Without an analytic gradient, central differences keep the gradient accurate enough
-    for a tight tolerance.
+    Log-parameters turn the positivity constraints into a plain box and put parameters of
+    very different scales (a rate per week and a shape) on an even footing. Without an
+    analytic gradient, central differences keep the gradient accurate enough for a tight
+    tolerance.
     """
     result = minimize(
         objective,
@@ -178,7 +179,8 @@ class _MaximumLikelihoodModel(ABC):
                 parameters finite on small or degenerate data, 0 gives the plain maximum
                 likelihood that reproduces the published values.
             tolerance: the optimiser stops when no log-parameter's gradient of the mean
-                negative log-likelihood exceeds this.
+                negative log-likelihood exceeds this, or when an iteration improves that
+                mean by less than a thousandth of it, relatively.
             max_iterations: the optimiser's iteration budget; running out raises
                 ``ModelFitFailed``.
         """
@@ -198,6 +200,12 @@ class _MaximumLikelihoodModel(ABC):
 
     def _fit_grouped(self, columns: tuple[Array, ...], start: Array) -> None:
         """Maximise the likelihood over the distinct rows of ``columns``, weighted by count."""
+        if not (np.isfinite(self.penalizer) and self.penalizer >= 0):
+            raise InvalidInput("penalizer must be finite and >= 0", field="penalizer")
+        if not (np.isfinite(self.tolerance) and self.tolerance > 0):
+            raise InvalidInput("tolerance must be finite and > 0", field="tolerance")
+        if self.max_iterations < 1:
+            raise InvalidInput("max_iterations must be at least 1", field="max_iterations")
         groups, counts, _ = _distinct_rows(columns)
         weights = counts / counts.sum()
 
