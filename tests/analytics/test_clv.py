@@ -38,26 +38,11 @@ from regulars.analytics.clv_summary import (
     holdout_comparison,
 )
 from regulars.errors import InvalidInput
+from tests.analytics.factories import make_transactions
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 CALIBRATION_END = date(1997, 9, 30)  # 39 weeks after 1997-01-01
 HOLDOUT_END = date(1998, 6, 30)  # 39 more: 78 weeks in all
-
-Row = tuple[str, datetime, float]
-
-
-def make_transactions(rows: list[Row]) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection whose ``transactions`` table holds exactly ``rows``."""
-    connection = duckdb.connect()
-    connection.execute(
-        "CREATE TABLE transactions (customer_id VARCHAR, purchased_at TIMESTAMP,"
-        " amount DOUBLE, receipt_id VARCHAR, sku VARCHAR)"
-    )
-    if rows:
-        connection.executemany(
-            "INSERT INTO transactions VALUES (?, ?, ?, NULL, NULL)", [list(row) for row in rows]
-        )
-    return connection
 
 
 def load_cdnow_sample(path: Path) -> duckdb.DuckDBPyConnection:

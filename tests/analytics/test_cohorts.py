@@ -13,22 +13,14 @@ from regulars.analytics.cohorts import retention
 from regulars.analytics.warehouse import open_warehouse
 from regulars.errors import InvalidInput
 from tests.analytics.conftest import DemoWarehouse
+from tests.analytics.factories import make_transactions
 
 NAN = np.nan
 
 
 def purchases(rows: list[tuple[str, datetime]]) -> duckdb.DuckDBPyConnection:
     """A connection whose ``transactions`` table holds one line per (customer, moment)."""
-    connection = duckdb.connect()
-    connection.execute(
-        "CREATE TABLE transactions (customer_id VARCHAR, purchased_at TIMESTAMP,"
-        " amount DOUBLE, receipt_id VARCHAR, sku VARCHAR)"
-    )
-    if rows:
-        connection.executemany(
-            "INSERT INTO transactions VALUES (?, ?, 1.0, NULL, NULL)", [list(r) for r in rows]
-        )
-    return connection
+    return make_transactions([(customer, moment, 1.0) for customer, moment in rows])
 
 
 # First-purchase cohorts; the data ends in April 2024, so January is seen for 4 months.

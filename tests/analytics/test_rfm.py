@@ -25,24 +25,9 @@ from regulars.analytics.rfm_rules import (
     to_grid_scale,
 )
 from regulars.errors import InvalidInput
+from tests.analytics.factories import Row, make_transactions
 
 CDNOW = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "CDNOW_master.txt"
-
-Row = tuple[str, datetime, float, str | None]
-
-
-def make_transactions(rows: list[Row]) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection whose ``transactions`` table holds exactly ``rows``."""
-    connection = duckdb.connect()
-    connection.execute(
-        "CREATE TABLE transactions (customer_id VARCHAR, purchased_at TIMESTAMP,"
-        " amount DOUBLE, receipt_id VARCHAR, sku VARCHAR)"
-    )
-    if rows:
-        connection.executemany(
-            "INSERT INTO transactions VALUES (?, ?, ?, ?, NULL)", [list(row) for row in rows]
-        )
-    return connection
 
 
 # Five customers scored on 2024-03-31 (a leap year), worked out by hand below each one.
