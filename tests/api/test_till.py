@@ -102,6 +102,9 @@ def test_writes_and_personal_reads_are_audited(api: Api) -> None:
         headers=api.as_("member"),
         json={"channel": "sms", "granted": True, "source": "app"},
     )
+    cart = {k: v for k, v in SALE.items() if k != "pos_receipt_no"}
+    assert api.client.post("/v1/checkout/quote", json=cart, headers=api.as_("pos")).is_success
+    assert api.client.post("/v1/receipts", json=SALE, headers=api.as_("pos")).is_success
     from regulars.audit.service import latest
 
     with api.database.sessions() as session:
@@ -113,6 +116,9 @@ def test_writes_and_personal_reads_are_audited(api: Api) -> None:
         f"member_id={api.member_id}",
         201,
     ) in entries
+    actions = [action for _, action, _, _ in entries]
+    assert "POST /v1/receipts" in actions
+    assert "POST /v1/checkout/quote" not in actions  # a quote writes nothing
 
 
 def test_coupons_issue_wallet_and_void(api: Api) -> None:

@@ -30,11 +30,12 @@ from scipy.optimize import minimize
 
 from regulars.analytics.clv_rules import (
     Array,
+    WeightedRows,
     bgnbd_expected_while_alive,
-    bgnbd_log_likelihood_and_gradient,
+    bgnbd_mean_log_likelihood_and_gradient,
     bgnbd_terms,
-    gamma_gamma_gradient,
     gamma_gamma_log_likelihood,
+    gamma_gamma_mean_log_likelihood_and_gradient,
     paretonbd_expected_while_alive,
     paretonbd_terms,
 )
@@ -192,10 +193,10 @@ class _MaximumLikelihoodModel(ABC):
     def _log_likelihood(self, params: Array, columns: tuple[Array, ...]) -> Array:
         """Per-row log-likelihood of the model's data columns."""
 
-    def _log_likelihood_and_gradient(
-        self, params: Array, columns: tuple[Array, ...]
-    ) -> tuple[Array, Array]:
-        """Per-row log-likelihood and gradient (rows x parameters), where it is analytic."""
+    def _mean_log_likelihood_and_gradient(
+        self, params: Array, rows: WeightedRows
+    ) -> tuple[float, Array]:
+        """Weighted sum of the rows' log-likelihoods and its gradient, where it is analytic."""
         raise NotImplementedError
 
     def _fit_grouped(self, columns: tuple[Array, ...], start: Array) -> None:
@@ -207,15 +208,15 @@ class _MaximumLikelihoodModel(ABC):
         if self.max_iterations < 1:
             raise InvalidInput("max_iterations must be at least 1", field="max_iterations")
         groups, counts, _ = _distinct_rows(columns)
-        weights = counts / counts.sum()
+        rows = WeightedRows.of(groups, counts / counts.sum())
 
         def objective(log_params: Array) -> tuple[float, Array] | float:
             params = np.exp(log_params)
             if not self.analytic_gradient:
-                value = -float(weights @ self._log_likelihood(params, groups))
+                value = -float(rows.weight @ self._log_likelihood(params, groups))
                 return value + self.penalizer * float(params @ params) if self.penalizer else value
-            log_likelihood, per_row = self._log_likelihood_and_gradient(params, groups)
-            value, gradient = -float(weights @ log_likelihood), -(weights @ per_row)
+            mean, mean_gradient = self._mean_log_likelihood_and_gradient(params, rows)
+            value, gradient = -mean, -mean_gradient
             if self.penalizer:
                 value += self.penalizer * float(params @ params)
                 gradient += 2 * self.penalizer * params
@@ -371,10 +372,10 @@ class BgNbd(_RepeatPurchaseModel):
     def _terms(self, params: Array, x: Array, tx: Array, age: Array) -> tuple[Array, Array, Array]:
         return bgnbd_terms(params, x, tx, age)
 
-    def _log_likelihood_and_gradient(
-        self, params: Array, columns: tuple[Array, ...]
-    ) -> tuple[Array, Array]:
-        return bgnbd_log_likelihood_and_gradient(params, *columns)
+    def _mean_log_likelihood_and_gradient(
+        self, params: Array, rows: WeightedRows
+    ) -> tuple[float, Array]:
+        return bgnbd_mean_log_likelihood_and_gradient(params, rows)
 
     def _expected_while_alive(self, params: Array, t: Array, x: Array, age: Array) -> Array:
         return bgnbd_expected_while_alive(params, t, x, age)
@@ -427,10 +428,10 @@ class GammaGamma(_MaximumLikelihoodModel):
     def _log_likelihood(self, params: Array, columns: tuple[Array, ...]) -> Array:
         return gamma_gamma_log_likelihood(params, *columns)
 
-    def _log_likelihood_and_gradient(
-        self, params: Array, columns: tuple[Array, ...]
-    ) -> tuple[Array, Array]:
-        return self._log_likelihood(params, columns), gamma_gamma_gradient(params, *columns)
+    def _mean_log_likelihood_and_gradient(
+        self, params: Array, rows: WeightedRows
+    ) -> tuple[float, Array]:
+        return gamma_gamma_mean_log_likelihood_and_gradient(params, rows)
 
     def fit(self, frequency: npt.ArrayLike, monetary_value: npt.ArrayLike) -> Self:
         """Find the maximum-likelihood spend parameters from the repeat buyers.

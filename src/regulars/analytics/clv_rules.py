@@ -6,12 +6,37 @@ one. ``params`` is always the model's parameter vector in its documented order; 
 the frequency, ``tx`` the recency and ``age`` the customer's age T.
 """
 
+from dataclasses import dataclass
+from typing import Self
+
 import numpy as np
 import numpy.typing as npt
 from scipy.integrate import quad
 from scipy.special import digamma, gammaln, hyp2f1
 
 Array = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class WeightedRows:
+    """Data rows with weights, for the mean log-likelihood that a fit evaluates again and again.
+
+    ``columns`` start with the frequency ``x``. The gamma and digamma functions in the
+    likelihoods depend on the frequency alone, and a customer base has only a few dozen
+    distinct frequencies against thousands of distinct rows; ``frequencies`` and
+    ``frequency_weight`` (the summed weight of the rows with each) let those terms be
+    summed once per frequency.
+    """
+
+    columns: tuple[Array, ...]
+    weight: Array
+    frequencies: Array
+    frequency_weight: Array
+
+    @classmethod
+    def of(cls, columns: tuple[Array, ...], weight: Array) -> Self:
+        frequencies, index = np.unique(columns[0], return_inverse=True)
+        return cls(columns, weight, frequencies, np.bincount(index, weights=weight))
 
 
 def bgnbd_terms(params: Array, x: Array, tx: Array, age: Array) -> tuple[Array, Array, Array]:
@@ -63,6 +88,50 @@ def bgnbd_log_likelihood_and_gradient(
             common + digamma(b + x) - digamma(b) - over_b,
         ]
     )
+
+
+def bgnbd_mean_log_likelihood_and_gradient(
+    params: Array, rows: WeightedRows
+) -> tuple[float, Array]:
+    """Weighted sum over ``rows`` (x, tx, age) of the BG/NBD log-likelihood and its gradient.
+
+    The same values as ``weight @ bgnbd_log_likelihood_and_gradient(...)``: the
+    frequency-only gamma terms are summed per distinct frequency, and only the two
+    explanations of the silence since the last purchase (alive at T, or gone right after
+    t_x) are computed per row.
+    """
+    r, alpha, a, b = params
+    x, tx, age = rows.columns
+    weight, v, v_weight = rows.weight, rows.frequencies, rows.frequency_weight
+    total = v_weight.sum()
+    repeat = x > 0
+    log_age, log_tx = np.log(alpha + age), np.log(alpha + tx)
+    alive = -(r + x) * log_age
+    # Dropped out right after the last purchase: only possible after a repeat purchase.
+    after_last = np.log(b + x - 1, out=np.full_like(x, np.inf), where=repeat)
+    other = np.log(a) - after_last - (r + x) * log_tx
+    tail = np.logaddexp(alive, other)
+    weight_other = np.exp(other - tail)
+    weight_alive = 1 - weight_other
+    over_b = np.divide(weight_other, b + x - 1, out=np.zeros_like(x), where=repeat)
+    common = digamma(a + b) - digamma(a + b + v)
+    log_likelihood = (
+        v_weight @ (gammaln(r + v) + gammaln(b + v) - gammaln(a + b + v))
+        + total * (r * np.log(alpha) - gammaln(r) + gammaln(a + b) - gammaln(b))
+        + weight @ tail
+    )
+    gradient = np.array(
+        [
+            v_weight @ digamma(r + v)
+            + total * (np.log(alpha) - digamma(r))
+            - weight @ (weight_alive * log_age + weight_other * log_tx),
+            total * r / alpha
+            - weight @ ((r + x) * (weight_alive / (alpha + age) + weight_other / (alpha + tx))),
+            v_weight @ common + weight @ weight_other / a,
+            v_weight @ (common + digamma(b + v)) - total * digamma(b) - weight @ over_b,
+        ]
+    )
+    return float(log_likelihood), gradient
 
 
 def bgnbd_expected_while_alive(params: Array, t: Array, x: Array, age: Array) -> Array:
@@ -177,6 +246,36 @@ def gamma_gamma_log_likelihood(params: Array, x: Array, spend: Array) -> Array:
         + p * x * np.log(x)
         - (p * x + q) * np.log(gamma + x * spend)
     )
+
+
+def gamma_gamma_mean_log_likelihood_and_gradient(
+    params: Array, rows: WeightedRows
+) -> tuple[float, Array]:
+    """Weighted sum over ``rows`` (x, spend) of the Gamma-Gamma log-likelihood and gradient.
+
+    The same values as ``gamma_gamma_log_likelihood`` and ``gamma_gamma_gradient`` weighted,
+    with the gamma and digamma functions of p x + q and p x summed per distinct frequency.
+    """
+    p, q, gamma = params
+    x, spend = rows.columns
+    weight, v, v_weight = rows.weight, rows.frequencies, rows.frequency_weight
+    total = v_weight.sum()
+    log_spend, log_pooled = np.log(spend), np.log(gamma + x * spend)
+    shared = digamma(p * v + q)
+    log_likelihood = (
+        v_weight @ (gammaln(p * v + q) - gammaln(p * v) + p * v * np.log(v))
+        + total * (q * np.log(gamma) - gammaln(q))
+        + weight @ ((p * x - 1) * log_spend - (p * x + q) * log_pooled)
+    )
+    gradient = np.array(
+        [
+            v_weight @ (v * (shared - digamma(p * v) + np.log(v)))
+            + weight @ (x * (log_spend - log_pooled)),
+            v_weight @ shared + total * (np.log(gamma) - digamma(q)) - weight @ log_pooled,
+            total * q / gamma - weight @ ((p * x + q) / (gamma + x * spend)),
+        ]
+    )
+    return float(log_likelihood), gradient
 
 
 def gamma_gamma_gradient(params: Array, x: Array, spend: Array) -> Array:

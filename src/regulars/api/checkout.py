@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 
 from regulars.access.models import Role
 from regulars.access.service import Forbidden, Principal
-from regulars.api.dependencies import DbSession, ReceiptId, allow
+from regulars.api.dependencies import DbSession, ReadSession, ReceiptId, allow
+from regulars.api.middleware import READS_ONLY
 from regulars.catalog.service import stores_by_code
 from regulars.checkout.refunds import refund_sale
 from regulars.checkout.schemas import CartIn, Quote, RefundResult, SaleIn, SaleResult
@@ -39,8 +40,8 @@ def _tolerance(request: Request) -> timedelta:
     return timedelta(minutes=request.app.state.settings.future_tolerance_minutes)
 
 
-@router.post("/checkout/quote")
-def price(cart: CartIn, session: DbSession, caller: Till) -> Quote:
+@router.post("/checkout/quote", openapi_extra=READS_ONLY)
+def price(cart: CartIn, session: ReadSession, caller: Till) -> Quote:
     """Price a cart as a sale would be priced now; nothing is written."""
     _own_store(session, caller, code=cart.store_code)
     return quote(session, cart=cart, now=utc_now())

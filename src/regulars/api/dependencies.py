@@ -51,9 +51,16 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_read_session(request: Request) -> Iterator[Session]:
+    """For a POST that only reads (a quote): it neither waits for nor blocks the writers."""
+    with session_scope(request.app.state.readers) as session:
+        yield session
+
+
 # scope="function": the transaction commits before the response is sent, so a client never
 # holds a 201 for a change that then failed to commit.
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
+ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
 def get_principal(request: Request, session: DbSession) -> Principal:

@@ -22,6 +22,8 @@ from regulars.errors import RegularsError
 from regulars.idempotency.service import Answer, claim, settle
 
 PERSONAL = "personal data"  # routes tagged with this are audited on read too
+# A POST that changes nothing (a quote) says so in the spec, and is not audited as a write.
+READS_ONLY = {"x-reads-only": True}
 
 
 class RequestContext:
@@ -152,7 +154,10 @@ class RequestContext:
             return
         route, params = scope.get("route"), scope.get("path_params", {})  # set by the router
         personal = PERSONAL in (getattr(route, "tags", None) or [])
-        if scope["method"] == "GET" and not personal:
+        reads = scope["method"] == "GET" or (getattr(route, "openapi_extra", None) or {}).get(
+            "x-reads-only", False
+        )
+        if reads and not personal:
             return
         path = getattr(route, "path", scope["path"])
         run_in_transaction(
