@@ -3,6 +3,7 @@
 import json
 import shutil
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from regulars.analytics.warehouse import open_warehouse
 from regulars.cli import app
 from regulars.config import get_settings
 from regulars.db import make_engine, make_sessionmaker
@@ -135,3 +137,21 @@ def test_bad_input_is_one_line_and_exit_code_1(
     assert result.exit_code == 1
     assert words in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_young_chain_gets_the_report_with_reasons_for_what_needs_more_history(
+    demo_copy: Path, demo_warehouse: DemoWarehouse, tmp_path: Path
+) -> None:
+    [(first,)] = (
+        open_warehouse(demo_warehouse.folder)
+        .execute("SELECT CAST(min(purchased_at) AS DATE) FROM transactions")
+        .fetchall()
+    )
+    two_days_in = (first + timedelta(days=2)).isoformat()
+    page = tmp_path / "early.html"
+    result = runner.invoke(app, ["analyze", "report", "--as-of", two_days_in, "--out", str(page)])
+    assert result.exit_code == 0, result.output
+    assert "skipped churn risk" in result.output
+    html = page.read_text()
+    assert html.count("Not computed:") >= 1
+    assert html.count("<h2>") == 6

@@ -450,12 +450,15 @@ def score(
     scores = member_scores(findings)
     description: dict[str, object] = {
         "as_of": findings.as_of.isoformat(),
-        "models": findings.value.params,
+        "models": findings.value.params if findings.value else None,
         "churn": {
             "horizon_days": findings.churn.horizon_days,
             "roc_auc": findings.churn.model.roc_auc,
-        },
-        "types": {"k": findings.types.k},
+        }
+        if findings.churn
+        else None,
+        "types": {"k": findings.types.k} if findings.types else None,
+        "skipped": findings.skipped,
     }
     run = run_in_transaction(
         open_database(),
@@ -467,6 +470,8 @@ def score(
             now=utc_now(),
         ),
     )
+    for name, reason in findings.skipped.items():
+        err_console.print(f"[yellow]skipped[/yellow] {name}: {reason}")
     console.print(f"{len(scores):,} members scored by run {run.id}; files in {out}")
 
 
@@ -479,5 +484,7 @@ def report(
 ) -> None:
     """One self-contained HTML page: KPIs, segments, value, churn, cohorts, types."""
     findings = _findings(warehouse, out.with_suffix(".files"), as_of)
+    for name, reason in findings.skipped.items():
+        err_console.print(f"[yellow]skipped[/yellow] {name}: {reason}")
     out.write_text(render_report(findings), encoding="utf-8")
     console.print(f"written to {out}")

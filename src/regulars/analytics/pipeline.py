@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 import duckdb
 import numpy as np
@@ -25,28 +25,35 @@ from regulars.analytics.lifetime_value import (
 )
 from regulars.analytics.rfm import RfmTable, SegmentSummary, rfm_table, segment_summary
 from regulars.analytics.segments import PARQUET_NAME, SegmentationSummary, segment_members
-from regulars.errors import InvalidInput
+from regulars.errors import InvalidInput, RegularsError
 from regulars.insights.schemas import MemberScores
 
 CHURN_HORIZON_DAYS: Final = 90
 KPI_PERIOD_DAYS: Final = 30
 
+T = TypeVar("T")
 Step = Callable[[str], None]  # told the name of each step as it starts
 
 
 @dataclass(frozen=True, eq=False)
 class Findings:
-    """What one run found; the files are under ``folder``."""
+    """What one run found; the files are under ``folder``.
+
+    Lifetime value, churn and types need more history than the rest (repeat buyers, two
+    horizons, three visits): when the data cannot carry one of them it is None and
+    ``skipped`` says why, so a young chain still gets segments, cohorts and KPIs.
+    """
 
     as_of: date
     folder: Path
     rfm: RfmTable
     segments: list[SegmentSummary]
-    value: LifetimeValue
-    churn: ChurnSummary
-    types: SegmentationSummary
+    value: LifetimeValue | None
+    churn: ChurnSummary | None
+    types: SegmentationSummary | None
     retention: Retention
     kpis: ProgramKpis
+    skipped: dict[str, str]
 
 
 def last_purchase_day(connection: duckdb.DuckDBPyConnection) -> date:
@@ -90,15 +97,29 @@ def analyse(
     scored = rfm_table(connection, as_of=day)
     (folder / "rfm").mkdir(parents=True, exist_ok=True)
     scored.write_parquet(folder / "rfm" / "rfm.parquet")
-    tell("lifetime value")
-    value = lifetime_value(connection, calibration_end=day)
-    write_lifetime_value(value, folder / "clv")
-    tell("churn risk")
-    churn = churn_report(
-        connection, folder / "churn", horizon_days=_churn_horizon(connection, day), cutoff=day
+    skipped: dict[str, str] = {}
+
+    def attempt(name: str, work: Callable[[], T]) -> T | None:
+        tell(name)
+        try:
+            return work()
+        except RegularsError as error:
+            skipped[name] = error.message
+            return None
+
+    value = attempt("lifetime value", lambda: lifetime_value(connection, calibration_end=day))
+    if value is not None:
+        write_lifetime_value(value, folder / "clv")
+    churn = attempt(
+        "churn risk",
+        lambda: churn_report(
+            connection, folder / "churn", horizon_days=_churn_horizon(connection, day), cutoff=day
+        ),
     )
-    tell("shopper types and clusters")
-    types = segment_members(connection, as_of=day, folder=folder / "types")
+    types = attempt(
+        "shopper types",
+        lambda: segment_members(connection, as_of=day, folder=folder / "types"),
+    )
     tell("cohorts and KPIs")
     cohorts = retention(connection, until=day)
     end = day + timedelta(days=1)
@@ -115,6 +136,7 @@ def analyse(
         types=types,
         retention=cohorts,
         kpis=kpis,
+        skipped=skipped,
     )
 
 
@@ -129,27 +151,24 @@ def member_scores(findings: Findings) -> list[MemberScores]:
             scores.setdefault(str(customer), {})[name] = value
 
     put(findings.rfm.customer_id, "rfm_segment", findings.rfm.segment)
-    summary = findings.value.summary
-    put(summary.customer_ids, "clv", findings.value.clv)
-    put(summary.customer_ids, "probability_alive", findings.value.probability_alive)
-    risk = pq.read_table(findings.churn.scores_path, columns=["customer_id", "churn_risk"])
-    put(
-        risk["customer_id"].to_numpy(zero_copy_only=False),
-        "churn_risk",
-        risk["churn_risk"].to_numpy(),
-    )
-    typed = pq.read_table(
-        findings.folder / "types" / PARQUET_NAME, columns=["member_id", "shopper_type", "cluster"]
-    )
-    put(
-        typed["member_id"].to_numpy(),
-        "shopper_type",
-        typed["shopper_type"].to_numpy(zero_copy_only=False),
-    )
-    descriptions = {c.cluster: c.description for c in findings.types.clusters}
-    put(
-        typed["member_id"].to_numpy(),
-        "cluster",
-        [descriptions[c] for c in typed["cluster"].to_pylist()],
-    )
+    if findings.value is not None:
+        summary = findings.value.summary
+        put(summary.customer_ids, "clv", findings.value.clv)
+        put(summary.customer_ids, "probability_alive", findings.value.probability_alive)
+    if findings.churn is not None:
+        risk = pq.read_table(findings.churn.scores_path, columns=["customer_id", "churn_risk"])
+        put(
+            risk["customer_id"].to_numpy(zero_copy_only=False),
+            "churn_risk",
+            risk["churn_risk"].to_numpy(),
+        )
+    if findings.types is not None:
+        typed = pq.read_table(
+            findings.folder / "types" / PARQUET_NAME,
+            columns=["member_id", "shopper_type", "cluster"],
+        )
+        members = typed["member_id"].to_numpy()
+        put(members, "shopper_type", typed["shopper_type"].to_numpy(zero_copy_only=False))
+        descriptions = {c.cluster: c.description for c in findings.types.clusters}
+        put(members, "cluster", [descriptions[c] for c in typed["cluster"].to_pylist()])
     return [MemberScores(member_id=int(customer), **values) for customer, values in scores.items()]

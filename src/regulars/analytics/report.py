@@ -13,13 +13,17 @@ import numpy as np
 import numpy.typing as npt
 import plotly.graph_objects as go
 import pyarrow.parquet as pq
+from plotly.offline import get_plotlyjs
 
 from regulars import __version__
 from regulars.analytics.charts import LAYOUT, retention_chart, segment_chart
+from regulars.analytics.churn import ChurnSummary
 from regulars.analytics.cohorts import Retention
 from regulars.analytics.kpis import Kpi, ProgramKpis
+from regulars.analytics.lifetime_value import LifetimeValue
 from regulars.analytics.pipeline import Findings
 from regulars.analytics.rfm import SegmentSummary
+from regulars.analytics.segments import SegmentationSummary
 
 
 @dataclass(frozen=True)
@@ -67,12 +71,12 @@ def value_finding(clv: npt.NDArray[np.float64]) -> str:
     )
 
 
-def churn_finding(findings: Findings, by_segment: dict[str, float]) -> str:
-    model, baseline = findings.churn.model, findings.churn.baseline
+def churn_finding(churn: ChurnSummary, by_segment: dict[str, float]) -> str:
+    model, baseline = churn.model, churn.baseline
     riskiest = max(by_segment, key=lambda s: by_segment[s])
     return (
         f"{riskiest} members are the most likely to stop buying (mean risk "
-        f"{by_segment[riskiest]:.0%} within {findings.churn.horizon_days} days). The model "
+        f"{by_segment[riskiest]:.0%} within {churn.horizon_days} days). The model "
         f"ranks churners with ROC-AUC {model.roc_auc:.2f}, against {baseline.roc_auc:.2f} "
         "for the BG/NBD probability of being alive."
     )
@@ -102,12 +106,12 @@ def _kpi_table(kpis: tuple[Kpi, ...]) -> str:
     return f"<table><tr><th>KPI</th><th>period</th><th>before</th><th></th></tr>{rows}</table>"
 
 
-def _figure(figure: go.Figure, first: bool) -> str:
-    return str(figure.to_html(full_html=False, include_plotlyjs=first))
+def _figure(figure: go.Figure) -> str:
+    return str(figure.to_html(full_html=False, include_plotlyjs=False))
 
 
-def _churn_by_segment(findings: Findings) -> dict[str, float]:
-    risk = pq.read_table(findings.churn.scores_path, columns=["customer_id", "churn_risk"])
+def _churn_by_segment(findings: Findings, churn: ChurnSummary) -> dict[str, float]:
+    risk = pq.read_table(churn.scores_path, columns=["customer_id", "churn_risk"])
     by_customer = dict(
         zip(risk["customer_id"].to_pylist(), risk["churn_risk"].to_pylist(), strict=True)
     )
@@ -118,11 +122,9 @@ def _churn_by_segment(findings: Findings) -> dict[str, float]:
     return {segment: float(np.mean(values)) for segment, values in sums.items()}
 
 
-def sections(findings: Findings) -> list[Section]:
-    clv = findings.value.clv
-    by_segment = _churn_by_segment(findings)
-    value = go.Figure(go.Histogram(x=np.log10(1 + clv), nbinsx=40))
-    value.update_layout(
+def _value_section(value: LifetimeValue) -> Section:
+    figure = go.Figure(go.Histogram(x=np.log10(1 + value.clv), nbinsx=40))
+    figure.update_layout(
         title="Expected value over the next year (log scale)",
         xaxis={
             "title": "lifetime value",
@@ -132,42 +134,65 @@ def sections(findings: Findings) -> list[Section]:
         yaxis_title="customers",
         **LAYOUT,
     )
-    risk = go.Figure(go.Bar(x=list(by_segment), y=list(by_segment.values())))
-    risk.update_layout(title="Mean churn risk by RFM segment", yaxis_tickformat=".0%", **LAYOUT)
-    types = go.Figure(
-        go.Bar(x=list(findings.types.type_sizes), y=list(findings.types.type_sizes.values()))
-    )
-    types.update_layout(title="Shopper types", yaxis_title="members", **LAYOUT)
+    return Section("Customer lifetime value", _figure(figure), value_finding(value.clv))
+
+
+def _churn_section(findings: Findings, churn: ChurnSummary) -> Section:
+    by_segment = _churn_by_segment(findings, churn)
+    figure = go.Figure(go.Bar(x=list(by_segment), y=list(by_segment.values())))
+    figure.update_layout(title="Mean churn risk by RFM segment", yaxis_tickformat=".0%", **LAYOUT)
+    return Section("Churn risk", _figure(figure), churn_finding(churn, by_segment))
+
+
+def _types_section(types: SegmentationSummary) -> Section:
+    figure = go.Figure(go.Bar(x=list(types.type_sizes), y=list(types.type_sizes.values())))
+    figure.update_layout(title="Shopper types", yaxis_title="members", **LAYOUT)
     clusters = "".join(
         f"<tr><td>{c.cluster}</td><td class=num>{c.members:,}</td><td>{c.description}</td></tr>"
-        for c in findings.types.clusters
+        for c in types.clusters
     )
-    largest = max(findings.types.type_sizes, key=lambda t: findings.types.type_sizes[t])
+    largest = max(types.type_sizes, key=lambda t: types.type_sizes[t])
+    return Section(
+        "Shopper types and clusters",
+        _figure(figure)
+        + "<table><tr><th>cluster</th><th>members</th><th>what sets it apart</th></tr>"
+        f"{clusters}</table>",
+        f"{largest.replace('_', ' ').capitalize()} shoppers are the largest group "
+        f"({types.type_sizes[largest]:,} of {types.members:,} members with enough visits); "
+        f"k-means finds {types.k} clusters.",
+    )
+
+
+def _skipped(title: str, reason: str) -> Section:
+    return Section(title, "", f"Not computed: {reason}.")
+
+
+def sections(findings: Findings) -> list[Section]:
+    value, churn, types = findings.value, findings.churn, findings.types
+    skipped = findings.skipped
     return [
         Section(
-            "Program KPIs, last 30 days", _kpi_table(findings.kpis.kpis), kpi_finding(findings.kpis)
+            "Program KPIs, last 30 days",
+            _kpi_table(findings.kpis.kpis),
+            kpi_finding(findings.kpis),
         ),
         Section(
             "RFM segments",
-            _figure(segment_chart(findings.segments), first=True),
+            _figure(segment_chart(findings.segments)),
             segment_finding(findings.segments),
         ),
-        Section("Customer lifetime value", _figure(value, first=False), value_finding(clv)),
-        Section("Churn risk", _figure(risk, first=False), churn_finding(findings, by_segment)),
+        _value_section(value)
+        if value
+        else _skipped("Customer lifetime value", skipped["lifetime value"]),
+        _churn_section(findings, churn) if churn else _skipped("Churn risk", skipped["churn risk"]),
         Section(
             "Retention by cohort",
-            _figure(retention_chart(findings.retention), first=False),
+            _figure(retention_chart(findings.retention)),
             retention_finding(findings.retention),
         ),
-        Section(
-            "Shopper types and clusters",
-            _figure(types, first=False)
-            + f"<table><tr><th>cluster</th><th>members</th><th>what sets it apart</th></tr>"
-            f"{clusters}</table>",
-            f"{largest.replace('_', ' ').capitalize()} shoppers are the largest group "
-            f"({findings.types.type_sizes[largest]:,} of {findings.types.members:,} members "
-            f"with enough visits); k-means finds {findings.types.k} clusters.",
-        ),
+        _types_section(types)
+        if types
+        else _skipped("Shopper types and clusters", skipped["shopper types"]),
     ]
 
 
@@ -177,6 +202,7 @@ def render_report(findings: Findings) -> str:
         files("regulars.analytics").joinpath("templates/report.html.j2").read_text()
     )
     return template.render(
+        plotlyjs=get_plotlyjs(),
         as_of=findings.as_of,
         customers=f"{len(findings.rfm.customer_id):,}",
         version=__version__,
