@@ -4,16 +4,11 @@ Every analysis reads either the warehouse (default) or, with ``--transactions FI
 analyst's own file; the options naming the file's columns are shared by all commands.
 """
 
-import functools
-import inspect
-import json
-from collections.abc import Callable
-from dataclasses import asdict, is_dataclass
-from datetime import date, datetime, time
-from enum import StrEnum
+from dataclasses import asdict
+from datetime import datetime, time
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import duckdb
 import pyarrow.parquet as pq
@@ -23,136 +18,37 @@ from rich.table import Table
 from regulars.analytics.charts import holdout_chart, retention_chart
 from regulars.analytics.churn import churn_report
 from regulars.analytics.cohorts import retention
-from regulars.analytics.kpis import program_kpis
+from regulars.analytics.kpis import program_kpis, shown
 from regulars.analytics.lifetime_value import lifetime_value, write_lifetime_value
+from regulars.analytics.options import (
+    AsOf,
+    Out,
+    TimeUnitOption,
+    Warehouse,
+    parse_day,
+    parse_optional_day,
+    reads_transactions,
+    write_summary,
+)
 from regulars.analytics.pipeline import Findings, analyse, last_purchase_day, member_scores
 from regulars.analytics.report import render_report
 from regulars.analytics.rfm import rfm_table, segment_migration, segment_summary
 from regulars.analytics.segments import PARQUET_NAME, compare_with_demo_truth, segment_members
-from regulars.analytics.transactions import Columns, load_transactions
 from regulars.analytics.warehouse import open_warehouse, sync_warehouse
 from regulars.clock import utc_now
 from regulars.config import get_settings
 from regulars.console import console, err_console, open_database, reports_errors, row_progress
 from regulars.db import ensure_migrated, make_engine, run_in_transaction
-from regulars.errors import InvalidInput
 from regulars.insights.service import store_scores
 
 warehouse_app = typer.Typer(help="The analytics warehouse (Parquet, read with DuckDB).")
 app = typer.Typer(help="Customer analytics: RFM, lifetime value, churn, types, cohorts, KPIs.")
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-_SOURCE = [
-    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind)
-    for name, kind in {
-        "transactions": Annotated[
-            Path | None,
-            typer.Option(help="Analyse this CSV/Parquet/text file instead of the warehouse."),
-        ],
-        "customer_col": Annotated[str | None, typer.Option(help="Column of the customer id.")],
-        "date_col": Annotated[str | None, typer.Option(help="Column of the purchase date.")],
-        "amount_col": Annotated[str | None, typer.Option(help="Column of the amount paid.")],
-        "receipt_col": Annotated[str | None, typer.Option(help="Column of the receipt id.")],
-        "sku_col": Annotated[str | None, typer.Option(help="Column of the product.")],
-        "date_format": Annotated[
-            str | None, typer.Option(help="strptime format of the dates, e.g. %Y%m%d.")
-        ],
-        "separator": Annotated[
-            str | None, typer.Option(help="Field separator: one character or 'whitespace'.")
-        ],
-        "no_header": Annotated[
-            bool | None,
-            typer.Option("--no-header", help="The file has no header: columns are column0, …"),
-        ],
-        "warehouse": Annotated[
-            Path | None, typer.Option(help="Warehouse folder (default REGULARS_WAREHOUSE_DIR).")
-        ],
-    }.items()
-]
-
-
-def _open(
-    transactions: Path | None, warehouse: Path | None, **columns: Any
-) -> duckdb.DuckDBPyConnection:
-    if transactions is None:
-        return open_warehouse(warehouse or get_settings().warehouse_dir)
-    names = {k: columns[f"{k}_col"] for k in ("customer", "date", "amount")}
-    for key, name in names.items():
-        if name is None:
-            raise InvalidInput(f"--{key}-col is needed with --transactions", field=f"{key}_col")
-    connection = duckdb.connect()
-    report = load_transactions(
-        connection,
-        transactions,
-        columns=Columns(
-            **names,
-            receipt=columns["receipt_col"],
-            sku=columns["sku_col"],
-            date_format=columns["date_format"],
-        ),
-        separator=columns["separator"],
-        header=not columns["no_header"],
-    )
-    err_console.print(
-        f"{report.rows:,} rows, {report.customers:,} customers, "
-        f"{report.first_purchase} to {report.last_purchase}"
-        + (
-            f"; {report.negative_amounts_left_out:,} negative amounts left out"
-            if report.negative_amounts_left_out
-            else ""
-        )
-    )
-    return connection
-
-
-def reads_transactions(func: F) -> F:
-    """Give a command the shared source options; it receives the opened ``connection``."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        source = {p.name: kwargs.pop(p.name) for p in _SOURCE}
-        return func(*args, connection=_open(**source), **kwargs)
-
-    own = [p for p in inspect.signature(func).parameters.values() if p.name != "connection"]
-    wrapper.__signature__ = inspect.Signature([*own, *_SOURCE])  # type: ignore[attr-defined]
-    return wrapper  # type: ignore[return-value]
-
-
-def write_summary(out: Path, name: str, summary: object) -> Path:
-    """The JSON summary every analysis leaves beside its Parquet files."""
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{name}.json"
-    plain = asdict(summary) if is_dataclass(summary) and not isinstance(summary, type) else summary
-    path.write_text(json.dumps(plain, indent=2, default=str))
-    return path
-
-
-def _day(text: str, field: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as error:
-        raise InvalidInput(f"{text!r} is not a date (YYYY-MM-DD)", field=field) from error
-
-
-def _optional_day(text: str | None, field: str) -> date | None:
-    return _day(text, field) if text else None
-
-
-class TimeUnitOption(StrEnum):
-    week = "week"
-    day = "day"
-
-
-Out = Annotated[Path, typer.Option(help="Folder for the Parquet and JSON results.")]
-
 
 @warehouse_app.command("sync")
 @reports_errors
 def sync(
-    warehouse: Annotated[
-        Path | None, typer.Option(help="Warehouse folder (default REGULARS_WAREHOUSE_DIR).")
-    ] = None,
+    warehouse: Warehouse = None,
 ) -> None:
     """Copy new sales, lines, refunds and ledger entries; refresh members, lots and tiers."""
     settings = get_settings()
@@ -190,7 +86,7 @@ def rfm(
     ] = None,
 ) -> None:
     """RFM scores and named segments; with --compare-to, the migration matrix."""
-    day = _optional_day(as_of, "as_of") or last_purchase_day(connection)
+    day = parse_optional_day(as_of, "as_of") or last_purchase_day(connection)
     scored = rfm_table(connection, as_of=day, quantiles=quantiles)
     out.mkdir(parents=True, exist_ok=True)
     scored.write_parquet(out / "rfm.parquet")
@@ -217,7 +113,7 @@ def rfm(
         "quantiles": quantiles,
         "segments": [asdict(r) for r in rows],
     }
-    start = _optional_day(compare_to, "compare_to")
+    start = parse_optional_day(compare_to, "compare_to")
     if start is not None:
         moved = segment_migration(connection, start=start, end=day, quantiles=quantiles)
         summary["migration"] = {
@@ -243,12 +139,12 @@ def clv(
     ),
 ) -> None:
     """BG/NBD, Pareto/NBD and Gamma-Gamma; P(alive), expected purchases and CLV per customer."""
-    end = _day(calibration_end, "calibration_end")
+    end = parse_day(calibration_end, "calibration_end")
     with console.status("fitting BG/NBD, Pareto/NBD and Gamma-Gamma"):
         result = lifetime_value(
             connection,
             calibration_end=end,
-            holdout_end=_optional_day(holdout_end, "holdout_end"),
+            holdout_end=parse_optional_day(holdout_end, "holdout_end"),
             time_unit=time_unit.value,
         )
     table = Table("model", "parameters", title=f"{len(result.summary):,} customers")
@@ -299,7 +195,7 @@ def churn(
     """Churn risk per customer from a gradient-boosting model, checked against P(alive)."""
     with console.status("training and testing the churn model"):
         found = churn_report(
-            connection, out, horizon_days=horizon_days, cutoff=_optional_day(cutoff, "cutoff")
+            connection, out, horizon_days=horizon_days, cutoff=parse_optional_day(cutoff, "cutoff")
         )
     table = Table(
         "risk score",
@@ -339,13 +235,11 @@ def kpis(
     start: Annotated[str, typer.Option(help="First day of the period.")],
     end: Annotated[str, typer.Option(help="Day after the period.")],
     out: Out = Path("var/analytics/kpis"),
-    warehouse: Annotated[
-        Path | None, typer.Option(help="Warehouse folder (default REGULARS_WAREHOUSE_DIR).")
-    ] = None,
+    warehouse: Warehouse = None,
 ) -> None:
     """Program KPIs for a period, each beside the period of equal length before it."""
     settings = get_settings()
-    first, after = _day(start, "start"), _day(end, "end")
+    first, after = parse_day(start, "start"), parse_day(end, "end")
     found = program_kpis(
         open_warehouse(warehouse or settings.warehouse_dir),
         start=first,
@@ -356,20 +250,14 @@ def kpis(
     for kpi in found.kpis:
         table.add_row(
             kpi.name,
-            _figure(kpi.value, kpi.unit) if kpi.reason is None else kpi.reason,
-            _figure(kpi.previous, kpi.unit),
-            _figure(kpi.change, kpi.unit),
+            shown(kpi.value, kpi.unit) if kpi.reason is None else kpi.reason,
+            shown(kpi.previous, kpi.unit),
+            shown(kpi.change, kpi.unit),
         )
     console.print(table)
     out.mkdir(parents=True, exist_ok=True)
     found.write_json(out / "kpis.json")
     console.print(f"written to {out}/kpis.json")
-
-
-def _figure(value: float | None, unit: str) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.1%}" if unit == "share" else f"{value:,.2f}"
 
 
 @app.command("types")
@@ -383,14 +271,12 @@ def types(
     against_demo_truth: Annotated[
         bool, typer.Option(help="On a demo database: compare with the generator's true types.")
     ] = False,
-    warehouse: Annotated[
-        Path | None, typer.Option(help="Warehouse folder (default REGULARS_WAREHOUSE_DIR).")
-    ] = None,
+    warehouse: Warehouse = None,
 ) -> None:
     """Shopper types by documented rules, and k-means clusters described in words."""
     settings = get_settings()
     connection = open_warehouse(warehouse or settings.warehouse_dir)
-    day = _optional_day(as_of, "as_of") or last_purchase_day(connection)
+    day = parse_optional_day(as_of, "as_of") or last_purchase_day(connection)
     with console.status("typing and clustering members"):
         found = segment_members(connection, as_of=day, folder=out, window_days=window_days)
     sizes = Table("shopper type", "members", title=f"{found.members:,} members on {day}")
@@ -426,16 +312,10 @@ def _findings(warehouse: Path | None, out: Path, as_of: str | None) -> Findings:
         return analyse(
             connection,
             folder=out,
-            as_of=_optional_day(as_of, "as_of"),
+            as_of=parse_optional_day(as_of, "as_of"),
             timezone=settings.timezone,
             step=lambda name: status.update(f"analysing: {name}"),
         )
-
-
-Warehouse = Annotated[
-    Path | None, typer.Option(help="Warehouse folder (default REGULARS_WAREHOUSE_DIR).")
-]
-AsOf = Annotated[str | None, typer.Option(help="Describe this day (default: last sale).")]
 
 
 @app.command("score")

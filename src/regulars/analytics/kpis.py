@@ -71,6 +71,13 @@ UNITS: Final = {
 Figure = tuple[float | None, str | None]  # a value, or None and the reason
 
 
+def shown(value: float | None, unit: str) -> str:
+    """A KPI value as people read it: shares in per cent, the rest with two decimals."""
+    if value is None:
+        return "–"
+    return f"{value:.1%}" if unit == "share" else f"{value:,.2f}"
+
+
 @dataclass(frozen=True)
 class Kpi:
     """One KPI in the period and the period before; ``reason`` says why a value is missing."""

@@ -19,7 +19,7 @@ from regulars import __version__
 from regulars.analytics.charts import LAYOUT, retention_chart, segment_chart
 from regulars.analytics.churn import ChurnSummary
 from regulars.analytics.cohorts import Retention
-from regulars.analytics.kpis import Kpi, ProgramKpis
+from regulars.analytics.kpis import Kpi, ProgramKpis, shown
 from regulars.analytics.lifetime_value import LifetimeValue
 from regulars.analytics.pipeline import Findings
 from regulars.analytics.rfm import SegmentSummary
@@ -93,11 +93,6 @@ def retention_finding(found: Retention) -> str:
 
 
 def _kpi_table(kpis: tuple[Kpi, ...]) -> str:
-    def shown(value: float | None, unit: str) -> str:
-        if value is None:
-            return "–"
-        return f"{value:.1%}" if unit == "share" else f"{value:,.2f}"
-
     rows = "".join(
         f"<tr><td>{k.name.replace('_', ' ')}</td><td class=num>{shown(k.value, k.unit)}</td>"
         f"<td class=num>{shown(k.previous, k.unit)}</td><td>{k.reason or ''}</td></tr>"
