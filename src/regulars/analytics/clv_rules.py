@@ -36,7 +36,8 @@ class WeightedRows:
     @classmethod
     def of(cls, columns: tuple[Array, ...], weight: Array) -> Self:
         frequencies, index = np.unique(columns[0], return_inverse=True)
-        return cls(columns, weight, frequencies, np.bincount(index, weights=weight))
+        frequency_weight = np.bincount(index, weights=weight).astype(np.float64)
+        return cls(columns, weight, frequencies, frequency_weight)
 
 
 def bgnbd_terms(params: Array, x: Array, tx: Array, age: Array) -> tuple[Array, Array, Array]:
