@@ -427,7 +427,7 @@ def measure(args: argparse.Namespace) -> None:
         marks.append((name, now))
         memory.enter(name)
 
-    connection = open_warehouse(args.warehouse)
+    connection = open_warehouse(args.warehouse, materialise=True)
     tell("as_of (last purchase day)")
     findings = analyse(connection, folder=out, timezone="Asia/Shanghai", step=tell)
     tell("end")

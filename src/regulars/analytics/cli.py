@@ -307,7 +307,7 @@ def types(
 
 def _findings(warehouse: Path | None, out: Path, as_of: str | None) -> Findings:
     settings = get_settings()
-    connection = open_warehouse(warehouse or settings.warehouse_dir)
+    connection = open_warehouse(warehouse or settings.warehouse_dir, materialise=True)
     with console.status("analysing") as status:
         return analyse(
             connection,

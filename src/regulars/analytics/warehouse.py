@@ -14,9 +14,10 @@ only, and a merged account's purchases are credited to the member it was merged 
 import json
 import shutil
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import duckdb
 import pyarrow as pa
@@ -100,16 +101,25 @@ class SyncReport:
 
 
 def _batches(engine: Engine, sql: str, mark: int) -> Iterator[pa.Table]:
-    """Rows above the mark, as Arrow tables of raw database values."""
-    with engine.connect() as connection:
-        result = connection.execution_options(stream_results=True).execute(
-            text(sql), {"mark": mark}
-        )
-        names = list(result.keys())
-        while rows := result.fetchmany(BATCH):
-            yield pa.table(
-                {n: pa.array(c) for n, c in zip(names, zip(*rows, strict=True), strict=True)}
-            )
+    """Rows above the mark, as Arrow tables of raw database values.
+
+    The driver's own cursor, without SQLAlchemy's row objects: at tens of millions of lines
+    the copy is bound by turning rows into columns. PostgreSQL streams through a named
+    (server-side) cursor; SQLite reads lazily anyway.
+    """
+    raw = engine.raw_connection()
+    try:
+        driver: Any = raw.driver_connection
+        named = engine.dialect.name == "postgresql"
+        cursor = driver.cursor(name="warehouse_sync") if named else driver.cursor()
+        cursor.execute(sql.replace(":mark", str(int(mark))))
+        names = [column[0] for column in cursor.description]
+        while rows := cursor.fetchmany(BATCH):
+            columns = zip(*rows, strict=True)
+            yield pa.table({n: pa.array(c) for n, c in zip(names, columns, strict=True)})
+        cursor.close()
+    finally:
+        raw.close()
 
 
 _TEXT: Final = {
@@ -183,31 +193,45 @@ def sync_warehouse(engine: Engine, folder: Path, *, progress: Progress | None = 
     marks = _state(folder)
     duck = _duck()
     copied: dict[str, int] = {}
-    for name, (table, extract, shape) in _FACTS.items():
-        mark = marks.get(name, 0)
-        todo = _count(engine, table, mark)
-        done = 0
-        for batch in _batches(engine, extract, mark):
-            duck.register("batch", batch)
-            first = batch.column(0)[0].as_py()
-            duck.execute(
-                f"""COPY (SELECT {shape}, strftime(sold_at, '%Y-%m') AS month
-                          FROM {_typed(batch)})
-                    TO '{folder / name}' (FORMAT parquet, PARTITION_BY (month),
-                    OVERWRITE_OR_IGNORE true, FILENAME_PATTERN 'part-{first:012d}-{{i}}')"""
-            )
-            duck.unregister("batch")
-            done += batch.num_rows
-            marks[name] = batch.column(0)[-1].as_py()
-            if progress:
-                progress(name, done, todo)
-        copied[name] = done
+    # One batch is written to Parquet (DuckDB, off the GIL) while the next is read.
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        for name, (table, extract, shape) in _FACTS.items():
+            mark = marks.get(name, 0)
+            todo = _count(engine, table, mark)
+            done = 0
+            writing: Future[None] | None = None
+            for batch in _batches(engine, extract, mark):
+                if writing:
+                    writing.result()
+                writing = writer.submit(_write_facts, duck, batch, shape, folder / name)
+                done += batch.num_rows
+                mark = batch.column(0)[-1].as_py()
+                if progress:
+                    progress(name, done, todo)
+            if writing:
+                writing.result()
+            marks[name] = mark
+            copied[name] = done
     snapshots = {
         name: _snapshot(engine, duck, sql, folder / f"{name}.parquet")
         for name, sql in _SNAPSHOTS.items()
     }
     (folder / "_state.json").write_text(json.dumps(marks))
     return SyncReport(copied=copied, snapshots=snapshots)
+
+
+def _write_facts(
+    duck: duckdb.DuckDBPyConnection, batch: pa.Table, shape: str, folder: Path
+) -> None:
+    """Add one batch to the month partitions, in files named after the batch's first id."""
+    first = batch.column(0)[0].as_py()
+    duck.register("batch", batch)
+    duck.execute(
+        f"""COPY (SELECT {shape}, strftime(sold_at, '%Y-%m') AS month FROM {_typed(batch)})
+            TO '{folder}' (FORMAT parquet, PARTITION_BY (month), OVERWRITE_OR_IGNORE true,
+            FILENAME_PATTERN 'part-{first:012d}-{{i}}')"""
+    )
+    duck.unregister("batch")
 
 
 def _snapshot(engine: Engine, duck: duckdb.DuckDBPyConnection, sql: str, path: Path) -> int:
@@ -234,7 +258,7 @@ WITH RECURSIVE chain(member_id, customer_id) AS (
 SELECT chain.member_id, chain.customer_id, m.joined_at, m.status, m.tier_code
 FROM chain JOIN members m ON m.member_id = chain.customer_id;
 
-CREATE VIEW transactions AS
+CREATE {transactions} transactions AS
 SELECT CAST(c.customer_id AS VARCHAR) AS customer_id,
        CAST(timezone(s.timezone, r.sold_at) AS TIMESTAMP) AS purchased_at,
        greatest(l.amount - coalesce(back.amount, 0), 0) AS amount,
@@ -250,11 +274,13 @@ LEFT JOIN (SELECT receipt_line_id AS line_id, sum(amount) AS amount FROM refunds
 """
 
 
-def open_warehouse(folder: Path) -> duckdb.DuckDBPyConnection:
+def open_warehouse(folder: Path, *, materialise: bool = False) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with one view per warehouse table and the ``transactions`` view.
 
     ``transactions`` holds members' purchase lines net of refunds, at the shop's local time,
-    credited to the surviving member of any merge.
+    credited to the surviving member of any merge. A run of many analyses asks for it
+    ``materialise``d: the five-way join is then computed once, in memory, instead of once per
+    query.
     """
     if not (folder / "_state.json").exists():
         raise WarehouseEmpty(
@@ -275,7 +301,7 @@ def open_warehouse(folder: Path) -> duckdb.DuckDBPyConnection:
             "CREATE VIEW refunds AS SELECT NULL::BIGINT AS receipt_line_id, 0.0 AS amount LIMIT 0"
         )
     try:
-        duck.execute(_TRANSACTIONS)
+        duck.execute(_TRANSACTIONS.format(transactions="TABLE" if materialise else "VIEW"))
     except duckdb.CatalogException as error:
         raise WarehouseEmpty(
             f"the warehouse at {folder} has no sales yet", field="warehouse"
