@@ -206,11 +206,16 @@ class ChurnModel(BaseEstimator):
         """How much each feature moves each customer's risk away from a typical customer's."""
         self._check(features)
         risk = self._risk(features.values)
-        contributions = np.empty_like(features.values)
+        contributions = np.zeros_like(features.values)
         for j, typical in enumerate(self.typical_values_):
-            typical_customers = features.values.copy()
+            # A customer already at the typical value has nothing to explain; most are, for
+            # features like a tier downgrade, so only the others are predicted again.
+            differ = features.values[:, j] != typical
+            if not differ.any():
+                continue
+            typical_customers = features.values[differ]
             typical_customers[:, j] = typical
-            contributions[:, j] = risk - self._risk(typical_customers)
+            contributions[differ, j] = risk[differ] - self._risk(typical_customers)
         return RiskDrivers(
             customer_ids=features.customer_ids,
             names=features.names,
