@@ -63,8 +63,11 @@ DbSession = Annotated[Session, Depends(get_session, scope="function")]
 ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
-def get_principal(request: Request, session: DbSession) -> Principal:
+def get_principal(request: Request, session: ReadSession) -> Principal:
     """The caller; failed attempts from one address are throttled, each key rate limited.
+
+    Authentication only reads, so it never takes the write lock: a request that ends up
+    only reading (a quote) holds no lock a sale waits for.
 
     A valid credential is never throttled: tills behind one address (a shop's NAT) keep
     working while a misconfigured neighbour is answered 429. Keys are 256-bit random, so
