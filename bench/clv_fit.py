@@ -20,6 +20,7 @@ import os
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,22 @@ def best_of(repeat: int, run: Any) -> tuple[float, Any]:
         result = run()
         best = min(best, time.perf_counter() - started)
     return best, result
+
+
+def measure(
+    repeat: int, summarise: Callable[[], Any], fit: Callable[[Any], dict[str, float]]
+) -> dict[str, Any]:
+    """The same timings on both sides: the summary, the fits, and the two together."""
+    summary_time, summary = best_of(repeat, summarise)
+    fit_time, params = best_of(repeat, lambda: fit(summary))
+    total_time, _ = best_of(repeat, lambda: fit(summarise()))
+    return {
+        "summary": summary_time,
+        "fit": fit_time,
+        "total": total_time,
+        "params": params,
+        "customers": len(summary),
+    }
 
 
 def load_transactions(copies: int, seed: int) -> Any:
@@ -106,16 +123,7 @@ def run_ours(connection: Any, repeat: int) -> dict[str, Any]:
         spend = GammaGamma().fit(summary.frequency, summary.monetary_value)
         return {**bg.params_, **spend.params_}
 
-    summary_time, summary = best_of(repeat, summarise)
-    fit_time, params = best_of(repeat, lambda: fit(summary))
-    total_time, _ = best_of(repeat, lambda: fit(summarise()))
-    return {
-        "summary": summary_time,
-        "fit": fit_time,
-        "total": total_time,
-        "params": params,
-        "customers": len(summary),
-    }
+    return measure(repeat, summarise, fit)
 
 
 def run_peer(csv: Path, repeat: int) -> dict[str, Any]:
@@ -145,16 +153,7 @@ def run_peer(csv: Path, repeat: int) -> dict[str, Any]:
         fitted["gamma"] = fitted.pop("v")
         return {name: float(value) for name, value in fitted.items()}
 
-    summary_time, summary = best_of(repeat, summarise)
-    fit_time, params = best_of(repeat, lambda: fit(summary))
-    total_time, _ = best_of(repeat, lambda: fit(summarise()))
-    return {
-        "summary": summary_time,
-        "fit": fit_time,
-        "total": total_time,
-        "params": params,
-        "customers": len(summary),
-    }
+    return measure(repeat, summarise, fit)
 
 
 def main() -> None:
