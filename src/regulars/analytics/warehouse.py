@@ -1,10 +1,11 @@
 """The analytics warehouse: Parquet under var/warehouse/, copied from the operational database.
 
-Append-only facts (receipts, their lines, refunds, ledger entries) are copied
+Append-only facts (receipts, their lines, ledger entries) are copied
 incrementally: each sync reads only rows with an id above the last one copied and adds
 them as new files in the month partitions (``receipts/month=2026-05/...``). Tables whose
-rows change in place (members, point lots, tiers, catalogue) are small next to the facts
-and are rewritten whole as snapshots.
+rows change in place (members, point lots, tiers, catalogue) and refunds (which carry no
+time of recording to settle on) are small next to the facts and are rewritten whole as
+snapshots.
 
 No personal data leaves the operational database: members appear by their internal id
 only, and a merged account's purchases are credited to the member it was merged into
@@ -16,58 +17,56 @@ import shutil
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, func, select
 
+from regulars.clock import utc_now
 from regulars.errors import NotFound
+from regulars.points.models import PointEntry
+from regulars.sales.models import Receipt, ReceiptLine
 
 BATCH: Final = 200_000
+SETTLE: Final = timedelta(minutes=2)  # far longer than any sale's transaction
+UNBOUNDED: Final = 2**62  # a literal in the extract only, never bound to an INTEGER
 
 # Money and quantities are integers of cents and thousandths in the database (db.py).
 _FACTS: Final = {
     "receipts": (
-        "receipt",
         """SELECT r.id AS receipt_id, r.store_id, r.member_id, r.channel, r.sold_at,
                   r.total_amount AS total_cents, r.discount_amount AS discount_cents
-           FROM receipt r WHERE r.id > :mark ORDER BY r.id""",
+           FROM receipt r WHERE r.id > :mark AND r.id < :stop ORDER BY r.id""",
         """receipt_id, store_id, member_id, channel, sold_at,
            total_cents / 100 AS total, discount_cents / 100 AS discount""",
     ),
     "lines": (
-        "receipt_line",
         """SELECT l.id AS line_id, l.receipt_id, l.line_no, l.product_id,
                   l.quantity AS quantity_milli, l.unit_price AS unit_price_cents,
                   l.line_discount AS discount_cents, l.amount AS amount_cents, r.sold_at
            FROM receipt_line l JOIN receipt r ON r.id = l.receipt_id
-           WHERE l.id > :mark ORDER BY l.id""",
+           WHERE l.id > :mark AND l.id < :stop ORDER BY l.id""",
         """line_id, receipt_id, line_no, product_id, quantity_milli / 1000 AS quantity,
            unit_price_cents / 100 AS unit_price, discount_cents / 100 AS discount,
            amount_cents / 100 AS amount""",
     ),
-    "refunds": (
-        "refund_line",
-        """SELECT f.id AS refund_line_id, f.refund_id, f.receipt_line_id, r.receipt_id,
-                  f.quantity AS quantity_milli, f.amount AS amount_cents,
-                  r.refunded_at AS sold_at
-           FROM refund_line f JOIN refund r ON r.id = f.refund_id
-           WHERE f.id > :mark ORDER BY f.id""",
-        """refund_line_id, refund_id, receipt_line_id, receipt_id, sold_at AS refunded_at,
-           quantity_milli / 1000 AS quantity, amount_cents / 100 AS amount""",
-    ),
     "ledger": (
-        "point_entry",
         """SELECT e.id AS entry_id, e.member_id, e.lot_id, e.kind, e.points, e.receipt_id,
                   e.created_at AS sold_at
-           FROM point_entry e WHERE e.id > :mark ORDER BY e.id""",
+           FROM point_entry e WHERE e.id > :mark AND e.id < :stop ORDER BY e.id""",
         "entry_id, member_id, lot_id, kind, points, receipt_id, sold_at AS created_at",
     ),
 }
 
 _SNAPSHOTS: Final = {
+    # Few next to the sales, and with no time of recording to settle on: copied whole.
+    "refunds": """
+        SELECT f.id AS refund_line_id, f.refund_id, f.receipt_line_id, r.receipt_id,
+               r.refunded_at, f.quantity / 1000.0 AS quantity, f.amount / 100.0 AS amount
+        FROM refund_line f JOIN refund r ON r.id = f.refund_id""",
     "members": """
         SELECT m.id AS member_id, m.merged_into_id, m.joined_at, m.join_store_id, m.status,
                m.referred_by_id IS NOT NULL AS referred, t.tier_code, t.since AS tier_since
@@ -100,8 +99,8 @@ class SyncReport:
     snapshots: dict[str, int]  # rows per rewritten snapshot
 
 
-def _batches(engine: Engine, sql: str, mark: int) -> Iterator[pa.Table]:
-    """Rows above the mark, as Arrow tables of raw database values.
+def _batches(engine: Engine, sql: str, mark: int = 0, stop: int = 0) -> Iterator[pa.Table]:
+    """Rows between the mark and the stop, as Arrow tables of raw database values.
 
     The driver's own cursor, without SQLAlchemy's row objects: at tens of millions of lines
     the copy is bound by turning rows into columns. PostgreSQL streams through a named
@@ -112,7 +111,7 @@ def _batches(engine: Engine, sql: str, mark: int) -> Iterator[pa.Table]:
         driver: Any = raw.driver_connection
         named = engine.dialect.name == "postgresql"
         cursor = driver.cursor(name="warehouse_sync") if named else driver.cursor()
-        cursor.execute(sql.replace(":mark", str(int(mark))))
+        cursor.execute(sql.replace(":mark", str(int(mark))).replace(":stop", str(int(stop))))
         names = [column[0] for column in cursor.description]
         while rows := cursor.fetchmany(BATCH):
             columns = zip(*rows, strict=True)
@@ -162,13 +161,31 @@ def _typed(batch: pa.Table) -> str:
     return f"(SELECT * REPLACE ({replaced}) FROM batch)" if replaced else "batch"
 
 
-def _count(engine: Engine, table: str, mark: int) -> int:
+def _settled_range(engine: Engine, name: str, mark: int, horizon: datetime) -> tuple[int, int]:
+    """The ids safe to copy, (mark, stop), and how many rows lie between.
+
+    On PostgreSQL ids are handed out before commit, so a sale still committing may hold a
+    lower id than one already visible; copying past it would lose it for good. Rows are
+    copied only up to the first one recorded after ``horizon``: every transaction that
+    started before then has long committed (or rolled back).
+    """
+    first_recent = {
+        "receipts": select(func.min(Receipt.id)).where(
+            Receipt.id > mark, Receipt.recorded_at >= horizon
+        ),
+        "lines": select(func.min(ReceiptLine.id))
+        .join(Receipt, Receipt.id == ReceiptLine.receipt_id)
+        .where(ReceiptLine.id > mark, Receipt.recorded_at >= horizon),
+        "ledger": select(func.min(PointEntry.id)).where(
+            PointEntry.id > mark, PointEntry.created_at >= horizon
+        ),
+    }[name]
+    key = {"receipts": Receipt.id, "lines": ReceiptLine.id, "ledger": PointEntry.id}[name]
     with engine.connect() as connection:
-        return int(
-            connection.execute(
-                text(f"SELECT count(*) FROM {table} WHERE id > :m"), {"m": mark}
-            ).scalar_one()
-        )
+        stop = connection.execute(first_recent).scalar()
+        waiting = [key < stop] if stop is not None else []
+        todo = connection.execute(select(func.count()).where(key > mark, *waiting)).scalar_one()
+    return stop or UNBOUNDED, int(todo)
 
 
 def _duck() -> duckdb.DuckDBPyConnection:
@@ -182,25 +199,39 @@ def _state(folder: Path) -> dict[str, int]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def sync_warehouse(engine: Engine, folder: Path, *, progress: Progress | None = None) -> SyncReport:
+def sync_warehouse(
+    engine: Engine,
+    folder: Path,
+    *,
+    now: datetime | None = None,
+    settle: timedelta | None = None,
+    progress: Progress | None = None,
+) -> SyncReport:
     """Copy what is new in the operational database into the warehouse at ``folder``.
 
-    Running it twice in a row copies nothing the second time. The high-water marks are
-    written last, so a sync that stops half-way is redone from the previous marks; the
-    files of an interrupted batch are named after their first id and overwritten.
+    Running it twice in a row copies nothing the second time. Sales recorded in the last
+    ``settle`` before ``now`` wait for the next run (``_settled_range``); by default two
+    minutes on PostgreSQL and none on SQLite, whose writers commit in the order of their
+    ids because each holds the write lock from its first statement. The high-water
+    marks are written last, so a sync that stops half-way is redone from the previous
+    marks; the files of an interrupted batch are named after their first id and
+    overwritten.
     """
+    if settle is None:
+        settle = SETTLE if engine.dialect.name == "postgresql" else timedelta(0)
+    horizon = (now or utc_now()) - settle
     folder.mkdir(parents=True, exist_ok=True)
     marks = _state(folder)
     duck = _duck()
     copied: dict[str, int] = {}
     # One batch is written to Parquet (DuckDB, off the GIL) while the next is read.
     with ThreadPoolExecutor(max_workers=1) as writer:
-        for name, (table, extract, shape) in _FACTS.items():
+        for name, (extract, shape) in _FACTS.items():
             mark = marks.get(name, 0)
-            todo = _count(engine, table, mark)
+            stop, todo = _settled_range(engine, name, mark, horizon)
             done = 0
             writing: Future[None] | None = None
-            for batch in _batches(engine, extract, mark):
+            for batch in _batches(engine, extract, mark, stop):
                 if writing:
                     writing.result()
                 writing = writer.submit(_write_facts, duck, batch, shape, folder / name)
@@ -235,7 +266,7 @@ def _write_facts(
 
 
 def _snapshot(engine: Engine, duck: duckdb.DuckDBPyConnection, sql: str, path: Path) -> int:
-    tables = list(_batches(engine, sql, 0))
+    tables = list(_batches(engine, sql))
     if not tables:
         path.unlink(missing_ok=True)
         return 0
@@ -296,7 +327,7 @@ def open_warehouse(folder: Path, *, materialise: bool = False) -> duckdb.DuckDBP
     for name in _SNAPSHOTS:
         if (folder / f"{name}.parquet").exists():
             duck.execute(f"CREATE VIEW {name} AS SELECT * FROM '{folder / name}.parquet'")
-    if not (folder / "refunds").is_dir():
+    if not (folder / "refunds.parquet").exists():
         duck.execute(
             "CREATE VIEW refunds AS SELECT NULL::BIGINT AS receipt_line_id, 0.0 AS amount LIMIT 0"
         )
