@@ -161,31 +161,44 @@ def _typed(batch: pa.Table) -> str:
     return f"(SELECT * REPLACE ({replaced}) FROM batch)" if replaced else "batch"
 
 
-def _settled_range(engine: Engine, name: str, mark: int, horizon: datetime) -> tuple[int, int]:
-    """The ids safe to copy, (mark, stop), and how many rows lie between.
+def _settled_stops(engine: Engine, marks: dict[str, int], horizon: datetime) -> dict[str, int]:
+    """For each fact table, the first id not yet safe to copy.
 
     On PostgreSQL ids are handed out before commit, so a sale still committing may hold a
     lower id than one already visible; copying past it would lose it for good. Rows are
-    copied only up to the first one recorded after ``horizon``: every transaction that
-    started before then has long committed (or rolled back).
+    copied only up to the first sale or ledger entry recorded after ``horizon``: every
+    transaction that started before then has long committed (or rolled back). The lines
+    stop at the first line of that sale or any later one, which is never too far.
     """
-    first_recent = {
-        "receipts": select(func.min(Receipt.id)).where(
-            Receipt.id > mark, Receipt.recorded_at >= horizon
-        ),
-        "lines": select(func.min(ReceiptLine.id))
-        .join(Receipt, Receipt.id == ReceiptLine.receipt_id)
-        .where(ReceiptLine.id > mark, Receipt.recorded_at >= horizon),
-        "ledger": select(func.min(PointEntry.id)).where(
-            PointEntry.id > mark, PointEntry.created_at >= horizon
-        ),
-    }[name]
-    key = {"receipts": Receipt.id, "lines": ReceiptLine.id, "ledger": PointEntry.id}[name]
     with engine.connect() as connection:
-        stop = connection.execute(first_recent).scalar()
-        waiting = [key < stop] if stop is not None else []
-        todo = connection.execute(select(func.count()).where(key > mark, *waiting)).scalar_one()
-    return stop or UNBOUNDED, int(todo)
+        receipts = connection.execute(
+            select(func.min(Receipt.id)).where(
+                Receipt.id > marks.get("receipts", 0), Receipt.recorded_at >= horizon
+            )
+        ).scalar()
+        lines = (
+            connection.execute(
+                select(func.min(ReceiptLine.id)).where(ReceiptLine.receipt_id >= receipts)
+            ).scalar()
+            if receipts is not None
+            else None
+        )
+        ledger = connection.execute(
+            select(func.min(PointEntry.id)).where(
+                PointEntry.id > marks.get("ledger", 0), PointEntry.created_at >= horizon
+            )
+        ).scalar()
+    found = {"receipts": receipts, "lines": lines, "ledger": ledger}
+    return {name: stop or UNBOUNDED for name, stop in found.items()}
+
+
+def _count(engine: Engine, name: str, mark: int, stop: int) -> int:
+    key = {"receipts": Receipt.id, "lines": ReceiptLine.id, "ledger": PointEntry.id}[name]
+    bounded = [key < stop] if stop < UNBOUNDED else []
+    with engine.connect() as connection:
+        return int(
+            connection.execute(select(func.count()).where(key > mark, *bounded)).scalar_one()
+        )
 
 
 def _duck() -> duckdb.DuckDBPyConnection:
@@ -210,25 +223,30 @@ def sync_warehouse(
     """Copy what is new in the operational database into the warehouse at ``folder``.
 
     Running it twice in a row copies nothing the second time. Sales recorded in the last
-    ``settle`` before ``now`` wait for the next run (``_settled_range``); by default two
+    ``settle`` before ``now`` wait for the next run (``_settled_stops``); by default two
     minutes on PostgreSQL and none on SQLite, whose writers commit in the order of their
     ids because each holds the write lock from its first statement. The high-water
     marks are written last, so a sync that stops half-way is redone from the previous
     marks; the files of an interrupted batch are named after their first id and
     overwritten.
     """
-    if settle is None:
-        settle = SETTLE if engine.dialect.name == "postgresql" else timedelta(0)
-    horizon = (now or utc_now()) - settle
     folder.mkdir(parents=True, exist_ok=True)
     marks = _state(folder)
+    if settle is None:
+        settle = SETTLE if engine.dialect.name == "postgresql" else timedelta(0)
+    stops = (
+        _settled_stops(engine, marks, (now or utc_now()) - settle)
+        if settle
+        else dict.fromkeys(_FACTS, UNBOUNDED)
+    )
     duck = _duck()
     copied: dict[str, int] = {}
     # One batch is written to Parquet (DuckDB, off the GIL) while the next is read.
     with ThreadPoolExecutor(max_workers=1) as writer:
         for name, (extract, shape) in _FACTS.items():
             mark = marks.get(name, 0)
-            stop, todo = _settled_range(engine, name, mark, horizon)
+            stop = stops[name]
+            todo = _count(engine, name, mark, stop)
             done = 0
             writing: Future[None] | None = None
             for batch in _batches(engine, extract, mark, stop):
