@@ -112,7 +112,8 @@ def load_transactions(copies: int, seed: int) -> Any:
 
 
 def run_ours(connection: Any, repeat: int) -> dict[str, Any]:
-    from regulars.analytics.clv import BgNbd, GammaGamma
+    from regulars.analytics.clv import BgNbd
+    from regulars.analytics.clv_spend import GammaGamma
     from regulars.analytics.clv_summary import calibration_summary
 
     def summarise() -> Any:

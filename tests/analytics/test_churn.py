@@ -19,7 +19,7 @@ from regulars.analytics.churn_features import (
     churned_after,
     evaluate,
 )
-from regulars.analytics.clv import ModelNotFitted
+from regulars.analytics.clv_fitting import ModelNotFitted
 from regulars.analytics.warehouse import open_warehouse
 from regulars.errors import InvalidInput
 from tests.analytics.conftest import DemoWarehouse

@@ -17,14 +17,8 @@ from scipy.integrate import quad
 from scipy.optimize import approx_fprime
 from scipy.special import betaln, gammaln
 
-from regulars.analytics.clv import (
-    BgNbd,
-    GammaGamma,
-    ModelFitFailed,
-    ModelNotFitted,
-    ParetoNbd,
-    customer_lifetime_value,
-)
+from regulars.analytics.clv import BgNbd, ParetoNbd
+from regulars.analytics.clv_fitting import ModelFitFailed, ModelNotFitted
 from regulars.analytics.clv_rules import (
     bgnbd_log_likelihood_and_gradient,
     bgnbd_terms,
@@ -32,6 +26,7 @@ from regulars.analytics.clv_rules import (
     gamma_gamma_log_likelihood,
     log_dropout_integral,
 )
+from regulars.analytics.clv_spend import GammaGamma, customer_lifetime_value
 from regulars.analytics.clv_summary import (
     CalibrationSummary,
     calibration_summary,

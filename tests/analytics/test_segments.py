@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from regulars.analytics.clv import ModelNotFitted
+from regulars.analytics.clv_fitting import ModelNotFitted
 from regulars.analytics.segments import (
     PARQUET_NAME,
     SUMMARY_NAME,

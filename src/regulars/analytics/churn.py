@@ -47,7 +47,8 @@ from regulars.analytics.churn_features import (
     churned_after,
     evaluate,
 )
-from regulars.analytics.clv import BgNbd, ModelNotFitted
+from regulars.analytics.clv import BgNbd
+from regulars.analytics.clv_fitting import ModelNotFitted
 from regulars.analytics.clv_summary import calibration_summary
 from regulars.errors import InvalidInput
 

@@ -1,6 +1,6 @@
 """The lifetime-value analysis end to end: summary, the three models, CLV, holdout check.
 
-The models live in ``clv.py``; this module runs them the way an analyst asks for them
+The models live in ``clv.py`` and ``clv_spend.py``; this module runs them the way an analyst asks for them
 and writes what they found. A model that cannot be fitted does not stop the others: its
 entry in ``params.json`` carries the reason instead of parameters, and the CLV falls back
 as documented on ``LifetimeValue``.
@@ -17,7 +17,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from regulars.analytics.clv import BgNbd, GammaGamma, ParetoNbd, customer_lifetime_value
+from regulars.analytics.clv import BgNbd, ParetoNbd
+from regulars.analytics.clv_spend import GammaGamma, customer_lifetime_value
 from regulars.analytics.clv_summary import (
     CalibrationSummary,
     HoldoutComparison,

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 
-from regulars.analytics.clv import ModelNotFitted
+from regulars.analytics.clv_fitting import ModelNotFitted
 from regulars.errors import InvalidInput
 
 FloatArray = npt.NDArray[np.float64]
