@@ -1,9 +1,9 @@
 """The lifetime-value analysis end to end: summary, the three models, CLV, holdout check.
 
-The models live in ``clv.py`` and ``clv_spend.py``; this module runs them the way an analyst asks for them
-and writes what they found. A model that cannot be fitted does not stop the others: its
-entry in ``params.json`` carries the reason instead of parameters, and the CLV falls back
-as documented on ``LifetimeValue``.
+The models live in ``clv.py`` and ``clv_spend.py``; this module runs them the way an
+analyst asks for them and writes what they found. A model that cannot be fitted does not
+stop the others: its entry in ``params.json`` carries the reason instead of parameters,
+and the CLV falls back as documented on ``LifetimeValue``.
 """
 
 import json
