@@ -1,6 +1,6 @@
 """Time helpers: the system stores UTC and reasons about business days in a store's zone."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -40,3 +40,8 @@ def _not_ancient(value: datetime) -> datetime:
 
 Moment = Annotated[datetime, BeforeValidator(_date_and_time), AfterValidator(_not_ancient)]
 """A date and time as tills and files write it; without a zone it is read in the store's zone."""
+
+
+def calendar_day(moment: date) -> date:
+    """The calendar day of ``moment``; a datetime counts as its whole day."""
+    return moment.date() if isinstance(moment, datetime) else moment

@@ -27,7 +27,7 @@ features that change together.
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Final, Self
 
@@ -50,6 +50,8 @@ from regulars.analytics.churn_features import (
 from regulars.analytics.clv import BgNbd
 from regulars.analytics.clv_fitting import ModelNotFitted
 from regulars.analytics.clv_summary import calibration_summary
+from regulars.analytics.transactions import purchase_days
+from regulars.clock import calendar_day
 from regulars.errors import InvalidInput
 
 SCORES_FILE: Final = "churn_scores.parquet"
@@ -265,11 +267,6 @@ class ChurnSummary:
     summary_path: Path
 
 
-def _day(moment: date) -> date:
-    """The calendar day of ``moment``; a datetime counts as its whole day."""
-    return moment.date() if isinstance(moment, datetime) else moment
-
-
 def _cutoffs(
     connection: duckdb.DuckDBPyConnection, horizon_days: int, cutoff: date | None
 ) -> tuple[date, date, date]:
@@ -279,17 +276,8 @@ def _cutoffs(
             f"horizon_days must be a whole number of days, at least 1, not {horizon_days!r}",
             field="horizon_days",
         )
-    row = connection.execute(
-        "SELECT CAST(min(purchased_at) AS DATE), CAST(max(purchased_at) AS DATE) FROM transactions"
-    ).fetchall()[0]
-    if row[0] is None:
-        raise InvalidInput(
-            "the transactions table is empty: nobody can churn",
-            code="no_transactions",
-            field="transactions",
-        )
-    first, last = row
-    score = last if cutoff is None else _day(cutoff)
+    first, last = purchase_days(connection, empty="nobody can churn")
+    score = last if cutoff is None else calendar_day(cutoff)
     if not first <= score <= last:
         raise InvalidInput(
             f"cutoff {score.isoformat()} is outside the transactions, which run from "

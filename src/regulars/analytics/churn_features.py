@@ -50,6 +50,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from regulars.analytics.transactions import relations
 from regulars.errors import InvalidInput
 
 FEATURE_NAMES: Final = (
@@ -231,13 +232,6 @@ class ChurnFeatures:
         return self.values[:, self.names.index(name)]
 
 
-def _tables(connection: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = connection.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-    ).fetchall()
-    return {str(row[0]) for row in rows}
-
-
 def churn_features(connection: duckdb.DuckDBPyConnection, *, cutoff: date) -> ChurnFeatures:
     """The feature matrix of every customer as of the end of ``cutoff``.
 
@@ -252,7 +246,7 @@ def churn_features(connection: duckdb.DuckDBPyConnection, *, cutoff: date) -> Ch
         Customers with at least one purchase on or before ``cutoff``; members who never
         bought have no behaviour to learn from and are left out.
     """
-    present = _tables(connection)
+    present = relations(connection)
     parts = []
     missing: set[str] = set()
     for name, (needs, query, empty) in _PARTS.items():

@@ -12,13 +12,15 @@ customer who first bought on 1997-01-01.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Final, Literal, Protocol
 
 import duckdb
 import numpy as np
 import numpy.typing as npt
 
+from regulars.analytics.transactions import purchase_days
+from regulars.clock import calendar_day
 from regulars.errors import InvalidInput
 
 TimeUnit = Literal["day", "week"]
@@ -94,25 +96,6 @@ class CalibrationSummary:
         return int(self.customer_ids.size)
 
 
-def _day(moment: date) -> date:
-    """The calendar day of ``moment``; a datetime counts as its whole day."""
-    return moment.date() if isinstance(moment, datetime) else moment
-
-
-def _transaction_days(connection: duckdb.DuckDBPyConnection) -> tuple[date, date]:
-    """First and last purchase day in the table; refuses an empty table."""
-    row = connection.execute(
-        "SELECT CAST(min(purchased_at) AS DATE), CAST(max(purchased_at) AS DATE) FROM transactions"
-    ).fetchone()
-    if row is None or row[0] is None:
-        raise InvalidInput(
-            "the transactions table is empty: there is no purchase history to summarise",
-            code="no_transactions",
-            field="transactions",
-        )
-    return row[0], row[1]
-
-
 def calibration_summary(
     connection: duckdb.DuckDBPyConnection,
     *,
@@ -148,15 +131,15 @@ def calibration_summary(
             field="time_unit",
         )
     days_per_unit = DAYS_PER_UNIT[time_unit]
-    end = _day(calibration_end)
-    first, last = _transaction_days(connection)
+    end = calendar_day(calibration_end)
+    first, last = purchase_days(connection, empty="there is no purchase history to summarise")
     if not first <= end <= last:
         raise InvalidInput(
             f"calibration_end {end.isoformat()} is outside the transactions, which run from "
             f"{first.isoformat()} to {last.isoformat()}",
             field="calibration_end",
         )
-    holdout_day = None if holdout_end is None else _day(holdout_end)
+    holdout_day = None if holdout_end is None else calendar_day(holdout_end)
     if holdout_day is not None and not end < holdout_day <= last:
         raise InvalidInput(
             f"holdout_end {holdout_day.isoformat()} must be after calibration_end "

@@ -25,6 +25,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from regulars.analytics.transactions import purchase_days, relations
 from regulars.errors import InvalidInput
 
 Basis = Literal["join", "first_purchase"]
@@ -110,27 +111,13 @@ class Retention:
         path.write_text(json.dumps(self.to_dict(), indent=2))
 
 
-def _relations(connection: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = connection.execute("SELECT table_name FROM information_schema.tables").fetchall()
-    return {row[0] for row in rows}
-
-
 def _month_number(month: date) -> int:
     return month.year * 12 + month.month - 1
 
 
 def _span(connection: duckdb.DuckDBPyConnection, until: date | None) -> tuple[date, datetime]:
     """The first purchase month and the (exclusive) end of the data the matrix may use."""
-    first, last = connection.execute(
-        """SELECT CAST(min(purchased_at) AS DATE), CAST(max(purchased_at) AS DATE)
-           FROM transactions"""
-    ).fetchall()[0]
-    if first is None:
-        raise InvalidInput(
-            "the transactions table is empty: there are no cohorts",
-            code="no_transactions",
-            field="transactions",
-        )
+    first, last = purchase_days(connection, empty="there are no cohorts")
     if until is not None and until <= first:
         raise InvalidInput(
             f"until {until.isoformat()} is not after the first purchase on {first.isoformat()}",
@@ -143,7 +130,7 @@ def _span(connection: duckdb.DuckDBPyConnection, until: date | None) -> tuple[da
 def _cohort_sql(connection: duckdb.DuckDBPyConnection, basis: Basis) -> str:
     if basis == "first_purchase":
         return _BY_FIRST_PURCHASE
-    if "stores" in _relations(connection):
+    if "stores" in relations(connection):
         stores = "LEFT JOIN stores s ON s.store_id = m.join_store_id"
         local = "timezone(coalesce(s.timezone, 'UTC'), m.joined_at)"
     else:
@@ -180,7 +167,7 @@ def retention(
         InvalidInput: ``"join"`` without a ``members`` table, ``until`` not after the first
             purchase, or (code ``no_transactions``) an empty ``transactions`` table.
     """
-    present = _relations(connection)
+    present = relations(connection)
     if "transactions" not in present:
         raise InvalidInput(
             "there is no transactions table to build cohorts from",

@@ -43,6 +43,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import duckdb
 
+from regulars.analytics.transactions import relations
 from regulars.errors import InvalidInput
 
 # The demo program pays 1 yuan for 100 points ([redemption] points_per_yuan = 100).
@@ -160,8 +161,7 @@ class _Warehouse:
 
     def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
         self.connection = connection
-        rows = connection.execute("SELECT table_name FROM information_schema.tables").fetchall()
-        self.present = {row[0] for row in rows}
+        self.present = relations(connection)
 
     def one(self, sql: str, **params: object) -> tuple[Any, ...]:
         return self.connection.execute(sql, params).fetchall()[0]

@@ -25,7 +25,8 @@ from regulars.analytics.lifetime_value import (
 )
 from regulars.analytics.rfm import RfmTable, SegmentSummary, rfm_table, segment_summary
 from regulars.analytics.segments import PARQUET_NAME, SegmentationSummary, segment_members
-from regulars.errors import InvalidInput, RegularsError
+from regulars.analytics.transactions import purchase_days
+from regulars.errors import RegularsError
 from regulars.insights.schemas import MemberScores
 
 CHURN_HORIZON_DAYS: Final = 90
@@ -58,19 +59,13 @@ class Findings:
 
 def last_purchase_day(connection: duckdb.DuckDBPyConnection) -> date:
     """The default ``as_of`` of every analysis: the last day anyone bought."""
-    [(last,)] = connection.execute(
-        "SELECT CAST(max(purchased_at) AS DATE) FROM transactions"
-    ).fetchall()
-    if last is None:
-        raise InvalidInput("there are no purchases to analyse", field="transactions")
+    _, last = purchase_days(connection, empty="there are no purchases to analyse")
     return last
 
 
 def _churn_horizon(connection: duckdb.DuckDBPyConnection, as_of: date) -> int:
     """90 days, or a third of the history when it is shorter (train, test and labels)."""
-    [(first,)] = connection.execute(
-        "SELECT CAST(min(purchased_at) AS DATE) FROM transactions"
-    ).fetchall()
+    first, _ = purchase_days(connection, empty="there are no purchases to analyse")
     return max(1, min(CHURN_HORIZON_DAYS, ((as_of - first).days - 1) // 3))
 
 

@@ -5,7 +5,7 @@ unchanged); the scores and segments come from the pure rules in ``rfm_rules.py``
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Final
 
@@ -16,6 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from regulars.analytics.rfm_rules import Segment, check_quantiles, quantile_scores, segments
+from regulars.analytics.transactions import purchase_days
+from regulars.clock import calendar_day
 from regulars.errors import InvalidInput
 
 NOT_YET_A_CUSTOMER: Final = "Not yet a customer"
@@ -121,11 +123,6 @@ class SegmentMigration:
         self.counts.setflags(write=False)
 
 
-def _day(moment: date) -> date:
-    """The calendar day of ``moment``; a datetime counts as its whole day."""
-    return moment.date() if isinstance(moment, datetime) else moment
-
-
 def _positions(values: npt.NDArray[np.str_], labels: npt.NDArray[np.str_]) -> npt.NDArray[np.intp]:
     """Where each of ``values`` sits in ``labels`` (all present), without a Python loop."""
     order = np.argsort(labels)
@@ -137,14 +134,7 @@ def _check_after_first_purchase(
     connection: duckdb.DuckDBPyConnection, day: date, *, field: str
 ) -> None:
     """Refuse an empty ``transactions`` table or a day before anyone had bought anything."""
-    row = connection.execute("SELECT CAST(min(purchased_at) AS DATE) FROM transactions").fetchone()
-    first = None if row is None else row[0]
-    if first is None:
-        raise InvalidInput(
-            "the transactions table is empty: there is nobody to segment",
-            code="no_transactions",
-            field="transactions",
-        )
+    first, _ = purchase_days(connection, empty="there is nobody to segment")
     if day < first:
         raise InvalidInput(
             f"{field} {day.isoformat()} is before the first transaction on {first.isoformat()}",
@@ -197,7 +187,7 @@ def rfm_table(
             or (code ``no_transactions``) an empty table.
     """
     check_quantiles(quantiles)
-    day = _day(as_of)
+    day = calendar_day(as_of)
     _check_after_first_purchase(connection, day, field="as_of")
     return _score(connection, day, quantiles)
 
@@ -251,7 +241,7 @@ def segment_migration(
             ``quantiles`` out of range, or (code ``no_transactions``) an empty table.
     """
     check_quantiles(quantiles)
-    start_day, end_day = _day(start), _day(end)
+    start_day, end_day = calendar_day(start), calendar_day(end)
     if end_day <= start_day:
         raise InvalidInput(
             f"end {end_day.isoformat()} must be after start {start_day.isoformat()}", field="end"

@@ -10,7 +10,7 @@ in words. Unlike RFM, this analysis needs the warehouse itself rather than the
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -30,6 +30,7 @@ from regulars.analytics.segments_rules import (
     TypeThresholds,
     shopper_types,
 )
+from regulars.clock import calendar_day
 from regulars.demo.models import DemoMemberTruth
 from regulars.errors import InvalidInput
 
@@ -137,11 +138,6 @@ class ShopperTable:
         return column
 
 
-def _day(moment: date) -> date:
-    """The calendar day of ``moment``; a datetime counts as its whole day."""
-    return moment.date() if isinstance(moment, datetime) else moment
-
-
 def shopper_features(
     connection: duckdb.DuckDBPyConnection,
     *,
@@ -178,7 +174,7 @@ def shopper_features(
         raise InvalidInput(
             f"min_receipts must be at least 1, got {min_receipts}", field="min_receipts"
         )
-    day = _day(as_of)
+    day = calendar_day(as_of)
     columns = connection.execute(
         _FEATURES_SQL, {"as_of": day, "first_day": day - timedelta(days=window_days - 1)}
     ).fetchnumpy()

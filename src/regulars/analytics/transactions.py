@@ -16,6 +16,7 @@ an example, and nothing is created.
 """
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Final
 
@@ -84,6 +85,32 @@ def _source(
     if separator:
         return connection.read_csv(str(path), header=header, all_varchar=True, sep=separator)
     return connection.read_csv(str(path), header=header, all_varchar=True)
+
+
+def purchase_days(connection: duckdb.DuckDBPyConnection, *, empty: str) -> tuple[date, date]:
+    """First and last purchase day of the ``transactions`` table.
+
+    An empty table is refused with ``no_transactions``; ``empty`` says in the analysis's
+    words what is then missing ("there is nobody to segment").
+    """
+    [(first, last)] = connection.execute(
+        "SELECT CAST(min(purchased_at) AS DATE), CAST(max(purchased_at) AS DATE) FROM transactions"
+    ).fetchall()
+    if first is None:
+        raise InvalidInput(
+            f"the transactions table is empty: {empty}",
+            code="no_transactions",
+            field="transactions",
+        )
+    return first, last
+
+
+def relations(connection: duckdb.DuckDBPyConnection) -> set[str]:
+    """The tables and views a connection holds: analyses read the optional ones if present."""
+    rows = connection.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+    ).fetchall()
+    return {str(row[0]) for row in rows}
 
 
 def _quoted(name: str) -> str:
