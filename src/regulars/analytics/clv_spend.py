@@ -125,33 +125,28 @@ def _spend_history(
     return x, spend
 
 
-def customer_lifetime_value(
+def discounted_purchases(
     transaction_model: TransactionModel,
-    spend_model: GammaGamma,
     summary: CalibrationSummary,
     *,
     horizon_periods: int,
     discount_rate_per_period: float,
 ) -> Array:
-    """Discounted value of each customer's purchases over the next ``horizon_periods``.
+    """Each customer's expected purchases over the next ``horizon_periods``, discounted.
 
     Period i (1-based, in the summary's time unit) contributes the purchases the
-    transaction model expects in it, E[Y(i)] - E[Y(i - 1)], times the customer's expected
-    spend, discounted by (1 + discount_rate_per_period)^i as if paid at the period's end.
-    Expected purchases are computed once per distinct (frequency, recency, T).
+    transaction model expects in it, E[Y(i)] - E[Y(i - 1)], discounted by
+    (1 + discount_rate_per_period)^i as if paid at the period's end. Expected purchases are
+    computed once per distinct (frequency, recency, T).
 
     Args:
         transaction_model: a fitted ``BgNbd`` or ``ParetoNbd``, fitted in the same time
             unit as ``summary``.
-        spend_model: a fitted ``GammaGamma``.
         summary: the customers, as built by ``calibration_summary``; their histories end
             at its ``calibration_end``, the moment the value is computed for.
         horizon_periods: how many periods ahead to count, >= 1 (52 weeks: one year).
         discount_rate_per_period: the cost of capital per period, >= 0; a 10% yearly
             rate is 1.1 ** (1 / 52) - 1 per week.
-
-    Returns:
-        Discounted expected revenue per customer, aligned with ``summary.customer_ids``.
 
     Raises:
         InvalidInput: a horizon below 1 or a negative discount rate.
@@ -165,12 +160,38 @@ def customer_lifetime_value(
         raise InvalidInput(
             "discount_rate_per_period must be finite and >= 0", field="discount_rate_per_period"
         )
-    spend = spend_model.expected_spend(summary.frequency, summary.monetary_value)
     histories, _, group = distinct_rows(
         (summary.frequency.astype(np.float64), summary.recency, summary.T)
     )
     period_ends = np.arange(horizon_periods + 1, dtype=np.float64)[:, np.newaxis]
     cumulative = transaction_model.expected_purchases(period_ends, *histories)
     discounts = (1 + discount_rate_per_period) ** -period_ends[1:, 0]
-    discounted_purchases = discounts @ np.diff(cumulative, axis=0)
-    return np.asarray(discounted_purchases[group] * spend, dtype=np.float64)
+    return np.asarray((discounts @ np.diff(cumulative, axis=0))[group], dtype=np.float64)
+
+
+def customer_lifetime_value(
+    transaction_model: TransactionModel,
+    spend_model: GammaGamma,
+    summary: CalibrationSummary,
+    *,
+    horizon_periods: int,
+    discount_rate_per_period: float,
+) -> Array:
+    """Discounted value of each customer's purchases over the next ``horizon_periods``:
+    ``discounted_purchases`` times the spend the Gamma-Gamma model expects of them.
+
+    Returns:
+        Discounted expected revenue per customer, aligned with ``summary.customer_ids``.
+
+    Raises:
+        InvalidInput: a horizon below 1 or a negative discount rate.
+        ModelNotFitted: a model that has not been fitted.
+    """
+    purchases = discounted_purchases(
+        transaction_model,
+        summary,
+        horizon_periods=horizon_periods,
+        discount_rate_per_period=discount_rate_per_period,
+    )
+    spend = spend_model.expected_spend(summary.frequency, summary.monetary_value)
+    return np.asarray(purchases * spend, dtype=np.float64)

@@ -18,7 +18,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from regulars.analytics.clv import BgNbd, ParetoNbd
-from regulars.analytics.clv_spend import GammaGamma, customer_lifetime_value
+from regulars.analytics.clv_spend import (
+    GammaGamma,
+    customer_lifetime_value,
+    discounted_purchases,
+)
 from regulars.analytics.clv_summary import (
     CalibrationSummary,
     HoldoutComparison,
@@ -125,11 +129,10 @@ def _clv_at_mean_spend(
         "WHERE CAST(purchased_at AS DATE) <= ? GROUP BY customer_id, CAST(purchased_at AS DATE))",
         [summary.calibration_end],
     ).fetchall()
-    steps = np.arange(periods + 1, dtype=np.float64)[:, np.newaxis]
-    history = (summary.frequency, summary.recency, summary.T)
-    purchases = np.diff(model.expected_purchases(steps, *history), axis=0)
-    discounts = (1 + rate) ** -steps[1:, 0]
-    return np.asarray(discounts @ purchases * float(mean_spend or 0.0), dtype=np.float64)
+    purchases = discounted_purchases(
+        model, summary, horizon_periods=periods, discount_rate_per_period=rate
+    )
+    return np.asarray(purchases * float(mean_spend or 0.0), dtype=np.float64)
 
 
 def write_lifetime_value(result: LifetimeValue, out: Path) -> list[Path]:
