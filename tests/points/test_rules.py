@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from regulars.points import rules
-from regulars.program.schema import Earning, Expiry, Multiplier, Program, Redemption, Tier
+from regulars.program.schema import Earning, Expiry, Multiplier, Redemption, Tier
 
 REGULAR = Tier(code="regular", name="Regular")
 GOLD = Tier(
@@ -159,48 +159,6 @@ def test_redemption_respects_minimum_share_and_balance() -> None:
     )
     assert rules.redeemable_points(redemption, wanted=800, balance=300, payable=Decimal(100)) == 300
     assert rules.points_value(redemption, 250) == Decimal("2.50")
-
-
-def program(**review: object) -> Program:
-    return Program(
-        name="t",
-        tiers=[
-            REGULAR,
-            Tier(code="silver", name="Silver", min_spend=Decimal(3000), min_visits=20),
-            GOLD,
-        ],
-        tier_review={"month": 1, "day": 1, **review},  # type: ignore[arg-type]
-    )
-
-
-def test_the_highest_tier_reached_counts_and_review_drops_one_level_at_most() -> None:
-    p = program()
-    assert rules.tier_for(p, spend=Decimal(2999), visits=50).code == "regular"
-    assert rules.tier_for(p, spend=Decimal(3000), visits=0).code == "silver"
-    assert rules.tier_for(p, spend=Decimal(9000), visits=0).code == "gold"
-    assert (
-        rules.tier_for(program(qualify_by="visits"), spend=Decimal(0), visits=25).code == "silver"
-    )
-    assert rules.reviewed_tier(p, current="gold", spend=Decimal(9000), visits=0).code == "gold"
-    assert rules.reviewed_tier(p, current="gold", spend=Decimal(0), visits=0).code == "silver"
-    assert rules.reviewed_tier(p, current="silver", spend=Decimal(9000), visits=0).code == "gold"
-    assert rules.reviewed_tier(p, current="regular", spend=Decimal(0), visits=0).code == "regular"
-
-
-def test_a_ladder_must_climb() -> None:
-    with pytest.raises(ValueError, match="must ask more"):
-        Program(
-            name="t", tiers=[REGULAR, GOLD, Tier(code="silver", name="S", min_spend=Decimal(10))]
-        )
-    with pytest.raises(ValueError, match="unique"):
-        Program(name="t", tiers=[REGULAR, REGULAR])
-
-
-def test_next_review_is_after_the_given_day() -> None:
-    p = program()
-    assert rules.next_review(p, date(2026, 6, 1)) == date(2027, 1, 1)
-    assert rules.next_review(p, date(2027, 1, 1)) == date(2028, 1, 1)
-    assert rules.next_review(program(month=7), date(2026, 6, 1)) == date(2026, 7, 1)
 
 
 def test_shares_of_refunded_points_add_up() -> None:

@@ -22,6 +22,7 @@ from regulars.promotions.rules import (
     SkippedOffer,
     apply_promotions,
 )
+from regulars.tiers.rules import Standing, TierOutcome, after_sale
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,14 @@ class CartItem:
 
 @dataclass(frozen=True)
 class Member:
-    tier: Tier
+    standing: Standing  # tier, window spend and visits before this sale
     birth_month: int | None
     spendable_points: int
     earned_today: int
-    window_spend: Decimal  # eligible spend in the tier window before this sale
+
+    @property
+    def tier(self) -> Tier:
+        return self.standing.tier
 
 
 @dataclass(frozen=True)
@@ -52,13 +56,6 @@ class Cart:
     coupons: Sequence[PresentedCoupon] = ()
     allowances: dict[str, Allowance] = field(default_factory=dict)
     points_wanted: int = 0
-
-
-@dataclass(frozen=True)
-class TierProgress:
-    tier: str
-    next_tier: str | None
-    spend_to_next: Decimal | None
 
 
 @dataclass
@@ -73,7 +70,8 @@ class PricedCart:
     points_problem: str | None
     points_earned: int
     earn_reasons: list[str]
-    tier: TierProgress | None
+    eligible_amount: Decimal  # spend that earns points and counts toward tiers
+    tier: TierOutcome | None  # where the sale leaves the member's tier
 
     @property
     def gross(self) -> Decimal:
@@ -132,7 +130,7 @@ def price_cart(program: Program, cart: Cart) -> PricedCart:
             redeemed = cart.points_wanted
     redeemed_value = points.points_value(program.redemption, redeemed)
 
-    earned, reasons, progress = 0, [], None
+    earned, reasons, eligible, progress = 0, [], ZERO, None
     if member is not None:
         earning = points.points_for_receipt(
             program.earning,
@@ -153,8 +151,8 @@ def price_cart(program: Program, cart: Cart) -> PricedCart:
                 paid_with_points=redeemed_value,
             ),
         )
-        earned, reasons = earning.points, earning.reasons
-        progress = _progress(program, member, earning.eligible_amount)
+        earned, reasons, eligible = earning.points, earning.reasons, earning.eligible_amount
+        progress = after_sale(program, member.standing, earning.eligible_amount)
     return PricedCart(
         lines,
         promotions,
@@ -166,19 +164,6 @@ def price_cart(program: Program, cart: Cart) -> PricedCart:
         problem,
         earned,
         reasons,
+        eligible,
         progress,
-    )
-
-
-def _progress(program: Program, member: Member, eligible: Decimal) -> TierProgress:
-    spend = member.window_spend + eligible
-    index = program.tier_index(member.tier.code)
-    higher = [t for t in program.tiers[index + 1 :] if t.min_spend > spend]
-    reached = [t for t in program.tiers[index + 1 :] if t.min_spend <= spend]
-    tier = reached[-1] if reached and program.tier_review.qualify_by == "spend" else member.tier
-    following = higher[0] if higher else None
-    return TierProgress(
-        tier.code,
-        following.code if following else None,
-        following.min_spend - spend if following else None,
     )

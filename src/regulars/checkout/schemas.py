@@ -1,6 +1,6 @@
 """API shapes of the till."""
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -88,9 +88,14 @@ class RejectedCouponOut(BaseModel):
 
 
 class TierProgressOut(BaseModel):
+    """The member's tier once this sale is counted, and what the next one asks."""
+
     tier: str
     next_tier: str | None
     spend_to_next: Decimal | None
+    visits_to_next: int | None = None
+    review_on: date | None = None
+    message: str = Field(default="", examples=["Spend 120.00 more by 2027-01-01 to keep Silver"])
 
 
 class Quote(BaseModel):

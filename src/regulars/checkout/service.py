@@ -5,7 +5,7 @@ they never disagree. A committed sale's answer is stored: a till that retries ge
 and nothing moves twice.
 """
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -67,7 +67,8 @@ from regulars.sales.service import (
     UnknownMemberCard,
     record_receipts,
 )
-from regulars.tiers.service import current_tier, upgrade_if_qualified, window_activity
+from regulars.tiers.rules import TierOutcome
+from regulars.tiers.service import standing_before_sale, upgrade
 
 
 class PointsNotRedeemable(Conflict):
@@ -138,13 +139,13 @@ def _setting(
             raise UnknownMemberCard(f"no member has card {cart.member_card!r}", field="member_card")
         if member.status is not MemberStatus.ACTIVE:
             raise MemberNotActive(f"member card is {member.status}", field="member_card")
-        spend, _ = window_activity(session, member_id=member.id, program=program, as_of=sold_at)
         shopper = pricing.Member(
-            tier=current_tier(session, member_id=member.id, program=program),
+            standing=standing_before_sale(
+                session, member_id=member.id, program=program, sold_at=sold_at
+            ),
             birth_month=member.birth_date.month if member.birth_date else None,
             spendable_points=balance(session, member_id=member.id, now=now).spendable,
             earned_today=_earned_on_day(session, member.id, sold_at, zone),
-            window_spend=spend,
         )
     local = sold_at.astimezone(zone)
     channel = str(cart.channel or store.channel)
@@ -201,8 +202,19 @@ def _quote(priced: pricing.PricedCart) -> dict[str, object]:
         "points_problem": priced.points_problem,
         "points_earned": priced.points_earned,
         "earn_reasons": priced.earn_reasons,
-        "tier": TierProgressOut(**asdict(priced.tier)) if priced.tier else None,
+        "tier": _tier_out(priced.tier) if priced.tier else None,
     }
+
+
+def _tier_out(outcome: TierOutcome) -> TierProgressOut:
+    return TierProgressOut(
+        tier=outcome.tier.code,
+        next_tier=outcome.next_tier.code if outcome.next_tier else None,
+        spend_to_next=outcome.spend_to_next,
+        visits_to_next=outcome.visits_to_next,
+        review_on=outcome.review_on,
+        message=outcome.message,
+    )
 
 
 def quote(session: Session, *, cart: CartIn, now: datetime) -> Quote:
@@ -327,10 +339,6 @@ def _commit(
             "upgraded_to": upgraded,
         }
     )
-    if upgraded and result.tier is not None:
-        result = result.model_copy(
-            update={"tier": result.tier.model_copy(update={"tier": upgraded})}
-        )
     session.add(
         CommittedSale(
             receipt_id=receipt_id, request_fingerprint=request, result=result.model_dump_json()
@@ -393,22 +401,7 @@ def _move_points(
         receipt_id=receipt_id,
         reason="; ".join(priced.earn_reasons),
     )
-    eligible = sum(
-        (
-            line.left
-            for line, item in zip(priced.lines, setting.cart.items, strict=True)
-            if rules.is_eligible(
-                program.earning,
-                rules.EarnLine(
-                    sku=line.sku,
-                    categories=line.categories,
-                    amount=line.left,
-                    excluded=item.excluded_from_points,
-                ),
-            )
-        ),
-        Decimal(0),
-    )
+    eligible = priced.eligible_amount
     session.add(
         ReceiptPoints(
             receipt_id=receipt_id,
@@ -428,13 +421,17 @@ def _move_points(
     reward_first_purchase(
         session, member=member, receipt_id=receipt_id, eligible=eligible, program=program, now=now
     )
-    upgraded = upgrade_if_qualified(
-        session,
-        member_id=member.id,
-        program=program,
-        program_version=version,
-        now=max(now, setting.sold_at),  # a till clock a little ahead still counts this sale
-    )
+    outcome = priced.tier
+    upgraded = outcome.tier if outcome is not None and outcome.upgraded else None
+    if upgraded is not None:
+        upgrade(
+            session,
+            member_id=member.id,
+            tier=upgraded,
+            program=program,
+            program_version=version,
+            now=max(now, setting.sold_at),  # a till clock a little ahead still counts this sale
+        )
     if upgraded and upgraded.upgrade_coupon:
         try:
             with session.begin_nested():

@@ -160,35 +160,3 @@ def redeemable_points(
 
 def points_value(redemption: Redemption, points: int) -> Decimal:
     return (Decimal(points) / redemption.points_per_yuan).quantize(Decimal("0.01"), ROUND_DOWN)
-
-
-def tier_for(program: Program, *, spend: Decimal, visits: int) -> Tier:
-    """The highest tier whose thresholds the member's window spend and visits reach."""
-    how = program.tier_review.qualify_by
-    best = program.tiers[0]
-    for tier in program.tiers[1:]:
-        by_spend, by_visits = spend >= tier.min_spend, visits >= tier.min_visits
-        reached = {
-            "spend": by_spend,
-            "visits": by_visits,
-            "spend_or_visits": by_spend or by_visits,
-            "spend_and_visits": by_spend and by_visits,
-        }[how]
-        if reached:
-            best = tier
-    return best
-
-
-def reviewed_tier(program: Program, *, current: str, spend: Decimal, visits: int) -> Tier:
-    """At the review a member keeps a tier they requalify for, else drops one level only."""
-    qualified = tier_for(program, spend=spend, visits=visits)
-    at = program.tier_index(current)
-    if program.tier_index(qualified.code) >= at:
-        return qualified
-    return program.tiers[at - 1]
-
-
-def next_review(program: Program, after: date) -> date:
-    review = program.tier_review
-    this_year = date(after.year, review.month, review.day)
-    return this_year if this_year > after else date(after.year + 1, review.month, review.day)

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from regulars.points import rules
 from regulars.points.models import ReceiptPoints
 from regulars.program.schema import Program, Tier
+from regulars.tiers import rules
 from regulars.tiers.models import MemberTier, TierChange
 
 
@@ -104,25 +104,36 @@ def _set_tier(
     session.flush()
 
 
-def upgrade_if_qualified(
-    session: Session, *, member_id: int, program: Program, program_version: int, now: datetime
-) -> Tier | None:
-    """Move a member up as soon as a threshold is crossed; returns the new tier if any."""
-    spend, visits = window_activity(session, member_id=member_id, program=program, as_of=now)
-    qualified = rules.tier_for(program, spend=spend, visits=visits)
-    current = current_tier(session, member_id=member_id, program=program)
-    if program.tier_index(qualified.code) <= program.tier_index(current.code):
-        return None
+def standing_before_sale(
+    session: Session, *, member_id: int, program: Program, sold_at: datetime
+) -> rules.Standing:
+    """The member's tier and window activity as a sale at `sold_at` finds them."""
+    held = session.get(MemberTier, member_id)
+    spend, visits = window_activity(session, member_id=member_id, program=program, as_of=sold_at)
+    known = held is not None and held.tier_code in {t.code for t in program.tiers}
+    tier = program.tier(held.tier_code) if held and known else program.tiers[0]
+    return rules.Standing(tier, spend, visits, held.review_on if held and known else None)
+
+
+def upgrade(
+    session: Session,
+    *,
+    member_id: int,
+    tier: Tier,
+    program: Program,
+    program_version: int,
+    now: datetime,
+) -> None:
+    """Move a member up to the tier a sale reached (the sale's priced tier outcome)."""
     _set_tier(
         session,
         member_id=member_id,
-        tier=qualified,
+        tier=tier,
         reason="upgrade",
         now=now,
         program=program,
         program_version=program_version,
     )
-    return qualified
 
 
 def review_tiers(
