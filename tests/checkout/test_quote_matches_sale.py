@@ -147,6 +147,7 @@ def test_a_quote_and_the_sale_after_it_agree(
         assert ledger_discrepancies(session) == []
     finally:
         example.rollback()
+        session.expunge_all()  # the next example reuses the ids
 
 
 def test_a_member_who_qualifies_by_visits_is_told_so_by_the_quote(session: Session) -> None:
