@@ -1,6 +1,7 @@
 """Settings from `REGULARS_*` environment variables."""
 
 import secrets
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -30,7 +31,13 @@ class Settings(BaseSettings):
     idempotency_hours: int = 24
     rate_limit_per_minute: int = 6000  # per key; a busy till sends a few sales a minute
     failed_auth_per_minute: int = 20  # per client address, then 429
-    max_concurrent_requests: int = 16  # per server process; the rest queue
+    max_concurrent_requests: int = 16  # per server process, one connection each; the rest queue
+    # A request that cannot get the database within this many seconds is answered 503.
+    database_wait_seconds: float = 5
+
+    @property
+    def idempotency_window(self) -> timedelta:
+        return timedelta(hours=self.idempotency_hours)
 
     @field_validator("timezone")
     @classmethod

@@ -120,16 +120,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # The driver's own transaction handling is switched off so that `_sqlite_begin_immediate`
-    # decides how every transaction starts.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+def _sqlite_pragmas(wait: float) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own transaction handling is switched off so that
+        # `_sqlite_begin_immediate` decides how every transaction starts.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+        cursor.close()
+
+    return on_connect
 
 
 def _sqlite_begin_immediate(conn: Any) -> None:
@@ -140,20 +143,32 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout and immediate write transactions."""
+def make_engine(url: str, *, connections: int | None = None, wait: float = 30) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and immediate write transactions.
+
+    With `connections` the pool holds exactly that many and a caller waits at most `wait`
+    seconds for one (or for SQLite's write lock) before `DatabaseBusy`-like errors: the
+    server admits as many requests as it has connections, so none waits for long.
+    """
     parsed = make_url(url)
+    pool: dict[str, Any] = (
+        {}
+        if connections is None
+        else {"pool_size": connections, "max_overflow": 0, "pool_timeout": wait}
+    )
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(url, connect_args={"timeout": wait}, **pool)
+        event.listen(engine, "connect", _sqlite_pragmas(wait))
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    # Room for a burst of concurrent tills; PostgreSQL queues the rest on its row locks.
-    return create_engine(parsed, pool_size=10, max_overflow=64, pool_pre_ping=True)
+    if connections is None:
+        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    waits = f"-c lock_timeout={int(wait * 1000)}"  # a row or table lock held too long
+    return create_engine(parsed, pool_pre_ping=True, connect_args={"options": waits}, **pool)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -165,9 +180,13 @@ T = TypeVar("T")
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock
 
 
+def is_conflict(exc: Exception) -> bool:
+    """A PostgreSQL serialization failure or deadlock: the work may simply run again."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in _RETRYABLE_SQLSTATES
+
+
 def _is_retryable(exc: OperationalError) -> bool:
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    return sqlstate in _RETRYABLE_SQLSTATES or "database is locked" in str(exc.orig)
+    return is_conflict(exc) or "database is locked" in str(exc.orig)
 
 
 def run_in_transaction(

@@ -290,7 +290,7 @@ def test_demo_cutoffs_leave_no_label_overlapping_features(demo_run: DemoRun) -> 
         date(2026, 9, 1),
         date(2026, 10, 31),
     )
-    assert summary.missing_tables == ("ledger", "point_lots", "tier_changes")
+    assert summary.missing_tables == ()  # the demo earns points and tiers
     assert 0.2 < summary.test_churn_rate < 0.8  # both outcomes well represented
 
 

@@ -286,10 +286,18 @@ def test_demo_kpis_reflect_the_generator(demo_warehouse: DemoWarehouse) -> None:
     assert frequency is not None
     assert 0.0 <= rate <= 1.0
     assert frequency >= 1.0 + rate - 1e-9  # repeaters visit at least twice
-    # The demo moves no points and assigns no tiers: everyone holds the first tier.
-    assert report["points_liability"].reason == "the warehouse has no point movements"
-    assert [(t.tier, t.members) for t in report.tiers] == [("regular", 800)]
-    assert report.tier_moves == ()
+    # The demo's receipts earn points and tier progress as at the till.
+    earned, held = report["points_earned"].value, report["outstanding_points"].value
+    assert earned is not None
+    assert held is not None
+    assert earned > 0
+    assert report["points_liability"].value == pytest.approx(held / 100)  # 100 points a yuan
+    tiers = {t.tier: t.members for t in report.tiers}
+    assert sum(tiers.values()) == 800
+    assert tiers["regular"] > tiers["silver"] > tiers["gold"] > 0
+    assert {(m.from_tier, m.to_tier) for m in report.tier_moves if m.changes} >= {
+        ("regular", "silver")
+    }
 
 
 def test_demo_new_members_match_the_members_table(demo_warehouse: DemoWarehouse) -> None:

@@ -112,6 +112,20 @@ def test_the_quote_and_the_sale_agree_to_the_cent(session: Session) -> None:
     assert session.get_one(Coupon, coupon.id).status is CouponStatus.REDEEMED
 
 
+def test_the_quote_explains_every_offer_it_considered(session: Session) -> None:
+    card, _ = shop(session)
+    priced = quote(session, cart=CartIn(**cart(card, 1, 1)), now=NOW)
+    assert [(o.code, o.applied, o.reason, o.message) for o in priced.considered] == [
+        ("EGG2", False, "too_few_items", "not enough of its goods in the cart"),
+        ("MJ100", False, "below_threshold", "spend 34.20 more"),
+    ]
+    priced = quote(session, cart=CartIn(**cart(card, 2, 2)), now=NOW)
+    assert [(o.code, o.applied, o.discount) for o in priced.considered] == [
+        ("EGG2", True, Decimal("7.90")),
+        ("MJ100", True, Decimal(20)),
+    ]
+
+
 def test_a_retried_sale_gets_the_same_answer_and_spends_its_coupon_once(session: Session) -> None:
     card, _ = shop(session)
     [member] = ids_of(session, card)

@@ -1,5 +1,5 @@
 import csv
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,13 +10,17 @@ from regulars.catalog.schemas import CategoryCreate, ProductCreate, StoreCreate
 from regulars.config import Settings
 from regulars.db import run_in_transaction
 from regulars.errors import InvalidInput
+from regulars.imports.balances import import_balances
 from regulars.imports.catalog import import_catalog
 from regulars.imports.members import import_members
 from regulars.imports.receipts import import_receipts
 from regulars.members.models import ConsentRecord, Member
+from regulars.points.models import PointLot
+from regulars.points.service import balance
 from regulars.sales.models import Receipt, ReceiptLine
+from regulars.tiers.models import MemberTier, TierChange
 from tests.conftest import Database
-from tests.factories import NOW, make_product, make_store
+from tests.factories import NOW, ZONE, make_member, make_product, make_program, make_store
 
 SETTINGS = Settings(environment="test")
 HEADER = ",".join(
@@ -343,3 +347,103 @@ def test_reimporting_a_tree_with_inherited_exclusions_changes_nothing(
     moved = import_catalog(database.sessions, products, ProductCreate, show_progress=False)
     assert moved.unchanged == 0
     assert "category_code" in rejects(tmp_path / "products.rejects.csv")["2"]
+
+
+def _member_history(database: Database, tmp_path: Path) -> tuple[Path, int]:
+    """Two receipts of one member: 600 yuan, then 500 yuan (past Silver's 1,000)."""
+
+    def build(session):  # type: ignore[no-untyped-def]
+        make_program(session)
+        member = make_member(session)
+        return member.card_number, member.id
+
+    card, member_id = run_in_transaction(database.sessions, build)
+    shop(database)
+    source = tmp_path / "history.csv"
+    source.write_text(
+        HEADER
+        + f"S001,H1,2026-06-01 10:00,{card},cash,EGGS-1,40,15.00,0\n"
+        + f"S001,H2,2026-06-10 10:00,{card},cash,EGGS-1,50,10.00,0\n"
+    )
+    return source, member_id
+
+
+def _points_and_tier(database: Database, member_id: int) -> tuple[int, str | None]:
+    with database.sessions() as session:
+        points = balance(session, member_id=member_id, now=NOW).total
+        held = session.get(MemberTier, member_id)
+        return points, held.tier_code if held else None
+
+
+def test_imported_receipts_earn_points_and_tier_progress_once(
+    database: Database, tmp_path: Path
+) -> None:
+    source, member_id = _member_history(database, tmp_path)
+    import_receipts(database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False)
+    # 1 point a yuan; the second receipt reaches Silver and, as at the till, still earns at
+    # the rate of the tier it found.
+    assert _points_and_tier(database, member_id) == (600 + 500, "silver")
+    with database.sessions() as session:
+        upgraded_at = session.scalars(select(TierChange.changed_at)).one()
+    assert upgraded_at.replace(tzinfo=UTC) == datetime(2026, 6, 10, 2, 0, tzinfo=UTC)
+
+    import_receipts(database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False)
+    assert _points_and_tier(database, member_id) == (1100, "silver")
+
+
+def test_history_before_the_program_is_imported_without_earning(
+    database: Database, tmp_path: Path
+) -> None:
+    source, member_id = _member_history(database, tmp_path)
+    report = import_receipts(
+        database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False, earn=False
+    )
+    assert report.created == 2
+    assert _points_and_tier(database, member_id) == (0, None)
+
+
+def test_opening_balances_carry_points_over_once_with_their_expiry(
+    database: Database, tmp_path: Path
+) -> None:
+    def build(session):  # type: ignore[no-untyped-def]
+        make_program(session)
+        return [make_member(session, phone).card_number for phone in ("13800138000", "13800138001")]
+
+    first, second = run_in_transaction(database.sessions, build)
+    source = tmp_path / "balances.csv"
+    source.write_text(
+        "member_card,points,expires_at\n"
+        f"{first},300,2026-12-31 00:00\n"
+        f"{first},200,\n"
+        f"{second},50,2026-01-01 00:00\n"  # expired before the import
+        "000000000000000000,10,\n"
+        f"{second},-5,\n"
+    )
+    report = import_balances(
+        database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False
+    )
+    assert (report.created, report.unchanged) == (2, 0)
+    reasons = rejects(tmp_path / "balances.rejects.csv")
+    assert set(reasons) == {"4", "5", "6"}
+    assert reasons["4"].startswith("expires_at: these points expired")
+    assert reasons["5"].startswith("member_card:")
+    assert reasons["6"].startswith("points:")
+    with database.sessions() as session:
+        lots = session.scalars(select(PointLot).order_by(PointLot.id)).all()
+        # Without an expiry the program's policy (12 months, rolling) runs from the import.
+        assert [(lot.remaining, lot.expires_at.astimezone(ZONE).date()) for lot in lots] == [
+            (300, date(2026, 12, 31)),
+            (200, date(2027, 6, 15)),
+        ]
+        assert balance(session, member_id=lots[0].member_id, now=NOW).spendable == 500
+
+    again = import_balances(
+        database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False
+    )
+    assert (again.created, again.unchanged) == (0, 2)
+    source.write_text(f"member_card,points,expires_at\n{first},301,2026-12-31 00:00\n")
+    changed = import_balances(
+        database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False
+    )
+    assert changed.created == 0
+    assert "never overwrites" in rejects(tmp_path / "balances.rejects.csv")["2"]

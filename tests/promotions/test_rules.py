@@ -123,34 +123,34 @@ def test_a_flash_sale_keeps_to_its_window_and_unit_limits() -> None:
     assert applied[0].units == 2
     assert discounts(lines) == [Decimal("29.60")]
     late = Occasion(store="S001", channel="store", at=datetime(2026, 6, 18, 14, 0, tzinfo=SHANGHAI))
-    assert run([flash], [line(1, "EGGS", "15.80")], occasion=late)[1][0].reason == "ended"
+    assert run([flash], [line(1, "EGGS", "15.80")], occasion=late)[1][0].message == "ended"
     lines = [line(1, "EGGS", "15.80", "3")]
     applied, _ = run([flash], lines, allowances={"P": Allowance(units=1)})
     assert applied[0].units == 1
     _, skipped = run([flash], [line(1, "EGGS", "15.80")], allowances={"P": Allowance(units=0)})
-    assert skipped[0].reason == "budget used up"
+    assert skipped[0].reason == "budget_exhausted"
 
 
 def test_tier_store_channel_and_weekday_eligibility() -> None:
     gold = offer(kind="percent_off", percent=5, tiers=["gold"])
-    assert run([gold], [line(1, "A", "10.00")])[1][0].reason == "only for gold"
+    assert run([gold], [line(1, "A", "10.00")])[1][0].message == "only for gold"
     assert run([gold], [line(1, "A", "10.00")], shopper=Shopper(True, "gold"))[0]
     assert (
         run([offer(kind="percent_off", percent=5, stores=["S002"])], [line(1, "A", "10.00")])[1][
             0
         ].reason
-        == "not at this store"
+        == "other_store"
     )
     assert (
         run([offer(kind="percent_off", percent=5, channels=["online"])], [line(1, "A", "10.00")])[
             1
         ][0].reason
-        == "not on this channel"
+        == "other_channel"
     )
     assert (
         run(
             [offer(kind="percent_off", percent=5, weekdays=["wednesday"])], [line(1, "A", "10.00")]
-        )[1][0].reason
+        )[1][0].message
         == "not today"
     )
 
@@ -195,7 +195,7 @@ def test_money_and_receipt_budgets_cap_an_offer() -> None:
     assert applied[0].discount <= Decimal(8)
     assert applied[0].discount >= Decimal("7.98")
     _, skipped = run([promotion], [line(1, "A", "30.00")], allowances={"P": Allowance(receipts=0)})
-    assert skipped[0].reason == "budget used up"
+    assert skipped[0].reason == "budget_exhausted"
 
 
 def test_weighed_goods_take_no_unit_offers() -> None:
@@ -236,8 +236,40 @@ def test_offer_times_with_a_zone_are_compared_as_moments() -> None:
         starts="2026-06-18T10:00:00+00:00",
         ends="2026-06-18T12:00:00+00:00",
     )  # 18:00 to 20:00 in Shanghai
-    assert run([flash], [line(1, "A", "10.00")])[1][0].reason == "not started"  # noon there
+    assert run([flash], [line(1, "A", "10.00")])[1][0].message == "not started"  # noon there
     evening = Occasion(
         store="S001", channel="store", at=datetime(2026, 6, 18, 19, 0, tzinfo=SHANGHAI)
     )
     assert run([flash], [line(1, "A", "10.00")], occasion=evening)[0]
+
+
+def test_every_offer_that_gives_nothing_says_why() -> None:
+    spend = offer(code="MJ", kind="spend_save", threshold=100, save=10, priority=5)
+    solo = offer(code="SOLO", kind="percent_off", percent=30, exclusive=True, priority=0)
+    wine = offer(code="WINE", kind="percent_off", percent=10, categories=["WINE"], priority=6)
+    formula = offer(code="MILK", kind="amount_off", save=5, skus=["FORMULA"], priority=7)
+    pairs = offer(code="BOGO", kind="buy_get_free", buy=1, free=1, skus=["B"], priority=8)
+    members = offer(code="VIP", kind="percent_off", percent=5, member_only=True, priority=9)
+    lines = [
+        line(1, "A", "40.00"),
+        line(2, "FORMULA", "268.00", excluded=True),
+        line(3, "B", "6.00"),
+    ]
+    applied, skipped = run([spend, solo, wine, formula, pairs, members], lines, shopper=GUEST)
+    assert [a.code for a in applied] == ["SOLO"]
+    why = {s.code: (s.reason, s.message) for s in skipped}
+    assert why == {
+        # The exclusive 30% came first and took every line it could.
+        "MJ": ("lost_to_exclusive", "an exclusive offer already took its goods"),
+        "WINE": ("no_qualifying_goods", "none of its goods are in the cart"),
+        "MILK": ("excluded_goods", "its goods are excluded from promotions"),
+        "BOGO": ("lost_to_exclusive", "an exclusive offer already took its goods"),
+        "VIP": ("not_member", "members only"),
+    }
+    lines = [line(1, "A", "40.00"), line(2, "B", "6.00")]
+    _, skipped = run([spend, pairs], lines)
+    why = {s.code: (s.reason, s.message) for s in skipped}
+    assert why == {
+        "MJ": ("below_threshold", "spend 54.00 more"),
+        "BOGO": ("too_few_items", "not enough of its goods in the cart"),
+    }

@@ -3,14 +3,15 @@
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import Depends, Request, status
 from pydantic import BaseModel, Field
 
 from regulars.access.service import Principal, issue_member_token
 from regulars.api.dependencies import MAX_ID, DbSession, allow
+from regulars.api.unit_of_work import routes
 from regulars.clock import utc_now
 
-router = APIRouter(prefix="/v1/member-tokens", tags=["access"])
+router = routes(prefix="/v1/member-tokens", tags=["access"])
 Admin = Annotated[Principal, Depends(allow())]
 
 

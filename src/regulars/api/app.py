@@ -26,7 +26,11 @@ ROUTERS = (members, checkout, points, tiers, coupons, program, access, catalog, 
 def create_app(database_url: str | None = None, settings: Settings | None = None) -> FastAPI:
     """An app bound to one database; it refuses to start on an unmigrated one."""
     settings = settings or get_settings()
-    engine = make_engine(database_url or settings.database_url)
+    engine = make_engine(
+        database_url or settings.database_url,
+        connections=settings.max_concurrent_requests,
+        wait=settings.database_wait_seconds,
+    )
     ensure_migrated(engine)
     app = FastAPI(
         title="Regulars",

@@ -2,15 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from regulars.access.models import Role
 from regulars.access.service import Principal
 from regulars.api.dependencies import Cursor, DbSession, allow
+from regulars.api.unit_of_work import routes
 from regulars.catalog import service
 from regulars.catalog.schemas import Product, Store
 
-router = APIRouter(prefix="/v1", tags=["catalog"])
+router = routes(prefix="/v1", tags=["catalog"])
 Anyone = Annotated[Principal, Depends(allow(Role.SUPPORT, Role.MEMBER, Role.POS, Role.ANALYST))]
 
 

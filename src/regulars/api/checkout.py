@@ -3,13 +3,13 @@
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import Depends, Request, Response, status
 from sqlalchemy.orm import Session
 
 from regulars.access.models import Role
 from regulars.access.service import Forbidden, Principal
-from regulars.api.dependencies import DbSession, ReadSession, ReceiptId, allow
-from regulars.api.middleware import READS_ONLY
+from regulars.api.dependencies import DbSession, ReceiptId, allow
+from regulars.api.unit_of_work import READS_ONLY, routes
 from regulars.catalog.service import stores_by_code
 from regulars.checkout.refunds import refund_sale
 from regulars.checkout.schemas import CartIn, Quote, RefundResult, SaleIn, SaleResult
@@ -18,7 +18,7 @@ from regulars.clock import utc_now
 from regulars.sales.schemas import Receipt, RefundIn
 from regulars.sales.service import get_receipt
 
-router = APIRouter(prefix="/v1", tags=["till"])
+router = routes(prefix="/v1", tags=["till"])
 Till = Annotated[Principal, Depends(allow(Role.POS))]
 Reader = Annotated[Principal, Depends(allow(Role.POS, Role.SUPPORT))]
 
@@ -41,7 +41,7 @@ def _tolerance(request: Request) -> timedelta:
 
 
 @router.post("/checkout/quote", openapi_extra=READS_ONLY)
-def price(cart: CartIn, session: ReadSession, caller: Till) -> Quote:
+def price(cart: CartIn, session: DbSession, caller: Till) -> Quote:
     """Price a cart as a sale would be priced now; nothing is written."""
     _own_store(session, caller, code=cart.store_code)
     return quote(session, cart=cart, now=utc_now())

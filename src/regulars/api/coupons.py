@@ -2,20 +2,21 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import Depends, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from regulars.access.models import Role
 from regulars.access.service import Principal
 from regulars.api.dependencies import MAX_ID, Cursor, DbSession, MemberId, allow
+from regulars.api.unit_of_work import routes
 from regulars.clock import utc_now
 from regulars.coupons import service
 from regulars.coupons.models import CouponTemplate as TemplateRow
 from regulars.coupons.schemas import Coupon, CouponTemplate, CouponTemplateCreate
 from regulars.members.service import get_member
 
-router = APIRouter(prefix="/v1", tags=["coupons"])
+router = routes(prefix="/v1", tags=["coupons"])
 Admin = Annotated[Principal, Depends(allow())]
 Staff = Annotated[Principal, Depends(allow(Role.SUPPORT))]
 Readers = Annotated[Principal, Depends(allow(Role.SUPPORT, Role.ANALYST))]

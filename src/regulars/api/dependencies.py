@@ -1,8 +1,8 @@
-"""Request-scoped resources: one transaction per request, the caller, their permissions."""
+"""Request-scoped resources: the request's session, the caller, their permissions."""
 
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from regulars.access.models import Role
 from regulars.access.service import Forbidden, NotAuthenticated, Principal, authenticate
 from regulars.clock import utc_now
-from regulars.db import session_scope
 from regulars.errors import RegularsError
 
 
@@ -44,30 +43,17 @@ class RateLimiter:
         window.append(now)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request; a GET never writes, so it does not wait for writers."""
-    state = request.app.state
-    with session_scope(state.readers if request.method == "GET" else state.sessions) as session:
-        yield session
+async def get_session(request: Request) -> Session:
+    """The request's unit of work (see `regulars.api.unit_of_work`): services never commit."""
+    session: Session = request.state.session
+    return session
 
 
-def get_read_session(request: Request) -> Iterator[Session]:
-    """For a POST that only reads (a quote): it neither waits for nor blocks the writers."""
-    with session_scope(request.app.state.readers) as session:
-        yield session
+DbSession = Annotated[Session, Depends(get_session)]
 
 
-# scope="function": the transaction commits before the response is sent, so a client never
-# holds a 201 for a change that then failed to commit.
-DbSession = Annotated[Session, Depends(get_session, scope="function")]
-ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
-
-
-def get_principal(request: Request, session: ReadSession) -> Principal:
+def get_principal(request: Request, session: DbSession) -> Principal:
     """The caller; failed attempts from one address are throttled, each key rate limited.
-
-    Authentication only reads, so it never takes the write lock: a request that ends up
-    only reading (a quote) holds no lock a sale waits for.
 
     A valid credential is never throttled: tills behind one address (a shop's NAT) keep
     working while a misconfigured neighbour is answered 429. Keys are 256-bit random, so
@@ -93,7 +79,7 @@ def get_principal(request: Request, session: ReadSession) -> Principal:
 Caller = Annotated[Principal, Depends(get_principal)]
 
 
-def allow(*roles: Role) -> Callable[[Request, Principal], Principal]:
+def allow(*roles: Role) -> Callable[[Request, Principal], Awaitable[Principal]]:
     """A dependency admitting only these roles (admin always).
 
     On a path with a `{member_id}`, a member token reaches its own account only; the check
@@ -101,7 +87,7 @@ def allow(*roles: Role) -> Callable[[Request, Principal], Principal]:
     """
     admitted = {Role.ADMIN, *roles}
 
-    def check(request: Request, principal: Caller) -> Principal:
+    async def check(request: Request, principal: Caller) -> Principal:
         if principal.role not in admitted:
             raise Forbidden(f"a {principal.role} may not do this")
         if principal.role is Role.MEMBER and "member_id" in request.path_params:

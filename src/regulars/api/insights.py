@@ -2,16 +2,17 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from regulars.access.models import Role
 from regulars.access.service import Principal
 from regulars.api.dependencies import DbSession, MemberId, allow
+from regulars.api.unit_of_work import routes
 from regulars.insights.schemas import MemberInsightOut, SegmentCount
 from regulars.insights.service import member_insight, segment_counts
 from regulars.members.service import get_member
 
-router = APIRouter(tags=["insights"])
+router = routes(tags=["insights"])
 
 
 @router.get("/v1/members/{member_id}/insights")

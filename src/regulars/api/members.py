@@ -3,21 +3,21 @@
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import Depends, Query, Request, status
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel, Field
 
 from regulars.access.models import Role
 from regulars.access.service import Forbidden, Principal
 from regulars.api.dependencies import MAX_ID, DbSession, MemberId, allow
-from regulars.api.middleware import PERSONAL
+from regulars.api.unit_of_work import PERSONAL, routes
 from regulars.clock import utc_now
 from regulars.members import service
 from regulars.members.schemas import Consent, ConsentChange, Member, MemberCreate, MemberUpdate
 from regulars.points.service import merge_accounts
 from regulars.privacy.service import erase_member, export_member
 
-router = APIRouter(prefix="/v1/members", tags=["members", PERSONAL])
+router = routes(prefix="/v1/members", tags=["members", PERSONAL])
 Staff = Annotated[Principal, Depends(allow(Role.SUPPORT))]
 Till = Annotated[Principal, Depends(allow(Role.SUPPORT, Role.POS))]
 Self = Annotated[Principal, Depends(allow(Role.SUPPORT, Role.MEMBER))]

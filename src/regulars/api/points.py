@@ -2,11 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import Depends, Query, status
 
 from regulars.access.models import Role
 from regulars.access.service import Principal
 from regulars.api.dependencies import Cursor, DbSession, MemberId, allow
+from regulars.api.unit_of_work import routes
 from regulars.clock import utc_now
 from regulars.members.service import get_member
 from regulars.points import service
@@ -15,7 +16,7 @@ from regulars.program.schema import Reward
 from regulars.program.service import active_program
 from regulars.rewards.service import member_orders, order_reward
 
-router = APIRouter(prefix="/v1", tags=["points"])
+router = routes(prefix="/v1", tags=["points"])
 Self = Annotated[Principal, Depends(allow(Role.SUPPORT, Role.MEMBER))]
 Staff = Annotated[Principal, Depends(allow(Role.SUPPORT))]
 Anyone = Annotated[Principal, Depends(allow(Role.SUPPORT, Role.MEMBER, Role.POS, Role.ANALYST))]

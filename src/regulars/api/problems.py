@@ -4,6 +4,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from regulars.errors import RegularsError
 
@@ -34,6 +36,7 @@ _MEANING = {
     409: "A conflict with what is already recorded.",
     422: "The request is invalid; the problem names the field.",
     429: "Too many requests; see Retry-After.",
+    503: "The database could not be reached in time; try again after Retry-After.",
 }
 PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {
@@ -67,11 +70,18 @@ def from_error(error: RegularsError) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    app.state.problem = from_error
-
     @app.exception_handler(RegularsError)
     async def business_error(_request: Request, error: RegularsError) -> JSONResponse:
         return from_error(error)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def database_busy(_request: Request, _error: Exception) -> JSONResponse:
+        response = problem(
+            503, "database_busy", "the database is busy or unreachable; nothing was recorded"
+        )
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:

@@ -2,17 +2,18 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import Depends, status
 from pydantic import BaseModel, Field
 
 from regulars.access.models import Role
 from regulars.access.service import Principal
 from regulars.api.dependencies import DbSession, allow
+from regulars.api.unit_of_work import routes
 from regulars.clock import utc_now
 from regulars.program.schema import Program
 from regulars.program.service import active_program, apply_program
 
-router = APIRouter(prefix="/v1/program", tags=["program"])
+router = routes(prefix="/v1/program", tags=["program"])
 Admin = Annotated[Principal, Depends(allow())]
 Readers = Annotated[Principal, Depends(allow(Role.SUPPORT, Role.ANALYST, Role.POS))]
 

@@ -4,19 +4,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from pydantic import BaseModel, ConfigDict
 
 from regulars.access.models import Role
 from regulars.access.service import Principal
 from regulars.api.dependencies import DbSession, MemberId, allow
+from regulars.api.unit_of_work import routes
 from regulars.clock import utc_now
 from regulars.members.service import get_member
 from regulars.program.service import active_program
 from regulars.referrals.service import referral_status
 from regulars.tiers.service import standing, tier_history
 
-router = APIRouter(prefix="/v1/members/{member_id}", tags=["tiers"])
+router = routes(prefix="/v1/members/{member_id}", tags=["tiers"])
 Self = Annotated[Principal, Depends(allow(Role.SUPPORT, Role.MEMBER))]
 
 

@@ -140,6 +140,35 @@ def category_codes(session: Session) -> dict[int, frozenset[str]]:
     return paths
 
 
+class Catalog:
+    """Stores, products and category paths, each read at most once per unit of work.
+
+    Catalogue records are never overwritten once added, so what was read stays true.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._stores: dict[str, Store] = {}
+        self._products: dict[str, Product] = {}
+        self._paths: dict[int, frozenset[str]] | None = None
+
+    def store(self, code: str) -> Store | None:
+        if code not in self._stores:
+            self._stores.update(stores_by_code(self._session, [code]))
+        return self._stores.get(code)
+
+    def products(self, skus: Iterable[str]) -> dict[str, Product]:
+        wanted = set(skus)
+        self._products.update(products_by_sku(self._session, wanted - self._products.keys()))
+        return {sku: self._products[sku] for sku in wanted if sku in self._products}
+
+    def categories_of(self, product: Product) -> frozenset[str]:
+        """The product's category code and its ancestors' codes."""
+        if self._paths is None or product.category_id not in self._paths:
+            self._paths = category_codes(self._session)
+        return self._paths[product.category_id]
+
+
 def list_stores(session: Session) -> list[Store]:
     return list(session.scalars(select(Store).order_by(Store.code)))
 

@@ -81,6 +81,24 @@ class OfferOut(BaseModel):
     discount: Decimal
 
 
+class ConsideredOfferOut(BaseModel):
+    """A promotion of the program and what it did for this cart."""
+
+    code: str
+    name: str
+    applied: bool
+    discount: Decimal
+    reason: str | None = Field(
+        default=None,
+        examples=["below_threshold"],
+        description="Why it gave nothing: not_member, other_tier, other_store, other_channel, "
+        "outside_window, budget_exhausted, no_qualifying_goods, excluded_goods, "
+        "lost_to_exclusive, lost_to_group, below_threshold, too_few_items, no_saving, "
+        "nothing_left.",
+    )
+    message: str = Field(default="", examples=["spend 12.50 more"])
+
+
 class RejectedCouponOut(BaseModel):
     code: str
     reason: str
@@ -101,6 +119,9 @@ class TierProgressOut(BaseModel):
 class Quote(BaseModel):
     lines: list[PricedLineOut]
     promotions: list[OfferOut]
+    considered: list[ConsideredOfferOut] = Field(
+        default_factory=list, description="Every promotion of the program: applied ones first."
+    )
     coupons: list[OfferOut]
     rejected_coupons: list[RejectedCouponOut]
     gross: Decimal

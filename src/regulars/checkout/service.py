@@ -5,6 +5,7 @@ they never disagree. A committed sale's answer is stored: a till that retries ge
 and nothing moves twice.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -14,19 +15,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from regulars.batch import Outcome, Recorded
 from regulars.catalog.models import Product, Store
-from regulars.catalog.service import (
-    ProductNotFound,
-    StoreNotFound,
-    category_codes,
-    products_by_sku,
-    stores_by_code,
-)
+from regulars.catalog.service import Catalog, ProductNotFound, StoreNotFound
 from regulars.checkout import pricing
 from regulars.checkout.models import CommittedSale
 from regulars.checkout.pricing import Cart
 from regulars.checkout.schemas import (
     CartIn,
+    CartLine,
+    ConsideredOfferOut,
     OfferOut,
     PricedLineOut,
     Quote,
@@ -54,12 +52,12 @@ from regulars.points.service import (
     take_points,
 )
 from regulars.program.schema import Program
-from regulars.program.service import active_program
+from regulars.program.service import NoProgram, active_program
 from regulars.promotions.rules import Allowance, Occasion
 from regulars.promotions.service import allowances, take_budget
 from regulars.referrals.service import reward_first_purchase
 from regulars.sales.models import Receipt
-from regulars.sales.rules import fingerprint
+from regulars.sales.rules import fingerprint, line_amount
 from regulars.sales.schemas import ReceiptIn, ReceiptLineIn
 from regulars.sales.service import (
     Lookups,
@@ -103,16 +101,21 @@ class _Setting:
 
 
 def _setting(
-    session: Session, cart: CartIn, program: Program, now: datetime, *, lock: bool = False
+    session: Session,
+    cart: CartIn,
+    program: Program,
+    now: datetime,
+    *,
+    catalog: Catalog,
+    lock: bool = False,
 ) -> _Setting:
     """Read the cart's store, products and member; `lock` takes the member's lock for a sale."""
-    store = stores_by_code(session, [cart.store_code]).get(cart.store_code)
+    store = catalog.store(cart.store_code)
     if store is None:
         raise StoreNotFound(f"unknown store {cart.store_code!r}", field="store_code")
     zone = ZoneInfo(store.timezone)
     sold_at = as_utc(cart.sold_at, zone) if cart.sold_at else now
-    products = products_by_sku(session, (line.sku for line in cart.lines))
-    paths = category_codes(session)
+    products = catalog.products(line.sku for line in cart.lines)
     items = []
     for index, line in enumerate(cart.lines):
         product = products.get(line.sku)
@@ -121,7 +124,7 @@ def _setting(
         items.append(
             pricing.CartItem(
                 sku=product.sku,
-                categories=paths[product.category_id],
+                categories=catalog.categories_of(product),
                 quantity=line.quantity,
                 unit_price=product.regular_price if line.unit_price is None else line.unit_price,
                 excluded_from_promotions=product.excluded_from_promotions,
@@ -144,8 +147,12 @@ def _setting(
                 session, member_id=member.id, program=program, sold_at=sold_at
             ),
             birth_month=member.birth_date.month if member.birth_date else None,
-            spendable_points=balance(session, member_id=member.id, now=now).spendable,
-            earned_today=_earned_on_day(session, member.id, sold_at, zone),
+            spendable_points=balance(session, member_id=member.id, now=now).spendable
+            if cart.redeem_points
+            else 0,
+            earned_today=_earned_on_day(session, member.id, sold_at, zone)
+            if program.earning.cap_per_day is not None
+            else 0,
         )
     local = sold_at.astimezone(zone)
     channel = str(cart.channel or store.channel)
@@ -186,6 +193,21 @@ def _quote(priced: pricing.PricedCart) -> dict[str, object]:
         "promotions": [
             OfferOut(code=o.code, name=o.name, discount=o.discount) for o in priced.promotions
         ],
+        "considered": [
+            ConsideredOfferOut(code=o.code, name=o.name, applied=True, discount=o.discount)
+            for o in priced.promotions
+        ]
+        + [
+            ConsideredOfferOut(
+                code=o.code,
+                name=o.name,
+                applied=False,
+                discount=Decimal("0.00"),
+                reason=o.reason,
+                message=o.message,
+            )
+            for o in priced.skipped_promotions
+        ],
         "coupons": [
             OfferOut(code=o.code, name=o.name, discount=o.discount) for o in priced.coupons
         ],
@@ -220,7 +242,7 @@ def _tier_out(outcome: TierOutcome) -> TierProgressOut:
 def quote(session: Session, *, cart: CartIn, now: datetime) -> Quote:
     """Price a cart exactly as a sale would be priced now; nothing is written."""
     _, program = active_program(session)
-    setting = _setting(session, cart, program, now)
+    setting = _setting(session, cart, program, now, catalog=Catalog(session))
     return Quote.model_validate(_quote(pricing.price_cart(program, setting.cart)))
 
 
@@ -280,7 +302,7 @@ def _commit(
     now: datetime,
     future_tolerance: timedelta,
 ) -> SaleResult:
-    setting = _setting(session, sale, program, now, lock=True)
+    setting = _setting(session, sale, program, now, catalog=Catalog(session), lock=True)
     priced = _price_within_budgets(session, program, setting.cart)
     if priced.points_problem:
         raise PointsNotRedeemable(priced.points_problem, field="redeem_points")
@@ -328,7 +350,9 @@ def _commit(
         )
     upgraded = None
     if setting.member is not None:
-        upgraded = _move_points(session, setting, priced, receipt_id, version, program, now)
+        # A till clock a little ahead still counts this sale when the upgrade is dated.
+        at = max(now, setting.sold_at)
+        upgraded = _move_points(session, setting, priced, receipt_id, version, program, now, at)
     result = SaleResult.model_validate(
         {
             **_quote(priced),
@@ -374,8 +398,12 @@ def _move_points(
     version: int,
     program: Program,
     now: datetime,
+    at: datetime,
 ) -> str | None:
-    """Take the points paid with, credit the points earned; returns a new tier if reached."""
+    """Take the points paid with, credit the points earned; returns a new tier if reached.
+
+    `now` is when this is written, `at` when a tier reached by the sale is held from.
+    """
     member = setting.member
     assert member is not None
     zone = ZoneInfo(setting.store.timezone)
@@ -430,7 +458,7 @@ def _move_points(
             tier=upgraded,
             program=program,
             program_version=version,
-            now=max(now, setting.sold_at),  # a till clock a little ahead still counts this sale
+            now=at,
         )
     if upgraded and upgraded.upgrade_coupon:
         try:
@@ -445,3 +473,73 @@ def _move_points(
         except RegularsError:
             pass  # the welcome coupon ran out: the sale and the upgrade stand without it
     return upgraded.code if upgraded else None
+
+
+def credit_recorded(
+    session: Session, *, receipts: Sequence[tuple[int, ReceiptIn]], now: datetime
+) -> int:
+    """Earn the points and tier progress of receipts recorded outside the till (imports).
+
+    The receipts carry their discounts already, so only the earning and tier rules of the
+    active program apply, in the order the purchases were made and dated when they were made.
+    Receipts of a closed or frozen account, and all receipts before any program was applied,
+    earn nothing. Returns the points credited.
+    """
+    members = [pair for pair in receipts if pair[1].member_card is not None]
+    if not members:
+        return 0
+    try:
+        version, program = active_program(session)
+    except NoProgram:
+        return 0
+    history = program.model_copy(update={"promotions": []})  # priced at the till already
+    catalog = Catalog(session)
+    credited = 0
+    for receipt_id, receipt in sorted(members, key=lambda pair: pair[1].sold_at):
+        cart = CartIn.model_construct(
+            store_code=receipt.store_code,
+            channel=receipt.channel,
+            member_card=receipt.member_card,
+            sold_at=receipt.sold_at,
+            lines=[
+                CartLine.model_construct(
+                    sku=line.sku,
+                    quantity=Decimal(1),
+                    unit_price=line_amount(line.quantity, line.unit_price, line.line_discount),
+                )
+                for line in receipt.lines
+            ],
+            coupons=[],
+            redeem_points=0,
+        )
+        try:
+            setting = _setting(session, cart, history, now, catalog=catalog, lock=True)
+        except MemberNotActive:
+            continue
+        priced = pricing.price_cart(history, setting.cart)
+        at = setting.sold_at  # the points moved when the purchase was made
+        _move_points(session, setting, priced, receipt_id, version, program, at, at)
+        credited += priced.points_earned
+    return credited
+
+
+def record_and_credit(
+    session: Session,
+    *,
+    receipts: Sequence[ReceiptIn],
+    now: datetime,
+    future_tolerance: timedelta,
+    earn: bool = True,
+) -> list[Outcome]:
+    """Record receipts from outside the till; with `earn`, credit what the new ones earn."""
+    outcomes = record_receipts(
+        session, receipts=receipts, now=now, future_tolerance=future_tolerance
+    )
+    if earn:
+        new = [
+            (outcome.id, receipt)
+            for outcome, receipt in zip(outcomes, receipts, strict=True)
+            if isinstance(outcome, Recorded) and outcome.created
+        ]
+        credit_recorded(session, receipts=new, now=now)
+    return outcomes

@@ -182,6 +182,8 @@ def presented(
 ) -> list[PresentedCoupon]:
     """The coupons shown at the till, with their terms and what is wrong with each."""
     wanted = [codes.normalise(code) for code in coupon_codes]
+    if not wanted:
+        return []
     found = {c.code: c for c in session.scalars(select(Coupon).where(Coupon.code.in_(wanted)))}
     templates = {
         t.id: t

@@ -21,6 +21,8 @@ from regulars.batch import Recorded
 from regulars.catalog.models import CategoryLevel, Channel
 from regulars.catalog.schemas import CategoryCreate, ProductCreate, StoreCreate
 from regulars.catalog.service import add_category, add_product, add_store
+from regulars.checkout.refunds import refund_sale
+from regulars.checkout.service import record_and_credit
 from regulars.coupons.models import CouponKind, CouponTemplate
 from regulars.coupons.schemas import CouponTemplateCreate
 from regulars.coupons.service import add_template
@@ -37,7 +39,6 @@ from regulars.program.models import ProgramVersion
 from regulars.program.service import apply_program
 from regulars.sales.models import PaymentMethod
 from regulars.sales.schemas import ReceiptIn, ReceiptLineIn, RefundIn, RefundLineIn
-from regulars.sales.service import record_receipts, refund_receipt
 
 GENDERS = (Gender.FEMALE, Gender.MALE, Gender.UNSPECIFIED)
 CHANNELS = tuple(ConsentChannel)  # sms, email, push, wechat: the generator's column order
@@ -239,7 +240,7 @@ def write_database(
     receipt_ids: list[int] = []
     tolerance = timedelta(minutes=15)
     for batch in _receipts(chain, cards):
-        record = partial(record_receipts, receipts=batch, now=now, future_tolerance=tolerance)
+        record = partial(record_and_credit, receipts=batch, now=now, future_tolerance=tolerance)
         outcomes = run_in_transaction(sessions, record)
         receipt_ids += [_recorded_id(o) for o in outcomes]
         progress("receipts", len(batch))
@@ -255,7 +256,7 @@ def write_database(
             quantity = Decimal(
                 int(s.line_quantity_milli[np.searchsorted(s.line_receipt, receipt) + line_no - 1])
             ).scaleb(-3)
-            refund_receipt(
+            refund_sale(
                 session,
                 receipt_id=receipt_ids[receipt],
                 now=now,

@@ -2,16 +2,20 @@
 
 Same key and same request: the stored first answer. Same key, other request: refused.
 A key is kept for a window (24 hours by default), then it may be used afresh.
+
+The claim and the answer are written in the transaction of the request itself, so a
+committed claim always holds its answer; a claim without one can only be left by an
+earlier version that claimed in a transaction of its own, and is taken over.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
-from regulars.db import run_in_transaction
-from regulars.errors import Conflict, InvalidInput
+from regulars.errors import InvalidInput
 from regulars.idempotency.models import IdempotencyRecord
 from regulars.members.protection import keyring
 
@@ -20,75 +24,62 @@ class IdempotencyKeyReused(InvalidInput):
     code = "idempotency_key_reused"
 
 
-class RequestInProgress(Conflict):
-    code = "request_in_progress"
-
-
 @dataclass(frozen=True)
 class Answer:
     status: int
     body: str
 
 
-def claim(
-    sessions: sessionmaker[Session],
-    *,
-    caller: str,
-    key: str,
-    request_hash: str,
-    now: datetime,
-    window: timedelta,
-) -> Answer | None:
-    """Claim a key for a new request (None), or return the answer already given under it."""
-
-    def look(session: Session) -> Answer | None:
-        record = session.get(IdempotencyRecord, (caller, key))
-        if record is not None and record.created_at <= now - window:
-            session.delete(record)
-            session.flush()
-            record = None
-        if record is None:
-            session.add(
-                IdempotencyRecord(
-                    caller=caller,
-                    key=key,
-                    request_hash=request_hash,
-                    status=None,
-                    body=None,
-                    created_at=now,
-                )
-            )
-            session.flush()
-            return None
-        if record.request_hash != request_hash:
-            raise IdempotencyKeyReused(
-                "this Idempotency-Key was used for a different request", field="Idempotency-Key"
-            )
-        if record.status is None:
-            raise RequestInProgress("the first request with this Idempotency-Key is still running")
-        return Answer(record.status, keyring().open(record.body) if record.body else "")
-
-    try:
-        return run_in_transaction(sessions, look)
-    except IntegrityError as exc:  # claimed by a twin request a moment ago
-        raise RequestInProgress(
-            "the first request with this Idempotency-Key is still running"
-        ) from exc
+@dataclass(frozen=True)
+class Claim:
+    caller: str  # a hash of the credentials: one caller's keys never meet another's
+    key: str
+    request_hash: str
 
 
-def settle(
-    sessions: sessionmaker[Session], *, caller: str, key: str, answer: Answer | None
-) -> None:
-    """Store the answer; with None (a server error) release the key so the client may retry."""
+def claim(session: Session, claimed: Claim, *, now: datetime, window: timedelta) -> Answer | None:
+    """Claim a key for a new request (None), or return the answer already given under it.
 
-    def store(session: Session) -> None:
-        record = session.get(IdempotencyRecord, (caller, key))
-        if record is None:
-            return
-        if answer is None:
-            session.delete(record)
-        else:
-            # Answers may hold personal data: sealed like the member table, gone after the window.
-            record.status, record.body = answer.status, keyring().seal(answer.body)
+    A twin request sent at the same moment waits on the row until the first commits, and
+    then gets its answer.
+    """
+    where = (IdempotencyRecord.caller == claimed.caller, IdempotencyRecord.key == claimed.key)
+    session.execute(
+        delete(IdempotencyRecord).where(*where, IdempotencyRecord.created_at <= now - window)
+    )
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = session.execute(
+        dialect.insert(IdempotencyRecord)
+        .values(
+            caller=claimed.caller,
+            key=claimed.key,
+            request_hash=claimed.request_hash,
+            created_at=now,
+        )
+        .on_conflict_do_nothing()
+        .returning(IdempotencyRecord.key)
+    ).first()
+    if inserted is not None:
+        return None
+    request_hash, status, body = session.execute(
+        select(
+            IdempotencyRecord.request_hash, IdempotencyRecord.status, IdempotencyRecord.body
+        ).where(*where)
+    ).one()
+    if request_hash != claimed.request_hash:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was used for a different request", field="Idempotency-Key"
+        )
+    if status is None:
+        return None  # abandoned, never answered: the request runs now
+    return Answer(status, keyring().open(body) if body else "")
 
-    run_in_transaction(sessions, store)
+
+def settle(session: Session, claimed: Claim, answer: Answer) -> None:
+    """Keep the answer under the key, in the request's own transaction."""
+    # Answers may hold personal data: sealed like the member table, gone after the window.
+    session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.caller == claimed.caller, IdempotencyRecord.key == claimed.key)
+        .values(status=answer.status, body=keyring().seal(answer.body))
+    )

@@ -11,6 +11,7 @@ from regulars.catalog.schemas import CategoryCreate, ProductCreate, StoreCreate
 from regulars.clock import utc_now
 from regulars.config import get_settings
 from regulars.console import console, open_database, reports_errors
+from regulars.imports.balances import import_balances
 from regulars.imports.catalog import import_catalog
 from regulars.imports.members import import_members
 from regulars.imports.pipeline import ImportReport
@@ -49,11 +50,34 @@ def members_command(file: FileArgument, encoding: EncodingOption = "utf-8-sig") 
 
 @app.command("receipts")
 @reports_errors
-def receipts_command(file: FileArgument, encoding: EncodingOption = "utf-8-sig") -> None:
+def receipts_command(
+    file: FileArgument,
+    encoding: EncodingOption = "utf-8-sig",
+    earn: Annotated[
+        bool,
+        typer.Option(
+            "--earn/--no-earn",
+            help="Members earn points and tier progress by the active program; "
+            "--no-earn for history that predates the program.",
+        ),
+    ] = True,
+) -> None:
     """Record receipts, one row per line; a receipt already recorded is not written again."""
     sessions = open_database()
     _show(
-        import_receipts(sessions, file, settings=get_settings(), now=utc_now(), encoding=encoding)
+        import_receipts(
+            sessions, file, settings=get_settings(), now=utc_now(), encoding=encoding, earn=earn
+        )
+    )
+
+
+@app.command("balances")
+@reports_errors
+def balances_command(file: FileArgument, encoding: EncodingOption = "utf-8-sig") -> None:
+    """Carry points over from a previous loyalty system: member_card, points, expires_at."""
+    sessions = open_database()
+    _show(
+        import_balances(sessions, file, settings=get_settings(), now=utc_now(), encoding=encoding)
     )
 
 

@@ -6,12 +6,12 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from regulars.batch import Outcome
+from regulars.checkout.service import record_and_credit
 from regulars.config import Settings
 from regulars.errors import InvalidInput
 from regulars.imports.files import NumberedRow
 from regulars.imports.pipeline import ImportReport, ImportSpec, Unit, run_import
 from regulars.sales.schemas import ReceiptIn
-from regulars.sales.service import record_receipts
 
 HEADER_COLUMNS = ["store", "pos_receipt_no", "sold_at", "channel", "member_card", "payment_method"]
 LINE_COLUMNS = ["sku", "quantity", "unit_price", "line_discount"]
@@ -60,11 +60,16 @@ def import_receipts(
     now: datetime,
     show_progress: bool = True,
     encoding: str = "utf-8-sig",
+    earn: bool = True,
 ) -> ImportReport:
+    """Record the receipts of a file; with `earn` their members earn points and tier progress
+    by the active program, as at the till (without, for history that predates the program)."""
     tolerance = timedelta(minutes=settings.future_tolerance_minutes)
 
     def write(session: Session, receipts: list[ReceiptIn]) -> list[Outcome]:
-        return record_receipts(session, receipts=receipts, now=now, future_tolerance=tolerance)
+        return record_and_credit(
+            session, receipts=receipts, now=now, future_tolerance=tolerance, earn=earn
+        )
 
     spec = ImportSpec(
         required_columns=REQUIRED,

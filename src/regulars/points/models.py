@@ -23,6 +23,7 @@ class EntryKind(StrEnum):
     ADJUST = "adjust"
     BONUS = "bonus"
     TRANSFER = "transfer"
+    OPENING = "opening"  # a balance carried over from the chain's previous loyalty system
 
 
 class PointLot(Base):

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from regulars.clock import Moment
 from regulars.points.models import EntryKind
 
 
@@ -59,3 +60,15 @@ class RewardOrder(BaseModel):
     points: int
     ordered_at: datetime
     coupon_id: int | None
+
+
+class OpeningBalanceIn(BaseModel):
+    """Points a member held in the previous loyalty system, carried over with their expiry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    member_card: str = Field(min_length=1, max_length=32)
+    points: int = Field(gt=0)
+    expires_at: Moment | None = Field(
+        default=None, description="Empty: the program's expiry policy from the day of import."
+    )

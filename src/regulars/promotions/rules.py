@@ -85,29 +85,33 @@ class AppliedOffer:
 
 @dataclass(frozen=True)
 class SkippedOffer:
+    """An offer of the program that gave this cart nothing, and why."""
+
     code: str
-    reason: str
+    name: str
+    reason: str  # a stable code a till can act on, e.g. "below_threshold"
+    message: str  # the same for the shopper, e.g. "spend 12.50 more"
 
 
-def eligible(promotion: Promotion, shopper: Shopper, occasion: Occasion) -> str | None:
-    """Why an offer does not apply to this shopper here and now, or None when it does."""
+def eligible(promotion: Promotion, shopper: Shopper, occasion: Occasion) -> tuple[str, str] | None:
+    """Why an offer does not apply to this shopper here and now (reason, message), or None."""
     if (promotion.member_only or promotion.kind == "member_price" or promotion.tiers) and not (
         shopper.member
     ):
-        return "members only"
+        return "not_member", "members only"
     if promotion.tiers and shopper.tier not in promotion.tiers:
-        return f"only for {', '.join(promotion.tiers)}"
+        return "other_tier", f"only for {', '.join(promotion.tiers)}"
     if promotion.stores and occasion.store not in promotion.stores:
-        return "not at this store"
+        return "other_store", "not at this store"
     if promotion.channels and occasion.channel not in promotion.channels:
-        return "not on this channel"
+        return "other_channel", "not on this channel"
     at = occasion.at
     if promotion.starts and at < _local(promotion.starts, at):
-        return "not started"
+        return "outside_window", "not started"
     if promotion.ends and at >= _local(promotion.ends, at):
-        return "ended"
+        return "outside_window", "ended"
     if promotion.weekdays and WEEKDAYS[at.weekday()] not in promotion.weekdays:
-        return "not today"
+        return "outside_window", "not today"
     return None
 
 
@@ -116,16 +120,43 @@ def _local(moment: datetime, at: datetime) -> datetime:
     return moment.replace(tzinfo=at.tzinfo) if moment.tzinfo is None else moment
 
 
-def _in_scope(promotion: Promotion, line: PricedLine) -> bool:
-    if line.excluded or line.locked or line.left <= 0:
-        return False
-    if promotion.group and promotion.group in line.groups:
-        return False
+def _for_goods(promotion: Promotion, line: PricedLine) -> bool:
+    """The offer is meant for this line's goods."""
     if promotion.kind == "member_price":
         return line.sku in promotion.member_prices
     if not promotion.skus and not promotion.categories:
         return True
     return line.sku in promotion.skus or bool(line.categories & set(promotion.categories))
+
+
+def _in_scope(promotion: Promotion, line: PricedLine) -> bool:
+    if line.excluded or line.locked or line.left <= 0:
+        return False
+    if promotion.group and promotion.group in line.groups:
+        return False
+    return _for_goods(promotion, line)
+
+
+def _why_nothing(promotion: Promotion, lines: Sequence[PricedLine]) -> tuple[str, str]:
+    """Why an eligible offer gave the cart no discount."""
+    meant = [line for line in lines if _for_goods(promotion, line)]
+    scope = [line for line in meant if _in_scope(promotion, line)]
+    if not meant:
+        return "no_qualifying_goods", "none of its goods are in the cart"
+    if not scope:
+        if all(line.excluded for line in meant):
+            return "excluded_goods", "its goods are excluded from promotions"
+        if any(line.locked for line in meant):
+            return "lost_to_exclusive", "an exclusive offer already took its goods"
+        if promotion.group and any(promotion.group in line.groups for line in meant):
+            return "lost_to_group", f"another {promotion.group!r} offer already applied"
+        return "nothing_left", "its goods are already free"
+    if promotion.kind == "spend_save":
+        short = _given(promotion.threshold) - sum((line.left for line in scope), ZERO)
+        return "below_threshold", f"spend {short:.2f} more"
+    if promotion.kind == "member_price":
+        return "no_saving", "the member price is not below this price"
+    return "too_few_items", "not enough of its goods in the cart"
 
 
 def spread(amount: Decimal, lines: Sequence[PricedLine]) -> dict[int, Decimal]:
@@ -268,6 +299,29 @@ def _within_money(discounts: dict[int, Decimal], money: Decimal | None) -> dict[
     }
 
 
+def _try(
+    promotion: Promotion,
+    lines: list[PricedLine],
+    shopper: Shopper,
+    occasion: Occasion,
+    allowance: Allowance,
+) -> AppliedOffer | SkippedOffer:
+    """What one offer gives the lines as they stand, or why it gives nothing."""
+    refused = eligible(promotion, shopper, occasion)
+    if refused is None and _used_up(allowance):
+        refused = "budget_exhausted", "its budget is used up"
+    if refused is not None:
+        return SkippedOffer(promotion.code, promotion.name, *refused)
+    scope = [line for line in lines if _in_scope(promotion, line)]
+    discounts, units = _discounts(promotion, scope, allowance.units) if scope else ({}, 0)
+    discounts = {n: d for n, d in _within_money(discounts, allowance.money).items() if d > 0}
+    if not discounts:
+        return SkippedOffer(promotion.code, promotion.name, *_why_nothing(promotion, lines))
+    return AppliedOffer(
+        promotion.code, promotion.name, sum(discounts.values(), ZERO), discounts, units
+    )
+
+
 def apply_promotions(
     promotions: Sequence[Promotion],
     lines: list[PricedLine],
@@ -275,26 +329,21 @@ def apply_promotions(
     occasion: Occasion,
     allowances: dict[str, Allowance],
 ) -> tuple[list[AppliedOffer], list[SkippedOffer]]:
-    """Apply every eligible offer to the lines, in stacking order; lines are updated in place."""
+    """Apply every eligible offer to the lines, in stacking order; lines are updated in place.
+
+    Every offer ends up either applied or skipped with its reason.
+    """
     applied: list[AppliedOffer] = []
     skipped: list[SkippedOffer] = []
     for promotion in sorted(promotions, key=lambda p: (p.priority, p.code)):
-        reason = eligible(promotion, shopper, occasion)
-        if reason:
-            skipped.append(SkippedOffer(promotion.code, reason))
+        outcome = _try(
+            promotion, lines, shopper, occasion, allowances.get(promotion.code, Allowance())
+        )
+        if isinstance(outcome, SkippedOffer):
+            skipped.append(outcome)
             continue
-        allowance = allowances.get(promotion.code, Allowance())
-        if _used_up(allowance):
-            skipped.append(SkippedOffer(promotion.code, "budget used up"))
-            continue
-        scope = [line for line in lines if _in_scope(promotion, line)]
-        discounts, units = _discounts(promotion, scope, allowance.units) if scope else ({}, 0)
-        discounts = _within_money(discounts, allowance.money)
-        discounts = {n: d for n, d in discounts.items() if d > 0}
-        if not discounts:
-            continue
-        for line in scope:
-            cut = discounts.get(line.line_no, ZERO)
+        for line in lines:
+            cut = outcome.lines.get(line.line_no, ZERO)
             if cut <= 0:
                 continue
             line.discount += cut
@@ -303,9 +352,5 @@ def apply_promotions(
                 line.groups.add(promotion.group)
             if promotion.exclusive:
                 line.locked = True
-        applied.append(
-            AppliedOffer(
-                promotion.code, promotion.name, sum(discounts.values(), ZERO), discounts, units
-            )
-        )
+        applied.append(outcome)
     return applied, skipped

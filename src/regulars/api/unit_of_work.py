@@ -1,0 +1,161 @@
+"""One request, one unit of work: one session, one transaction, committed once.
+
+Authentication, the Idempotency-Key, the work itself, the answer kept under the key and
+the audit row all share the request's transaction: a crash at any point leaves either all
+of them or none, so a retry with the same key is always either answered from the record
+or done afresh, never refused.
+
+A request holds exactly one connection, so the pool is sized to the number of requests
+the server admits at once and no request ever waits for a connection another holds.
+"""
+
+import hashlib
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from regulars.access.service import Principal
+from regulars.api.dependencies import Caller
+from regulars.audit import service as audit
+from regulars.clock import utc_now
+from regulars.db import is_conflict
+from regulars.idempotency.service import Answer, Claim, claim, settle
+
+PERSONAL = "personal data"  # routes tagged with this are audited on read too
+# A POST that changes nothing (a quote) says so in the spec, and is not audited as a write.
+READS_ONLY = {"x-reads-only": True}
+ATTEMPTS = 3  # a PostgreSQL serialization failure or deadlock re-runs the request
+
+
+class Replay(Exception):
+    """The request was answered before under its Idempotency-Key."""
+
+    def __init__(self, answer: Answer) -> None:
+        self.answer = answer
+
+
+async def idempotency_key(request: Request, caller: Caller) -> None:
+    """Claim the request's Idempotency-Key in its own transaction, or replay the answer.
+
+    Runs after authentication, so a revoked key or a closed account gets no replay.
+    """
+    key = request.headers.get("idempotency-key")
+    route: UnitOfWork = request.scope["route"]
+    if not key or request.method != "POST" or route.reads_only:
+        return
+    target = request.url.path.encode() + b"?" + request.url.query.encode()
+    request_hash = hashlib.sha256(target + b"\n" + await request.body()).hexdigest()
+    window = request.app.state.settings.idempotency_window
+    claimed = Claim(
+        caller=hashlib.sha256(request.headers.get("authorization", "").encode()).hexdigest(),
+        key=key[:200],
+        request_hash=request_hash,
+    )
+    session = request.state.session
+    answer = await run_in_threadpool(claim, session, claimed, now=utc_now(), window=window)
+    if answer is not None:
+        raise Replay(answer)
+    request.state.claim = claimed
+
+
+def routes(**options: Any) -> APIRouter:
+    """A router whose every route runs as one unit of work and honours Idempotency-Key."""
+    return APIRouter(route_class=UnitOfWork, dependencies=[Depends(idempotency_key)], **options)
+
+
+class UnitOfWork(APIRoute):
+    @property
+    def reads_only(self) -> bool:
+        """Whether the route only reads and may run beside the writers."""
+        return self.methods == {"GET"} or bool((self.openapi_extra or {}).get("x-reads-only"))
+
+    @property
+    def audited(self) -> bool:
+        return not self.reads_only or PERSONAL in self.tags
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        # A personal read writes its audit row, so it takes the writers' road.
+        reads_only = self.reads_only and not self.audited
+
+        async def run(request: Request) -> Response:
+            state = request.app.state
+            for attempt in range(1, ATTEMPTS + 1):
+                with (state.readers if reads_only else state.sessions)() as session:
+                    request.state.session, request.state.claim = session, None
+                    try:
+                        response = await handler(request)
+                    except Replay as replay:
+                        await run_in_threadpool(session.rollback)
+                        return _replayed(replay.answer)
+                    except (OperationalError, PoolTimeout) as error:
+                        # The database is busy or gone: answered 503, nothing to audit.
+                        await run_in_threadpool(session.rollback)
+                        if attempt < ATTEMPTS and is_conflict(error):
+                            continue
+                        raise
+                    except Exception as error:
+                        response = await _problem(request, error)
+                        await run_in_threadpool(self._fail, session, request, response.status_code)
+                        return response
+                    await run_in_threadpool(self._finish, session, request, response)
+                    return response
+            raise AssertionError("unreachable")
+
+        return run
+
+    def _finish(self, session: Session, request: Request, response: Response) -> None:
+        """Keep the answer under the key, audit, and commit: all or nothing."""
+        claimed: Claim | None = request.state.claim
+        if claimed is not None:
+            settle(session, claimed, Answer(response.status_code, bytes(response.body).decode()))
+        self._audit(session, request, response.status_code)
+        session.commit()
+
+    def _fail(self, session: Session, request: Request, status: int) -> None:
+        """Undo the work; the refusal itself is audited and the key left free for a retry."""
+        session.rollback()
+        self._audit(session, request, status)
+        session.commit()
+
+    def _audit(self, session: Session, request: Request, status: int) -> None:
+        principal: Principal | None = getattr(request.state, "principal", None)
+        if principal is None or not self.audited:
+            return
+        params = request.path_params
+        audit.record(
+            session,
+            at=utc_now(),
+            actor=principal.name,
+            role=str(principal.role),
+            action=f"{request.method} {self.path}",
+            object=(",".join(f"{k}={v}" for k, v in sorted(params.items())) or "-")[:200],
+            status=status,
+            request_id=request.state.request_id,
+        )
+
+
+async def _problem(request: Request, error: Exception) -> Response:
+    """The answer the application's exception handlers give for `error`."""
+    for kind in type(error).__mro__:
+        handler = request.app.exception_handlers.get(kind)
+        if handler is not None:
+            response: Response = await handler(request, error)
+            return response
+    raise error
+
+
+def _replayed(answer: Answer) -> Response:
+    media = "application/problem+json" if answer.status >= 400 else "application/json"
+    return Response(
+        answer.body,
+        status_code=answer.status,
+        media_type=media,
+        headers={"Idempotent-Replayed": "true"},
+    )
