@@ -31,7 +31,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from regulars.errors import DatabaseNotReady, InvalidInput
+from regulars.errors import Contention, DatabaseNotReady, InvalidInput
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -192,7 +192,7 @@ def _is_retryable(exc: OperationalError) -> bool:
 def run_in_transaction(
     sessions: sessionmaker[Session], use_case: Callable[[Session], T], *, attempts: int = 5
 ) -> T:
-    """Run `use_case` in one transaction; commit on success, retry on a serialization conflict."""
+    """Run `use_case` in one transaction; commit on success, run it again after a lost race."""
     for attempt in range(1, attempts + 1):
         with sessions() as session:
             try:
@@ -202,6 +202,10 @@ def run_in_transaction(
             except OperationalError as exc:
                 session.rollback()
                 if attempt == attempts or not _is_retryable(exc):
+                    raise
+            except Contention:
+                session.rollback()
+                if attempt == attempts:
                     raise
             except BaseException:
                 session.rollback()

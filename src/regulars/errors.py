@@ -33,3 +33,10 @@ class Conflict(RegularsError):
 class DatabaseNotReady(RegularsError):
     code = "database_not_ready"
     status = 503
+
+
+class Contention(Exception):
+    """Another transaction won a race this one depended on: the last coupon, the last of a
+    budget, the same receipt number. The unit of work runs again from the start and then
+    sees the outcome (the coupon is refused, the offer priced without, the receipt replayed).
+    """

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from regulars.errors import RegularsError
+from regulars.errors import Contention, RegularsError
 
 PROBLEM = "application/problem+json"
 
@@ -76,6 +76,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeout)
+    @app.exception_handler(Contention)
     async def database_busy(_request: Request, _error: Exception) -> JSONResponse:
         response = problem(
             503, "database_busy", "the database is busy or unreachable; nothing was recorded"

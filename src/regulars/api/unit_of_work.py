@@ -25,12 +25,13 @@ from regulars.api.dependencies import Caller
 from regulars.audit import service as audit
 from regulars.clock import utc_now
 from regulars.db import is_conflict
+from regulars.errors import Contention
 from regulars.idempotency.service import Answer, Claim, claim, settle
 
 PERSONAL = "personal data"  # routes tagged with this are audited on read too
 # A POST that changes nothing (a quote) says so in the spec, and is not audited as a write.
 READS_ONLY = {"x-reads-only": True}
-ATTEMPTS = 3  # a PostgreSQL serialization failure or deadlock re-runs the request
+ATTEMPTS = 3  # a lost race, a serialization failure or a deadlock re-runs the request
 
 
 class Replay(Exception):
@@ -94,10 +95,12 @@ class UnitOfWork(APIRoute):
                     except Replay as replay:
                         await run_in_threadpool(session.rollback)
                         return _replayed(replay.answer)
-                    except (OperationalError, PoolTimeout) as error:
-                        # The database is busy or gone: answered 503, nothing to audit.
+                    except (OperationalError, PoolTimeout, Contention) as error:
+                        # A lost race runs again; a database busy or gone is answered 503.
                         await run_in_threadpool(session.rollback)
-                        if attempt < ATTEMPTS and is_conflict(error):
+                        if attempt < ATTEMPTS and (
+                            isinstance(error, Contention) or is_conflict(error)
+                        ):
                             continue
                         raise
                     except Exception as error:

@@ -6,12 +6,12 @@ and nothing moves twice.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,7 +41,7 @@ from regulars.coupons.service import (
     presented,
     redeem_coupon,
 )
-from regulars.errors import Conflict, RegularsError
+from regulars.errors import Conflict, Contention, RegularsError
 from regulars.members.models import Member, MemberStatus
 from regulars.members.service import MemberNotActive
 from regulars.points import rules
@@ -53,7 +53,7 @@ from regulars.points.service import (
 )
 from regulars.program.schema import Program
 from regulars.program.service import NoProgram, active_program
-from regulars.promotions.rules import Allowance, Occasion
+from regulars.promotions.rules import Occasion
 from regulars.promotions.service import allowances, take_budget
 from regulars.referrals.service import reward_first_purchase
 from regulars.sales.models import Receipt
@@ -61,12 +61,14 @@ from regulars.sales.rules import fingerprint, line_amount
 from regulars.sales.schemas import ReceiptIn, ReceiptLineIn
 from regulars.sales.service import (
     Lookups,
-    ReceiptConflict,
     UnknownMemberCard,
+    draft_receipt,
     record_receipts,
+    write_receipt,
 )
+from regulars.tiers.models import MemberTier
 from regulars.tiers.rules import TierOutcome
-from regulars.tiers.service import standing_before_sale, upgrade
+from regulars.tiers.service import before_sale, upgrade
 
 
 class PointsNotRedeemable(Conflict):
@@ -75,17 +77,6 @@ class PointsNotRedeemable(Conflict):
 
 class SaleAlreadyRecorded(Conflict):
     code = "receipt_conflict"
-
-
-def _earned_on_day(session: Session, member_id: int, sold_at: datetime, zone: ZoneInfo) -> int:
-    day = sold_at.astimezone(zone).date()
-    start = datetime.combine(day, time.min, tzinfo=zone)
-    query = select(func.coalesce(func.sum(ReceiptPoints.earned), 0)).where(
-        ReceiptPoints.member_id == member_id,
-        ReceiptPoints.sold_at >= start,
-        ReceiptPoints.sold_at < start + timedelta(days=1),
-    )
-    return int(session.scalar(query) or 0)
 
 
 @dataclass(frozen=True)
@@ -134,25 +125,35 @@ def _setting(
     member = None
     shopper = None
     if cart.member_card:
-        by_card = select(Member).where(Member.card_number == cart.member_card)
+        by_card = (
+            select(Member, MemberTier)
+            .outerjoin(MemberTier, MemberTier.member_id == Member.id)
+            .where(Member.card_number == cart.member_card)
+        )
         if lock:  # the member first: every sale takes its locks in the same order
-            by_card = by_card.with_for_update(key_share=True)
-        member = session.scalars(by_card.execution_options(populate_existing=True)).first()
-        if member is None:
+            by_card = by_card.with_for_update(of=Member, key_share=True)
+        found = session.execute(by_card.execution_options(populate_existing=True)).first()
+        if found is None:
             raise UnknownMemberCard(f"no member has card {cart.member_card!r}", field="member_card")
+        member, held = found
         if member.status is not MemberStatus.ACTIVE:
             raise MemberNotActive(f"member card is {member.status}", field="member_card")
+        day_start = datetime.combine(sold_at.astimezone(zone).date(), time.min, tzinfo=zone)
+        context = before_sale(
+            session,
+            member_id=member.id,
+            held=held,
+            program=program,
+            sold_at=sold_at,
+            day_start=day_start,
+        )
         shopper = pricing.Member(
-            standing=standing_before_sale(
-                session, member_id=member.id, program=program, sold_at=sold_at
-            ),
+            standing=context.standing,
             birth_month=member.birth_date.month if member.birth_date else None,
             spendable_points=balance(session, member_id=member.id, now=now).spendable
             if cart.redeem_points
             else 0,
-            earned_today=_earned_on_day(session, member.id, sold_at, zone)
-            if program.earning.cap_per_day is not None
-            else 0,
+            earned_today=context.earned_today,
         )
     local = sold_at.astimezone(zone)
     channel = str(cart.channel or store.channel)
@@ -279,18 +280,11 @@ def commit_sale(
     if replayed is not None:
         return replayed
     version, program = active_program(session)
-    for attempt in range(3):
-        try:
-            with session.begin_nested():
-                return _commit(session, sale, request, version, program, now, future_tolerance)
-        except (CouponNotRedeemable, ReceiptConflict, IntegrityError):
-            replayed = _replay(session, sale, request)  # the same sale, committed meanwhile
-            if replayed is not None:
-                return replayed
-            if attempt == 2:
-                raise
-            # Another sale took a coupon first: price again, the coupon is now refused.
-    raise AssertionError("unreachable")
+    try:
+        return _commit(session, sale, request, version, program, now, future_tolerance)
+    except (CouponNotRedeemable, IntegrityError) as race:
+        # Another till took the coupon, or recorded this very receipt, since it was read.
+        raise Contention(str(race)) from race
 
 
 def _commit(
@@ -307,40 +301,35 @@ def _commit(
     if priced.points_problem:
         raise PointsNotRedeemable(priced.points_problem, field="redeem_points")
     coupon_ids = [redeem_coupon(session, code=c.code, now=now) for c in priced.coupons]
-    [recorded] = record_receipts(
-        session,
-        receipts=[
-            ReceiptIn(
-                store_code=sale.store_code,
-                pos_receipt_no=sale.pos_receipt_no,
-                sold_at=setting.sold_at,
-                channel=sale.channel,
-                member_card=sale.member_card,
-                payment_method=sale.payment_method,
-                lines=[
-                    ReceiptLineIn(
-                        sku=line.sku,
-                        quantity=line.quantity,
-                        unit_price=line.unit_price,
-                        line_discount=line.discount,
-                    )
-                    for line in priced.lines
-                ],
-            )
-        ],
-        now=now,
-        future_tolerance=future_tolerance,
-        known=Lookups(
+    draft = draft_receipt(
+        ReceiptIn(
+            store_code=sale.store_code,
+            pos_receipt_no=sale.pos_receipt_no,
+            sold_at=setting.sold_at,
+            channel=sale.channel,
+            member_card=sale.member_card,
+            payment_method=sale.payment_method,
+            lines=[
+                ReceiptLineIn(
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    line_discount=line.discount,
+                )
+                for line in priced.lines
+            ],
+        ),
+        Lookups(
             stores={setting.store.code: setting.store},
             products=setting.products,
             members={sale.member_card: setting.member.id}
             if setting.member and sale.member_card
             else {},
         ),
+        now,
+        future_tolerance,
     )
-    if isinstance(recorded, RegularsError):
-        raise recorded
-    receipt_id = recorded.id
+    receipt_id = write_receipt(session, draft)
     if coupon_ids:
         session.execute(
             update(Coupon)
@@ -373,21 +362,14 @@ def _commit(
 
 
 def _price_within_budgets(session: Session, program: Program, cart: Cart) -> pricing.PricedCart:
-    """Price, then take each promotion's budget; an offer whose budget ran out meanwhile is
-    priced again without it, so a sale never fails for a budget another till just used up."""
+    """Price, then take each promotion's budget; when another till used it up since it was
+    read, the unit of work runs again and prices the sale without that offer."""
+    priced = pricing.price_cart(program, cart)
     by_code = {p.code: p for p in program.promotions}
-    limits = dict(cart.allowances)
-    while True:
-        priced = pricing.price_cart(program, replace(cart, allowances=limits))
-        attempt = session.begin_nested()
-        refused = [
-            o.code for o in priced.promotions if not take_budget(session, by_code[o.code], o)
-        ]
-        if not refused:
-            attempt.commit()
-            return priced
-        attempt.rollback()
-        limits.update({code: Allowance(receipts=0) for code in refused})
+    for offer in priced.promotions:
+        if not take_budget(session, by_code[offer.code], offer):
+            raise Contention(f"the budget of {offer.code} was used up meanwhile")
+    return priced
 
 
 def _move_points(

@@ -8,6 +8,7 @@ promotions, premium brands and basket size. The latent values are returned with 
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
@@ -149,6 +150,7 @@ class DemoChain:
     until: date
 
 
+ZONE = ZoneInfo("Asia/Shanghai")  # every demo store's zone
 PAYMENTS = ("wechat_pay", "alipay", "card", "cash")
 PAYMENT_SHARES = (0.48, 0.30, 0.12, 0.10)
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import partial
-from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
@@ -21,7 +20,7 @@ from regulars.checkout.schemas import CartLine, RefundResult, SaleIn, SaleResult
 from regulars.checkout.service import commit_sale
 from regulars.coupons.service import issue_coupons, wallet
 from regulars.db import run_in_transaction
-from regulars.demo.generator import generate
+from regulars.demo.generator import ZONE, generate
 from regulars.demo.writers import write_master_data, write_program
 from regulars.members.models import Gender
 from regulars.members.schemas import MemberCreate
@@ -31,7 +30,6 @@ from regulars.points.service import balance, mature_points
 from regulars.program.service import active_program
 from regulars.sales.schemas import RefundIn, RefundLineIn
 
-ZONE = ZoneInfo("Asia/Shanghai")
 TOLERANCE = timedelta(minutes=15)
 
 

@@ -9,7 +9,6 @@ from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from random import Random
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
@@ -28,7 +27,8 @@ from regulars.coupons.schemas import CouponTemplateCreate
 from regulars.coupons.service import add_template
 from regulars.db import bulk_insert, run_in_transaction
 from regulars.demo import assortment as A
-from regulars.demo.generator import PAYMENTS, DemoChain, as_utc_datetime
+from regulars.demo import till
+from regulars.demo.generator import PAYMENTS, ZONE, DemoChain, as_utc_datetime
 from regulars.demo.models import DemoMemberTruth
 from regulars.errors import RegularsError
 from regulars.members.models import ConsentChannel, Gender
@@ -44,7 +44,6 @@ GENDERS = (Gender.FEMALE, Gender.MALE, Gender.UNSPECIFIED)
 CHANNELS = tuple(ConsentChannel)  # sms, email, push, wechat: the generator's column order
 DEMO_SOURCE = "demo"
 BATCH = 4000
-ZONE = ZoneInfo("Asia/Shanghai")  # every demo store's zone
 
 Progress = Callable[[str, int], None]
 
@@ -87,7 +86,7 @@ def _categories() -> list[CategoryCreate]:
 def _stores(chain: DemoChain) -> list[StoreCreate]:
     s = chain.stores
     return [
-        StoreCreate(code=c, name=n, region=r, channel=Channel(ch), timezone="Asia/Shanghai")
+        StoreCreate(code=c, name=n, region=r, channel=Channel(ch), timezone=ZONE.key)
         for c, n, r, ch in zip(s.code, s.name, s.region, s.channel, strict=True)
     ]
 
@@ -128,11 +127,11 @@ def _member_records(chain: DemoChain, cards: list[str]) -> list[MemberCreate]:
     ]
 
 
-def _receipts(chain: DemoChain, cards: list[str]) -> Iterator[list[ReceiptIn]]:
+def _receipts(chain: DemoChain, cards: list[str], indexes: range) -> Iterator[list[ReceiptIn]]:
     s = chain.sales
     bounds = np.searchsorted(s.line_receipt, np.arange(len(s.member) + 1))
     batch: list[ReceiptIn] = []
-    for index in range(len(s.member)):
+    for index in indexes:
         lines = [
             ReceiptLineIn.model_construct(
                 sku=chain.products.sku[s.line_product[j]],
@@ -237,12 +236,28 @@ def write_database(
         progress("members", len(chunk))
     run_in_transaction(sessions, partial(_write_truth, chain=chain, member_ids=member_ids))
 
+    loyalty = Random(seed + 2)
+    run_in_transaction(
+        sessions, partial(till.carry_balances_over, chain=chain, cards=cards, rng=loyalty)
+    )
     receipt_ids: list[int] = []
     tolerance = timedelta(minutes=15)
-    for batch in _receipts(chain, cards):
+    opens = till.till_start(chain)
+    first_sale = int(
+        np.searchsorted(chain.sales.sold_at, np.datetime64(opens.replace(tzinfo=None)))
+    )
+    for batch in _receipts(chain, cards, range(first_sale)):
         record = partial(record_and_credit, receipts=batch, now=now, future_tolerance=tolerance)
-        outcomes = run_in_transaction(sessions, record)
-        receipt_ids += [_recorded_id(o) for o in outcomes]
+        receipt_ids += [_recorded_id(o) for o in run_in_transaction(sessions, record)]
+        progress("receipts", len(batch))
+    campaign = partial(till.welcome_campaign, chain=chain, member_ids=member_ids, at=opens)
+    run_in_transaction(sessions, campaign)
+    by_card = dict(zip(cards, member_ids, strict=True))
+    for batch in _receipts(chain, cards, range(first_sale, len(chain.sales.member))):
+        sell = partial(
+            till.sell, receipts=batch, member_ids=by_card, rng=loyalty, tolerance=tolerance
+        )
+        receipt_ids += run_in_transaction(sessions, sell)
         progress("receipts", len(batch))
 
     def refunds(session: Session) -> None:
@@ -270,6 +285,7 @@ def write_database(
             )
 
     run_in_transaction(sessions, refunds)
+    run_in_transaction(sessions, partial(till.run_nightly_jobs, chain=chain, now=now))
     return {
         "stores": len(chain.stores.code),
         "products": len(chain.products.sku),

@@ -54,6 +54,21 @@ def _move(
     actor: str | None = None,
 ) -> PointEntry:
     lot.remaining += points
+    return _record(session, lot, points, kind, now, receipt_id, refund_id, reason, actor)
+
+
+def _record(
+    session: Session,
+    lot: PointLot,
+    points: int,
+    kind: EntryKind,
+    now: datetime,
+    receipt_id: int | None,
+    refund_id: int | None,
+    reason: str | None,
+    actor: str | None,
+) -> PointEntry:
+    """The ledger entry of a movement on a lot whose remaining points already include it."""
     entry = PointEntry(
         member_id=lot.member_id,
         lot_id=lot.id,
@@ -127,7 +142,7 @@ def add_points(
         member_id=member_id,
         kind=kind,
         points=points,
-        remaining=0,
+        remaining=points,
         earned_at=earned_at or now,
         available_at=available_at,
         expires_at=expires_at,
@@ -136,17 +151,7 @@ def add_points(
     )
     session.add(lot)
     session.flush()
-    _move(
-        session,
-        lot,
-        points,
-        kind,
-        now,
-        receipt_id=receipt_id,
-        refund_id=refund_id,
-        reason=reason,
-        actor=actor,
-    )
+    _record(session, lot, points, kind, now, receipt_id, refund_id, reason, actor)
     return lot
 
 

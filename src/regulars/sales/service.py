@@ -56,7 +56,7 @@ def _plain(value: Decimal) -> str:
 
 
 @dataclass
-class _Draft:
+class ReceiptDraft:
     key: tuple[int, str]
     receipt: dict[str, object]
     lines: list[dict[str, object]]
@@ -84,7 +84,10 @@ def _lookups(session: Session, receipts: Sequence[ReceiptIn]) -> Lookups:
     )
 
 
-def _draft(receipt: ReceiptIn, known: Lookups, now: datetime, tolerance: timedelta) -> _Draft:
+def draft_receipt(
+    receipt: ReceiptIn, known: Lookups, now: datetime, tolerance: timedelta
+) -> ReceiptDraft:
+    """The rows a receipt becomes, checked against what is known; nothing is written."""
     store = known.stores.get(receipt.store_code)
     if store is None:
         raise StoreNotFound(f"unknown store {receipt.store_code!r}", field="store_code")
@@ -131,7 +134,7 @@ def _draft(receipt: ReceiptIn, known: Lookups, now: datetime, tolerance: timedel
             for line in receipt.lines
         ],
     }
-    return _Draft(
+    return ReceiptDraft(
         key=(store.id, receipt.pos_receipt_no),
         receipt={
             "store_id": store.id,
@@ -149,7 +152,7 @@ def _draft(receipt: ReceiptIn, known: Lookups, now: datetime, tolerance: timedel
     )
 
 
-def _compare(existing_id: int, existing_fingerprint: str, draft: _Draft) -> Outcome:
+def _compare(existing_id: int, existing_fingerprint: str, draft: ReceiptDraft) -> Outcome:
     if existing_fingerprint == draft.receipt["fingerprint"]:
         return Recorded(existing_id, created=False)
     return ReceiptConflict(
@@ -175,10 +178,10 @@ def record_receipts(
     """
     known = known or _lookups(session, receipts)
     outcomes: list[Outcome | None] = [None] * len(receipts)
-    drafts: dict[int, _Draft] = {}
+    drafts: dict[int, ReceiptDraft] = {}
     for index, receipt in enumerate(receipts):
         try:
-            drafts[index] = _draft(receipt, known, now, future_tolerance)
+            drafts[index] = draft_receipt(receipt, known, now, future_tolerance)
         except RegularsError as error:
             outcomes[index] = error
 
@@ -239,22 +242,25 @@ def _recorded(
     }
 
 
-def _insert(session: Session, drafts: list[_Draft]) -> list[int]:
-    # Plain executemany and one query for the new ids: much faster than RETURNING per row.
+def write_receipt(session: Session, draft: ReceiptDraft) -> int:
+    """Write one new receipt and its lines: two statements. Raises IntegrityError when its
+    store and number are taken (the caller decides what a repeat means)."""
+    receipt_id = session.scalar(
+        bulk_insert(Receipt).values(**draft.receipt).returning(Receipt.__table__.c.id)
+    )
+    assert receipt_id is not None
+    session.execute(
+        bulk_insert(ReceiptLine), [{**line, "receipt_id": receipt_id} for line in draft.lines]
+    )
+    return receipt_id
+
+
+def _insert(session: Session, drafts: list[ReceiptDraft]) -> list[int]:
     with session.begin_nested():
-        session.execute(bulk_insert(Receipt), [d.receipt for d in drafts])
-        recorded = _recorded(session, [d.key for d in drafts])
-        ids = [recorded[d.key][0] for d in drafts]
-        line_rows = [
-            {**line, "receipt_id": receipt_id}
-            for receipt_id, draft in zip(ids, drafts, strict=True)
-            for line in draft.lines
-        ]
-        session.execute(bulk_insert(ReceiptLine), line_rows)
-    return ids
+        return [write_receipt(session, draft) for draft in drafts]
 
 
-def _insert_one(session: Session, draft: _Draft) -> Outcome:
+def _insert_one(session: Session, draft: ReceiptDraft) -> Outcome:
     try:
         [receipt_id] = _insert(session, [draft])
     except IntegrityError:

@@ -1,11 +1,11 @@
 """Use cases of tiers: the member's tier, upgrades as soon as earned, the yearly review."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from regulars.points.models import ReceiptPoints
@@ -104,15 +104,40 @@ def _set_tier(
     session.flush()
 
 
-def standing_before_sale(
-    session: Session, *, member_id: int, program: Program, sold_at: datetime
-) -> rules.Standing:
-    """The member's tier and window activity as a sale at `sold_at` finds them."""
-    held = session.get(MemberTier, member_id)
-    spend, visits = window_activity(session, member_id=member_id, program=program, as_of=sold_at)
+@dataclass(frozen=True)
+class SaleContext:
+    standing: rules.Standing  # tier, window spend and visits before the sale
+    earned_today: int  # points earned on the sale's local day, for the daily cap
+
+
+def before_sale(
+    session: Session,
+    *,
+    member_id: int,
+    held: MemberTier | None,
+    program: Program,
+    sold_at: datetime,
+    day_start: datetime,
+) -> SaleContext:
+    """How a sale at `sold_at` finds the member (who holds `held`), in one query: the
+    window's spend and visits up to the sale, and the points earned on its local day."""
+    row = ReceiptPoints
+    start = _window_start(program, sold_at)
+    day_end = day_start + timedelta(days=1)
+    in_window = and_(row.sold_at > start, row.sold_at <= sold_at, row.eligible_amount > 0)
+    today = and_(row.sold_at >= day_start, row.sold_at < day_end)
+    query = select(
+        func.coalesce(func.sum(case((in_window, row.eligible_amount), else_=0)), 0),
+        func.coalesce(func.sum(case((in_window, row.refunded_eligible_amount), else_=0)), 0),
+        func.coalesce(func.sum(case((in_window, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((today, row.earned), else_=0)), 0),
+    ).where(row.member_id == member_id, row.sold_at > min(start, day_start), row.sold_at < day_end)
+    spend, refunded, visits, earned = session.execute(query).one()
     known = held is not None and held.tier_code in {t.code for t in program.tiers}
     tier = program.tier(held.tier_code) if held and known else program.tiers[0]
-    return rules.Standing(tier, spend, visits, held.review_on if held and known else None)
+    review_on = held.review_on if held and known else None
+    standing = rules.Standing(tier, Decimal(spend) - Decimal(refunded), int(visits), review_on)
+    return SaleContext(standing, int(earned))
 
 
 def upgrade(
