@@ -1,29 +1,40 @@
-"""Load on the HTTP API: quote + commit of demo carts at rising rates, from this process.
+"""Load on the till's HTTP endpoint, with a bare peer measured by the same client.
 
-Starts `regulars serve` on 127.0.0.1 (a free port) over a fresh demo database, creates a
-till key, then for each target rate sends sales open-loop for a few seconds and reports
-the committed receipts/s and the p50/p95/p99 latency of a quote+commit pair. Bounded: at
-most `--seconds` per rate, and the server is stopped at the end.
-Peer in the same run: GET /health, the floor of the server and client themselves.
-Run: .venv/bin/python bench/api_load.py [--database sqlite|postgresql-url] [--rates 25,50,100]
-     [--workers N]
+Starts `regulars serve` on 127.0.0.1 over a fresh demo database (points, tiers, coupons
+from the demo) and commits sales to POST /v1/receipts with an Idempotency-Key each, as
+tills do: seven in ten by members, of which about one in ten hands over a coupon the
+member holds and one in ten pays part with points. Two measures:
+
+- saturation: `--clients` tills send back to back for `--seconds`: committed receipts/s;
+- open loop: sales arrive at `--rate` a second: p50/p95/p99 latency and errors.
+
+Peer in the same run: bench/peer_till.py, a bare FastAPI endpoint that parses the same body
+and writes the same rows with sqlite3, served by the same uvicorn, on a copy of the same
+database. The client is a minimal keep-alive HTTP/1.1 client, so it is not the bottleneck.
+Run: .venv/bin/python bench/api_load.py [--database sqlite|postgresql://…] [--rate 500]
 """
 
 import argparse
 import asyncio
+import json
 import os
+import random
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
+from sqlalchemy import create_engine, text
 
 from regulars.demo.generator import generate
+
+ROOT = Path(__file__).resolve().parent
 
 
 def free_port() -> int:
@@ -36,66 +47,177 @@ def run(args: list[str], env: dict[str, str]) -> str:
     return subprocess.run(args, env=env, check=True, capture_output=True, text=True).stdout
 
 
-def carts(count: int) -> list[dict[str, object]]:
-    chain = generate(members=300, months=2, seed=5, stores=8, until=datetime.now(UTC).date())
+class Connection:
+    """One keep-alive HTTP/1.1 connection: a request, then its whole response."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> "Connection":
+        return cls(*await asyncio.open_connection("127.0.0.1", port))
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n{head}\r\n".encode()
+            + body
+        )
+        status = int((await self.reader.readline()).split()[1])
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        await self.reader.readexactly(length)
+        return status
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def sale_bodies(url: str, count: int, seed: int) -> list[bytes]:
+    """Demo carts at store S001, members and their coupons and points in realistic shares."""
+    engine = create_engine(url)
+    with engine.connect() as db:
+        cards = [row[0] for row in db.execute(text("SELECT card_number FROM member"))]
+        coupons = list(
+            db.execute(
+                text(
+                    "SELECT m.card_number, c.code FROM coupon c JOIN member m ON m.id = c.member_id"
+                    " WHERE c.status = 'issued'"
+                )
+            )
+        )
+        rich = [
+            row[0]
+            for row in db.execute(
+                text(
+                    "SELECT m.card_number FROM member m JOIN point_lot l ON l.member_id = m.id "
+                    "GROUP BY m.card_number HAVING sum(l.remaining) >= 2000"
+                )
+            )
+        ]
+    engine.dispose()
+    rng = random.Random(seed)
+    chain = generate(members=300, months=2, seed=seed, stores=8, until=datetime.now(UTC).date())
     s, skus = chain.sales, chain.products.sku
-    made, line = [], 0
+    bodies, line = [], 0
     for index in range(count):
         lines = []
-        while line < len(s.line_receipt) and s.line_receipt[line] == index:
+        while line < len(s.line_receipt) and s.line_receipt[line] == index % s.line_receipt[-1]:
             quantity = s.line_quantity_milli[line] / 1000
             lines.append({"sku": skus[s.line_product[line]], "quantity": f"{quantity:.3f}"})
             line += 1
-        made.append({"store_code": "S001", "lines": lines})
-    return made
+        sale: dict[str, object] = {
+            "store_code": "S001",
+            "pos_receipt_no": f"L{seed}-{index}",
+            "sold_at": datetime.now(UTC).isoformat(),
+            "lines": lines or [{"sku": skus[0], "quantity": "1"}],
+        }
+        draw = rng.random()
+        if draw < 0.07 and coupons:
+            sale["member_card"], code = coupons.pop()
+            sale["coupons"] = [code]
+        elif draw < 0.14 and rich:
+            sale["member_card"] = rng.choice(rich)
+            sale["redeem_points"] = 100
+        elif draw < 0.7:
+            sale["member_card"] = rng.choice(cards)
+        bodies.append(json.dumps(sale).encode())
+    return bodies
 
 
-async def drive(client: httpx.AsyncClient, rate: int, seconds: float, work, start: int):  # type: ignore[no-untyped-def]
-    latencies: list[float] = []
-    errors = 0
-
-    async def one(n: int) -> None:
-        nonlocal errors
-        began = time.perf_counter()
+def start_server(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
         try:
-            ok = await work(client, start + n)
-        except httpx.TransportError:  # a timeout counts as a failure, the run goes on
-            ok = False
-        if ok:
-            latencies.append(time.perf_counter() - began)
-        else:
-            errors += 1
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return server
+        except OSError:
+            time.sleep(0.05)
+    server.kill()
+    raise RuntimeError("the server did not start")
+
+
+async def saturate(port: int, bodies: list[bytes], key: str, clients: int, seconds: float):  # type: ignore[no-untyped-def]
+    queue = iter(enumerate(bodies))
+    done = failed = 0
+    deadline = time.perf_counter() + seconds
+
+    async def till() -> None:
+        nonlocal done, failed
+        connection = await Connection.open(port)
+        for n, body in queue:
+            if time.perf_counter() > deadline:
+                break
+            headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": f"k{n}"}
+            status = await connection.post("/v1/receipts", body, headers)
+            done, failed = (done + 1, failed) if status == 201 else (done, failed + 1)
+        connection.close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(till() for _ in range(clients)))
+    return done / (time.perf_counter() - began), failed
+
+
+async def open_loop(port: int, bodies: list[bytes], key: str, rate: int, seconds: float):  # type: ignore[no-untyped-def]
+    idle: list[Connection] = []
+    latencies: list[float] = []
+    failed = 0
+
+    async def one(n: int, body: bytes) -> None:
+        nonlocal failed
+        connection = idle.pop() if idle else await Connection.open(port)
+        began = time.perf_counter()
+        headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": f"r{n}"}
+        status = await connection.post("/v1/receipts", body, headers)
+        latencies.append(time.perf_counter() - began)
+        failed += status != 201
+        idle.append(connection)
 
     tasks = []
     began = time.perf_counter()
-    for n in range(int(rate * seconds)):
+    for n, body in enumerate(bodies[: int(rate * seconds)]):
         delay = began + n / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(n)))
+        tasks.append(asyncio.create_task(one(n, body)))
     await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - began
-    return len(latencies) / elapsed, latencies, errors
-
-
-def summary(name: str, rate: int, done: float, latencies: list[float], errors: int) -> str:
-    if not latencies:
-        return f"{name} at {rate}/s: nothing succeeded ({errors} errors)"
+    for connection in idle:
+        connection.close()
     q = statistics.quantiles(latencies, n=100)
-    return (
-        f"{name} at {rate:>4}/s: {done:7.1f}/s done, p50 {q[49] * 1000:6.1f} ms, "
-        f"p95 {q[94] * 1000:6.1f} ms, p99 {q[98] * 1000:6.1f} ms, errors {errors}"
-    )
+    return q[49] * 1000, q[94] * 1000, q[98] * 1000, failed
 
 
-async def main() -> None:
+def measure(name: str, server: Callable[[], subprocess.Popen[bytes]], port: int, bodies, key, args):  # type: ignore[no-untyped-def]
+    process = server()
+    try:
+        half = len(bodies) // 2
+        rate, failed = asyncio.run(saturate(port, bodies[:half], key, args.clients, args.seconds))
+        print(f"{name}: saturated by {args.clients} tills: {rate:,.0f} receipts/s, {failed} failed")
+        p50, p95, p99, failed = asyncio.run(
+            open_loop(port, bodies[half:], key, args.rate, args.seconds)
+        )
+        print(
+            f"{name}: at {args.rate}/s offered: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
+            f"p99 {p99:.1f} ms, {failed} failed",
+            flush=True,
+        )
+        return rate
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", default="sqlite")
-    parser.add_argument("--rates", default="25,50,100,200")
-    parser.add_argument("--seconds", type=float, default=5)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--rate", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=10)
     args = parser.parse_args()
-    rates = [int(r) for r in args.rates.split(",")]
     folder = tempfile.mkdtemp()
     url = f"sqlite:///{folder}/load.db" if args.database == "sqlite" else args.database
     env = {
@@ -108,71 +230,26 @@ async def main() -> None:
     }
     regulars = str(Path(sys.executable).with_name("regulars"))
     run([regulars, "db", "upgrade"], env)
-    run([regulars, "demo", "generate", "--members", "300", "--months", "1", "--stores", "8"], env)
+    run([regulars, "demo", "generate", "--members", "300", "--months", "2", "--stores", "8"], env)
     key = run([regulars, "keys", "create", "--role", "pos", "--store", "S001"], env)
     key = next(line for line in key.splitlines() if line.startswith("rgl_"))
+    wanted = int(max(args.rate, 3000) * args.seconds * 2)
+    bodies = sale_bodies(url, wanted, seed=5)
     port = free_port()
-    server = subprocess.Popen(
-        [
-            regulars,
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    serve = [regulars, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    ours = measure("regulars", lambda: start_server(serve, env, port), port, bodies, key, args)
+    if args.database != "sqlite":
+        return
+    shutil.copy(f"{folder}/load.db", f"{folder}/peer.db")
+    peer_env = {**env, "REGULARS_DATABASE_URL": f"sqlite:///{folder}/peer.db"}
+    uvicorn = [sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT), "peer_till:app"]
+    peer_serve = [*uvicorn, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    peer_bodies = [b.replace(b'"L5-', b'"P5-') for b in bodies]
+    peer = measure(
+        "bare peer", lambda: start_server(peer_serve, peer_env, port), port, peer_bodies, key, args
     )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(
-            base_url=base,
-            timeout=30,
-            headers={"Authorization": f"Bearer {key}"},
-            limits=httpx.Limits(max_connections=200),
-        ) as client:
-            for _ in range(100):
-                try:
-                    if (await client.get("/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
-            pool = carts(sum(int(r * args.seconds) for r in rates) + 10)
-
-            async def health(c: httpx.AsyncClient, n: int) -> bool:
-                return (await c.get("/health")).status_code == 200
-
-            async def sale(c: httpx.AsyncClient, n: int) -> bool:
-                cart = pool[n % len(pool)]
-                quoted = await c.post("/v1/checkout/quote", json=cart)
-                sold = await c.post(
-                    "/v1/receipts",
-                    json={
-                        **cart,
-                        "pos_receipt_no": f"L{n}",
-                        "sold_at": datetime.now(UTC).isoformat(),
-                    },
-                )
-                return quoted.status_code == 200 and sold.status_code == 201
-
-            start = 0
-            for rate in rates:
-                done, latencies, errors = await drive(client, rate, args.seconds, health, 0)
-                print(summary("GET /health   ", rate, done, latencies, errors), flush=True)
-                done, latencies, errors = await drive(client, rate, args.seconds, sale, start)
-                start += int(rate * args.seconds)
-                print(summary("quote + commit", rate, done, latencies, errors), flush=True)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    print(f"ratio regulars / bare peer: {ours / peer:.2f}")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -6,7 +6,9 @@ import pyarrow.parquet as pq
 from sqlalchemy import func, select
 
 from regulars.catalog.schemas import CategoryCreate, ProductCreate, StoreCreate
+from regulars.checkout.models import CommittedSale
 from regulars.config import Settings
+from regulars.coupons.models import Coupon, CouponStatus
 from regulars.demo import assortment as A
 from regulars.demo.generator import generate, season_weight
 from regulars.demo.models import DemoMemberTruth
@@ -15,7 +17,11 @@ from regulars.imports.catalog import import_catalog
 from regulars.imports.members import import_members
 from regulars.imports.receipts import import_receipts
 from regulars.members.models import Member
+from regulars.points.models import EntryKind, PointEntry
+from regulars.points.service import ledger_discrepancies
+from regulars.promotions.models import PromotionUsage
 from regulars.sales.models import Receipt, ReceiptLine, Refund
+from regulars.tiers.models import MemberTier
 from tests.conftest import Database
 from tests.factories import NOW
 
@@ -99,6 +105,29 @@ def test_written_to_the_database_every_count_and_hidden_truth_is_there(database:
         assert count(Refund) == counts["refunds"]
         anonymous = session.scalar(select(func.count()).where(Receipt.member_id.is_(None)))
         assert 0.2 < (anonymous or 0) / count(Receipt) < 0.4
+
+
+def test_the_demo_chain_lives_its_loyalty_program_through_the_engine(database: Database) -> None:
+    write_database(database.sessions, small_chain(), seed=7, now=NOW, progress=lambda _n, _c: None)
+    with database.sessions() as session:
+
+        def entries(kind: EntryKind) -> int:
+            query = select(func.count()).where(PointEntry.kind == kind)
+            return session.scalar(query) or 0
+
+        # Earned on every member receipt, carried over, paid with, and expired by the jobs.
+        for kind in (EntryKind.EARN, EntryKind.OPENING, EntryKind.BURN, EntryKind.EXPIRE):
+            assert entries(kind) > 0, kind
+        assert ledger_discrepancies(session) == []
+        tiers = dict(
+            session.execute(select(MemberTier.tier_code, func.count()).group_by("tier_code")).all()
+        )
+        assert tiers.get("silver", 0) > 0
+        redeemed = select(func.count()).where(Coupon.status == CouponStatus.REDEEMED)
+        assert (session.scalar(redeemed) or 0) > 0
+        assert (session.scalar(select(func.sum(PromotionUsage.receipts))) or 0) > 0
+        # Each sale of the last week was priced at the till and answers for itself.
+        assert (session.scalar(select(func.count()).select_from(CommittedSale)) or 0) > 0
 
 
 def test_parquet_output_loads_through_the_importers(database: Database, tmp_path: Path) -> None:

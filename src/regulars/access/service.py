@@ -16,8 +16,10 @@ from regulars.catalog.service import StoreNotFound, stores_by_code
 from regulars.errors import InvalidInput, NotFound, RegularsError
 from regulars.members.models import Member, MemberStatus
 from regulars.members.service import get_member
+from regulars.stamps.service import copy_of, renew
 
 KEY_PREFIX = "rgl_"
+KEYS = "api keys"  # the stamp creating or revoking a key renews
 
 
 class NotAuthenticated(RegularsError):
@@ -71,21 +73,42 @@ def create_key(
     )
     session.add(key)
     session.flush()
+    renew(session, KEYS)
     return key, text
+
+
+@dataclass(frozen=True)
+class _Usable:
+    """A key that may call, as the process keeps it between requests."""
+
+    key_hash: str
+    principal: Principal
+
+
+def _usable_keys(session: Session) -> dict[str, _Usable]:
+    """Every key not revoked, by prefix: read once per process and change of keys."""
+
+    def read(session: Session) -> dict[str, _Usable]:
+        query = select(ApiKey).where(ApiKey.revoked_at.is_(None))
+        return {
+            key.prefix: _Usable(
+                key.key_hash,
+                Principal(role=key.role, name=key.name, key_id=key.id, store_id=key.store_id),
+            )
+            for key in session.scalars(query)
+        }
+
+    return copy_of(session, KEYS, read)
 
 
 def authenticate_key(session: Session, text: str) -> Principal:
     parts = text.split("_")
     if len(parts) < 3 or not text.startswith(KEY_PREFIX):
         raise NotAuthenticated("malformed key")
-    key = session.scalars(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
-    if (
-        key is None
-        or key.revoked_at is not None
-        or not hmac.compare_digest(key.key_hash, _digest(text))
-    ):
+    key = _usable_keys(session).get(parts[1])
+    if key is None or not hmac.compare_digest(key.key_hash, _digest(text)):
         raise NotAuthenticated("unknown or revoked key")
-    return Principal(role=key.role, name=key.name, key_id=key.id, store_id=key.store_id)
+    return key.principal
 
 
 def list_keys(session: Session) -> list[ApiKey]:
@@ -98,6 +121,7 @@ def revoke_key(session: Session, *, key_id: int, now: datetime) -> ApiKey:
         raise NotFound(f"no key {key_id}", code="key_not_found")
     key.revoked_at = key.revoked_at or now
     session.flush()
+    renew(session, KEYS)
     return key
 
 

@@ -1,6 +1,8 @@
 """Use cases of the shop's master data."""
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -8,9 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regulars.batch import Outcome, Recorded
-from regulars.catalog.models import Category, CategoryLevel, Product, Store
+from regulars.catalog.models import Category, CategoryLevel, Channel, Product, Store
 from regulars.catalog.schemas import CategoryCreate, ProductCreate, StoreCreate
 from regulars.errors import Conflict, InvalidInput, NotFound, RegularsError
+from regulars.stamps.service import copy_of, renew
+
+CATALOG = "catalog"  # the stamp every change to stores, categories or products renews
 
 
 class StoreNotFound(NotFound):
@@ -95,6 +100,7 @@ def add_catalog_record(session: Session, *, data: CatalogRecord) -> Store | Cate
     record = model(**values)
     session.add(record)
     session.flush()
+    renew(session, CATALOG)
     return record
 
 
@@ -140,33 +146,70 @@ def category_codes(session: Session) -> dict[int, frozenset[str]]:
     return paths
 
 
-class Catalog:
-    """Stores, products and category paths, each read at most once per unit of work.
+@dataclass(frozen=True)
+class StoreInfo:
+    """What a sale needs to know about a store."""
 
-    Catalogue records are never overwritten once added, so what was read stays true.
+    id: int
+    code: str
+    channel: Channel
+    timezone: str
+
+
+@dataclass(frozen=True)
+class ProductInfo:
+    """What a sale needs to know about a product."""
+
+    id: int
+    sku: str
+    category_id: int
+    regular_price: Decimal
+    excluded_from_points: bool
+    excluded_from_promotions: bool
+
+
+class Catalog:
+    """Stores, products and category paths as this process has read them.
+
+    One copy serves every unit of work that sees the same catalogue stamp. Catalogue
+    records are never overwritten once added, so the copy only grows: what it lacks is read
+    on first use.
     """
 
-    def __init__(self, session: Session) -> None:
-        self._session = session
-        self._stores: dict[str, Store] = {}
-        self._products: dict[str, Product] = {}
-        self._paths: dict[int, frozenset[str]] | None = None
+    def __init__(self) -> None:
+        self._stores: dict[str, StoreInfo] = {}
+        self._products: dict[str, ProductInfo] = {}
+        self._paths: dict[int, frozenset[str]] = {}
 
-    def store(self, code: str) -> Store | None:
+    def store(self, session: Session, code: str) -> StoreInfo | None:
         if code not in self._stores:
-            self._stores.update(stores_by_code(self._session, [code]))
+            for s in stores_by_code(session, [code]).values():
+                self._stores[s.code] = StoreInfo(s.id, s.code, s.channel, s.timezone)
         return self._stores.get(code)
 
-    def products(self, skus: Iterable[str]) -> dict[str, Product]:
+    def products(self, session: Session, skus: Iterable[str]) -> dict[str, ProductInfo]:
         wanted = set(skus)
-        self._products.update(products_by_sku(self._session, wanted - self._products.keys()))
+        for p in products_by_sku(session, wanted - self._products.keys()).values():
+            self._products[p.sku] = ProductInfo(
+                p.id,
+                p.sku,
+                p.category_id,
+                p.regular_price,
+                p.excluded_from_points,
+                p.excluded_from_promotions,
+            )
         return {sku: self._products[sku] for sku in wanted if sku in self._products}
 
-    def categories_of(self, product: Product) -> frozenset[str]:
+    def categories_of(self, session: Session, product: ProductInfo) -> frozenset[str]:
         """The product's category code and its ancestors' codes."""
-        if self._paths is None or product.category_id not in self._paths:
-            self._paths = category_codes(self._session)
+        if product.category_id not in self._paths:
+            self._paths = category_codes(session)
         return self._paths[product.category_id]
+
+
+def catalog_copy(session: Session) -> Catalog:
+    """The process's catalogue copy for the catalogue this transaction sees."""
+    return copy_of(session, CATALOG, lambda _: Catalog())
 
 
 def list_stores(session: Session) -> list[Store]:

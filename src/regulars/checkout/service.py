@@ -16,9 +16,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from regulars.batch import Outcome, Recorded
-from regulars.catalog.models import Product, Store
-from regulars.catalog.service import Catalog, ProductNotFound, StoreNotFound
+from regulars.catalog.models import Store
+from regulars.catalog.service import (
+    Catalog,
+    ProductInfo,
+    ProductNotFound,
+    StoreInfo,
+    StoreNotFound,
+    catalog_copy,
+)
 from regulars.checkout import pricing
+from regulars.checkout.events import SaleCommitted, publish
 from regulars.checkout.models import CommittedSale
 from regulars.checkout.pricing import Cart
 from regulars.checkout.schemas import (
@@ -37,11 +45,10 @@ from regulars.clock import as_utc
 from regulars.coupons.models import Coupon
 from regulars.coupons.service import (
     CouponNotRedeemable,
-    issue_coupons,
     presented,
     redeem_coupon,
 )
-from regulars.errors import Conflict, Contention, RegularsError
+from regulars.errors import Conflict, Contention
 from regulars.members.models import Member, MemberStatus
 from regulars.members.service import MemberNotActive
 from regulars.points import rules
@@ -55,7 +62,6 @@ from regulars.program.schema import Program
 from regulars.program.service import NoProgram, active_program
 from regulars.promotions.rules import Occasion
 from regulars.promotions.service import allowances, take_budget
-from regulars.referrals.service import reward_first_purchase
 from regulars.sales.models import Receipt
 from regulars.sales.rules import fingerprint, line_amount
 from regulars.sales.schemas import ReceiptIn, ReceiptLineIn
@@ -68,7 +74,7 @@ from regulars.sales.service import (
 )
 from regulars.tiers.models import MemberTier
 from regulars.tiers.rules import TierOutcome
-from regulars.tiers.service import before_sale, upgrade
+from regulars.tiers.service import before_sale
 
 
 class PointsNotRedeemable(Conflict):
@@ -84,11 +90,11 @@ class _Setting:
     """Everything about a cart the pricing function needs, read from the database."""
 
     cart: Cart
-    store: Store
+    store: StoreInfo
     channel: str
     sold_at: datetime
     member: Member | None
-    products: dict[str, Product]
+    products: dict[str, ProductInfo]
 
 
 def _setting(
@@ -101,12 +107,12 @@ def _setting(
     lock: bool = False,
 ) -> _Setting:
     """Read the cart's store, products and member; `lock` takes the member's lock for a sale."""
-    store = catalog.store(cart.store_code)
+    store = catalog.store(session, cart.store_code)
     if store is None:
         raise StoreNotFound(f"unknown store {cart.store_code!r}", field="store_code")
     zone = ZoneInfo(store.timezone)
     sold_at = as_utc(cart.sold_at, zone) if cart.sold_at else now
-    products = catalog.products(line.sku for line in cart.lines)
+    products = catalog.products(session, (line.sku for line in cart.lines))
     items = []
     for index, line in enumerate(cart.lines):
         product = products.get(line.sku)
@@ -115,7 +121,7 @@ def _setting(
         items.append(
             pricing.CartItem(
                 sku=product.sku,
-                categories=catalog.categories_of(product),
+                categories=catalog.categories_of(session, product),
                 quantity=line.quantity,
                 unit_price=product.regular_price if line.unit_price is None else line.unit_price,
                 excluded_from_promotions=product.excluded_from_promotions,
@@ -243,7 +249,7 @@ def _tier_out(outcome: TierOutcome) -> TierProgressOut:
 def quote(session: Session, *, cart: CartIn, now: datetime) -> Quote:
     """Price a cart exactly as a sale would be priced now; nothing is written."""
     _, program = active_program(session)
-    setting = _setting(session, cart, program, now, catalog=Catalog(session))
+    setting = _setting(session, cart, program, now, catalog=catalog_copy(session))
     return Quote.model_validate(_quote(pricing.price_cart(program, setting.cart)))
 
 
@@ -296,7 +302,7 @@ def _commit(
     now: datetime,
     future_tolerance: timedelta,
 ) -> SaleResult:
-    setting = _setting(session, sale, program, now, catalog=Catalog(session), lock=True)
+    setting = _setting(session, sale, program, now, catalog=catalog_copy(session), lock=True)
     priced = _price_within_budgets(session, program, setting.cart)
     if priced.points_problem:
         raise PointsNotRedeemable(priced.points_problem, field="redeem_points")
@@ -382,7 +388,8 @@ def _move_points(
     now: datetime,
     at: datetime,
 ) -> str | None:
-    """Take the points paid with, credit the points earned; returns a new tier if reached.
+    """Take the points paid with, credit the points earned, then announce the sale to its
+    follow-ups (see events.py); returns the tier the sale reached, if any.
 
     `now` is when this is written, `at` when a tier reached by the sale is held from.
     """
@@ -428,33 +435,20 @@ def _move_points(
         )
     )
     session.flush()
-    reward_first_purchase(
-        session, member=member, receipt_id=receipt_id, eligible=eligible, program=program, now=now
-    )
-    outcome = priced.tier
-    upgraded = outcome.tier if outcome is not None and outcome.upgraded else None
-    if upgraded is not None:
-        upgrade(
-            session,
+    publish(
+        session,
+        SaleCommitted(
+            receipt_id=receipt_id,
             member_id=member.id,
-            tier=upgraded,
+            eligible=eligible,
+            tier=priced.tier,
             program=program,
             program_version=version,
-            now=at,
-        )
-    if upgraded and upgraded.upgrade_coupon:
-        try:
-            with session.begin_nested():
-                issue_coupons(
-                    session,
-                    template_code=upgraded.upgrade_coupon,
-                    member_ids=[member.id],
-                    now=now,
-                    source=f"upgrade to {upgraded.code}",
-                )
-        except RegularsError:
-            pass  # the welcome coupon ran out: the sale and the upgrade stand without it
-    return upgraded.code if upgraded else None
+            now=now,
+            at=at,
+        ),
+    )
+    return priced.tier.tier.code if priced.tier and priced.tier.upgraded else None
 
 
 def credit_recorded(
@@ -475,7 +469,7 @@ def credit_recorded(
     except NoProgram:
         return 0
     history = program.model_copy(update={"promotions": []})  # priced at the till already
-    catalog = Catalog(session)
+    catalog = catalog_copy(session)
     credited = 0
     for receipt_id, receipt in sorted(members, key=lambda pair: pair[1].sold_at):
         cart = CartIn.model_construct(

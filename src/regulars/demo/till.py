@@ -1,7 +1,7 @@
 """The demo chain's loyalty life, made through the same services a chain uses.
 
 Before the period the chain ran another loyalty system: members who joined earlier carry a
-balance over, with expiry dates inside the period. The last weeks are sold through the till:
+balance over, with expiry dates inside the period. The last week is sold through the till:
 the program's offers price the carts, members hand over the coupons they hold and pay with
 points. At the end the nightly jobs run for each month, so points mature and expire.
 """
@@ -21,7 +21,7 @@ from regulars.points.schemas import OpeningBalanceIn
 from regulars.points.service import balance, expire_points, mature_points
 from regulars.sales.schemas import ReceiptIn
 
-TILL_DAYS = 28  # the last four weeks go through the till
+TILL_DAYS = 7  # the last week goes through the till
 CARRIED_OVER = 0.5  # share of earlier members with a balance from the previous system
 COUPON_USE = 0.6  # a member holding a coupon hands it over
 PAYS_WITH_POINTS = 0.15  # a member with spendable points uses some

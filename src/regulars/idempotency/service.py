@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from regulars.db import dialect_insert
 from regulars.errors import InvalidInput
 from regulars.idempotency.models import IdempotencyRecord
 from regulars.members.protection import keyring
@@ -47,9 +47,8 @@ def claim(session: Session, claimed: Claim, *, now: datetime, window: timedelta)
     session.execute(
         delete(IdempotencyRecord).where(*where, IdempotencyRecord.created_at <= now - window)
     )
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     inserted = session.execute(
-        dialect.insert(IdempotencyRecord)
+        dialect_insert(session, IdempotencyRecord)
         .values(
             caller=claimed.caller,
             key=claimed.key,

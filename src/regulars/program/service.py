@@ -16,6 +16,9 @@ from regulars.program.models import ProgramVersion
 from regulars.program.schema import Program
 from regulars.promotions.service import ensure_usage_rows
 from regulars.rewards.service import ensure_stock_rows
+from regulars.stamps.service import copy_of, renew
+
+PROGRAM = "program"  # the stamp applying a program renews
 
 
 class InvalidProgram(InvalidInput):
@@ -60,6 +63,7 @@ def apply_program(session: Session, *, text: str, now: datetime, actor: str) -> 
     )
     session.add(version)
     session.flush()
+    renew(session, PROGRAM)
     ensure_usage_rows(session, program.promotions)
     ensure_stock_rows(session, program.rewards)
     return version
@@ -107,6 +111,10 @@ def _parsed(version_id: int, definition: str) -> Program:
 
 
 def active_program(session: Session) -> tuple[int, Program]:
-    """The active version number and its program."""
-    version = active_version(session)
-    return version.id, load_program(version)
+    """The active version number and its program, read once per process and version."""
+
+    def read(session: Session) -> tuple[int, Program]:
+        version = active_version(session)
+        return version.id, load_program(version)
+
+    return copy_of(session, PROGRAM, read)

@@ -11,8 +11,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from regulars.batch import Outcome, Recorded
-from regulars.catalog.models import Product, Store
-from regulars.catalog.service import ProductNotFound, StoreNotFound, products_by_sku, stores_by_code
+from regulars.catalog.models import Store
+from regulars.catalog.service import (
+    ProductInfo,
+    ProductNotFound,
+    StoreInfo,
+    StoreNotFound,
+    catalog_copy,
+)
 from regulars.clock import as_utc
 from regulars.db import bulk_insert
 from regulars.errors import Conflict, InvalidInput, NotFound, RegularsError
@@ -66,8 +72,8 @@ class ReceiptDraft:
 class Lookups:
     """The stores, products and member cards a batch of receipts refers to."""
 
-    stores: dict[str, Store]
-    products: dict[str, Product]
+    stores: dict[str, StoreInfo]
+    products: dict[str, ProductInfo]
     members: dict[str, int]
 
 
@@ -77,9 +83,11 @@ def _lookups(session: Session, receipts: Sequence[ReceiptIn]) -> Lookups:
     if cards:
         query = select(Member.card_number, Member.id).where(Member.card_number.in_(cards))
         members = dict(session.execute(query).all())
+    catalog = catalog_copy(session)
+    stores = {code: catalog.store(session, code) for code in {r.store_code for r in receipts}}
     return Lookups(
-        stores=stores_by_code(session, (r.store_code for r in receipts)),
-        products=products_by_sku(session, (line.sku for r in receipts for line in r.lines)),
+        stores={code: store for code, store in stores.items() if store is not None},
+        products=catalog.products(session, (line.sku for r in receipts for line in r.lines)),
         members=members,
     )
 
