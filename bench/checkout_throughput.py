@@ -1,12 +1,14 @@
 """Price-and-commit throughput of the till's service layer (no HTTP) on SQLite.
 
 Ours: `commit_sale` — promotions, coupons, points earned and tier check — one transaction
-per sale, with the demo program. Peer in the same run: `record_receipt` of the same sales
-without any loyalty work, the floor set by the sales record itself.
+per sale, with the demo program; it also counts the SQL statements of a member sale and of
+an anonymous one (BEGIN and COMMIT not counted). Peer in the same run: `record_receipt` of
+the same sales without any loyalty work, the floor set by the sales record itself.
 Run: .venv/bin/python bench/checkout_throughput.py [--sales 3000]
 """
 
 import argparse
+import statistics
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -14,6 +16,7 @@ from decimal import Decimal
 from functools import partial
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from regulars.checkout.schemas import CartLine, SaleIn
@@ -90,12 +93,19 @@ def main() -> None:
     todo = sales(chain, cards, args.sales)
     with tempfile.TemporaryDirectory() as folder:
         ours = prepared(folder, "ours", chain, cards)
+        statements: list[str] = []
+        engine = ours.kw["bind"]
+        event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        counted: dict[bool, list[int]] = {True: [], False: []}  # by member or not
         started = time.perf_counter()
         for sale in todo:
+            statements.clear()
             run_in_transaction(
                 ours,
                 lambda s, sale=sale: commit_sale(s, sale=sale, now=NOW, future_tolerance=TOLERANCE),
             )
+            work = [text for text in statements if not text.startswith(("BEGIN", "COMMIT"))]
+            counted[sale.member_card is not None].append(len(work))
         ours_rate = len(todo) / (time.perf_counter() - started)
 
         peer = prepared(folder, "peer", chain, cards)
@@ -126,6 +136,9 @@ def main() -> None:
         f"commit_sale (pricing, coupons, points, tiers): {ours_rate:,.0f} receipts/s "
         f"({len(todo):,} receipts, {lines:,} lines)"
     )
+    for member, label in ((True, "member sale"), (False, "anonymous sale")):
+        counts = counted[member]
+        print(f"SQL statements a {label}: {statistics.mean(counts):.1f} (most {max(counts)})")
     print(f"record_receipt alone (the sales record):       {peer_rate:,.0f} receipts/s")
     print(f"ratio (record alone / full commit): {peer_rate / ours_rate:.1f}x")
 

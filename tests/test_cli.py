@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from regulars.checkout.models import CommittedSale
 from regulars.cli import app
 from regulars.config import get_settings
-from regulars.db import make_engine, make_sessionmaker
+from regulars.db import make_engine, make_sessionmaker, upgrade_database
 from regulars.sales.models import Receipt
 
 runner = CliRunner()
@@ -33,6 +33,16 @@ def test_an_unmigrated_database_is_one_clear_line_and_exit_code_1(
     assert result.exit_code == 1
     assert "database_not_ready" in result.output
     assert "regulars db upgrade" in result.output
+
+
+def test_a_database_behind_the_code_is_refused_until_upgraded(configured: str) -> None:
+    upgrade_database(make_engine(configured), "0007_member_insights")
+    refused = runner.invoke(app, ["program", "show"])
+    assert refused.exit_code == 1
+    assert "run `regulars db upgrade` first" in refused.output
+    assert "Traceback" not in refused.output
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert "no program applied yet" in runner.invoke(app, ["program", "show"]).output
 
 
 def test_upgrade_demo_and_import_round_trip(configured: str, tmp_path: Path) -> None:

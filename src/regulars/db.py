@@ -25,6 +25,7 @@ from sqlalchemy import (
     event,
     insert,
     inspect,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
@@ -241,10 +242,20 @@ def ensure_migrated(engine: Engine) -> None:
         present = inspect(engine).has_table(REQUIRED_TABLE)
     except OperationalError as exc:
         raise DatabaseNotReady(f"cannot open the database: {exc.orig}") from exc
+    where = engine.url.render_as_string(hide_password=True)
     if not present:
         raise DatabaseNotReady(
-            f"the database at {engine.url.render_as_string(hide_password=True)} is not "
-            "migrated; run `regulars db upgrade` first"
+            f"the database at {where} is not migrated; run `regulars db upgrade` first"
+        )
+    from alembic.script import ScriptDirectory
+
+    with engine.connect() as connection:
+        current = connection.execute(text(f"SELECT version_num FROM {REQUIRED_TABLE}")).scalar()
+    head = ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
+    if current != head:
+        raise DatabaseNotReady(
+            f"the database at {where} is at migration {current}, this version needs {head}; "
+            "run `regulars db upgrade` first"
         )
 
 

@@ -23,7 +23,8 @@ class TierStanding:
     review_on: date | None
 
 
-def _window_start(program: Program, as_of: datetime) -> datetime:
+def window_start(program: Program, as_of: datetime) -> datetime:
+    """Where the qualification window that ends at `as_of` begins."""
     zone = ZoneInfo(program.timezone)
     day = as_of.astimezone(zone).date()
     months = day.year * 12 + day.month - 1 - program.tier_review.window_months
@@ -41,7 +42,7 @@ def window_activity(
         func.count(),
     ).where(
         ReceiptPoints.member_id == member_id,
-        ReceiptPoints.sold_at > _window_start(program, as_of),
+        ReceiptPoints.sold_at > window_start(program, as_of),
         ReceiptPoints.sold_at <= as_of,
         ReceiptPoints.eligible_amount > 0,
     )
@@ -122,7 +123,7 @@ def before_sale(
     """How a sale at `sold_at` finds the member (who holds `held`), in one query: the
     window's spend and visits up to the sale, and the points earned on its local day."""
     row = ReceiptPoints
-    start = _window_start(program, sold_at)
+    start = window_start(program, sold_at)
     day_end = day_start + timedelta(days=1)
     in_window = and_(row.sold_at > start, row.sold_at <= sold_at, row.eligible_amount > 0)
     today = and_(row.sold_at >= day_start, row.sold_at < day_end)

@@ -1,0 +1,1 @@
+"""What-if on history: a proposed program priced over recorded receipts."""
