@@ -6,12 +6,12 @@ tills do: seven in ten by members, of which about one in ten hands over a coupon
 member holds and one in ten pays part with points. Two measures:
 
 - saturation: `--clients` tills send back to back for `--seconds`: committed receipts/s;
-- open loop: sales arrive at `--rate` a second: p50/p95/p99 latency and errors.
+- open loop: sales arrive at each of `--rates` a second: p50/p95/p99 latency, answers.
 
 Peer in the same run: bench/peer_till.py, a bare FastAPI endpoint that parses the same body
 and writes the same rows with sqlite3, served by the same uvicorn, on a copy of the same
 database. The client is a minimal keep-alive HTTP/1.1 client, so it is not the bottleneck.
-Run: .venv/bin/python bench/api_load.py [--database sqlite|postgresql://…] [--rate 500]
+Run: .venv/bin/python bench/api_load.py [--database sqlite|postgresql://…] [--rates 50,500]
 """
 
 import argparse
@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -143,38 +144,34 @@ def start_server(args: list[str], env: dict[str, str], port: int) -> subprocess.
 
 async def saturate(port: int, bodies: list[bytes], key: str, clients: int, seconds: float):  # type: ignore[no-untyped-def]
     queue = iter(enumerate(bodies))
-    done = failed = 0
+    statuses: Counter[int] = Counter()
     deadline = time.perf_counter() + seconds
 
     async def till() -> None:
-        nonlocal done, failed
         connection = await Connection.open(port)
         for n, body in queue:
             if time.perf_counter() > deadline:
                 break
             headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": f"k{n}"}
-            status = await connection.post("/v1/receipts", body, headers)
-            done, failed = (done + 1, failed) if status == 201 else (done, failed + 1)
+            statuses[await connection.post("/v1/receipts", body, headers)] += 1
         connection.close()
 
     began = time.perf_counter()
     await asyncio.gather(*(till() for _ in range(clients)))
-    return done / (time.perf_counter() - began), failed
+    return statuses[201] / (time.perf_counter() - began), statuses
 
 
 async def open_loop(port: int, bodies: list[bytes], key: str, rate: int, seconds: float):  # type: ignore[no-untyped-def]
     idle: list[Connection] = []
     latencies: list[float] = []
-    failed = 0
+    statuses: Counter[int] = Counter()
 
     async def one(n: int, body: bytes) -> None:
-        nonlocal failed
         connection = idle.pop() if idle else await Connection.open(port)
         began = time.perf_counter()
-        headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": f"r{n}"}
-        status = await connection.post("/v1/receipts", body, headers)
+        headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": f"r{rate}-{n}"}
+        statuses[await connection.post("/v1/receipts", body, headers)] += 1
         latencies.append(time.perf_counter() - began)
-        failed += status != 201
         idle.append(connection)
 
     tasks = []
@@ -188,23 +185,27 @@ async def open_loop(port: int, bodies: list[bytes], key: str, rate: int, seconds
     for connection in idle:
         connection.close()
     q = statistics.quantiles(latencies, n=100)
-    return q[49] * 1000, q[94] * 1000, q[98] * 1000, failed
+    return q[49] * 1000, q[94] * 1000, q[98] * 1000, statuses
 
 
 def measure(name: str, server: Callable[[], subprocess.Popen[bytes]], port: int, bodies, key, args):  # type: ignore[no-untyped-def]
     process = server()
     try:
         half = len(bodies) // 2
-        rate, failed = asyncio.run(saturate(port, bodies[:half], key, args.clients, args.seconds))
-        print(f"{name}: saturated by {args.clients} tills: {rate:,.0f} receipts/s, {failed} failed")
-        p50, p95, p99, failed = asyncio.run(
-            open_loop(port, bodies[half:], key, args.rate, args.seconds)
-        )
+        rate, statuses = asyncio.run(saturate(port, bodies[:half], key, args.clients, args.seconds))
         print(
-            f"{name}: at {args.rate}/s offered: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
-            f"p99 {p99:.1f} ms, {failed} failed",
-            flush=True,
+            f"{name}: saturated by {args.clients} tills: {rate:,.0f} receipts/s "
+            f"(answers {dict(statuses)})"
         )
+        left = bodies[half:]
+        for offered in (int(r) for r in args.rates.split(",")):
+            p50, p95, p99, statuses = asyncio.run(open_loop(port, left, key, offered, args.seconds))
+            left = left[int(offered * args.seconds) :]
+            print(
+                f"{name}: at {offered}/s offered: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
+                f"p99 {p99:.1f} ms (answers {dict(statuses)})",
+                flush=True,
+            )
         return rate
     finally:
         process.terminate()
@@ -214,7 +215,7 @@ def measure(name: str, server: Callable[[], subprocess.Popen[bytes]], port: int,
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database", default="sqlite")
-    parser.add_argument("--rate", type=int, default=500)
+    parser.add_argument("--rates", default="50,500", help="open-loop rates, comma-separated")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10)
     args = parser.parse_args()
@@ -233,7 +234,8 @@ def main() -> None:
     run([regulars, "demo", "generate", "--members", "300", "--months", "2", "--stores", "8"], env)
     key = run([regulars, "keys", "create", "--role", "pos", "--store", "S001"], env)
     key = next(line for line in key.splitlines() if line.startswith("rgl_"))
-    wanted = int(max(args.rate, 3000) * args.seconds * 2)
+    rates = [int(r) for r in args.rates.split(",")]
+    wanted = int((3000 + sum(rates)) * args.seconds * 2)
     bodies = sale_bodies(url, wanted, seed=5)
     port = free_port()
     serve = [regulars, "serve", "--host", "127.0.0.1", "--port", str(port)]

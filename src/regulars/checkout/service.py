@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from regulars.batch import Outcome, Recorded
 from regulars.catalog.models import Store
@@ -85,6 +85,15 @@ class SaleAlreadyRecorded(Conflict):
     code = "receipt_conflict"
 
 
+_SALE_NEEDS = (
+    Member.id,
+    Member.card_number,
+    Member.status,
+    Member.birth_month,
+    Member.referred_by_id,
+)
+
+
 @dataclass(frozen=True)
 class _Setting:
     """Everything about a cart the pricing function needs, read from the database."""
@@ -135,6 +144,8 @@ def _setting(
             select(Member, MemberTier)
             .outerjoin(MemberTier, MemberTier.member_id == Member.id)
             .where(Member.card_number == cart.member_card)
+            # What a sale needs; the sealed personal data is not opened.
+            .options(load_only(*_SALE_NEEDS))
         )
         if lock:  # the member first: every sale takes its locks in the same order
             by_card = by_card.with_for_update(of=Member, key_share=True)
@@ -155,7 +166,7 @@ def _setting(
         )
         shopper = pricing.Member(
             standing=context.standing,
-            birth_month=member.birth_date.month if member.birth_date else None,
+            birth_month=member.birth_month,
             spendable_points=balance(session, member_id=member.id, now=now).spendable
             if cart.redeem_points
             else 0,

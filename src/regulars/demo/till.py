@@ -10,16 +10,21 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from random import Random
 
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from regulars.checkout.schemas import CartLine, SaleIn
 from regulars.checkout.service import PointsNotRedeemable, commit_sale
+from regulars.coupons.models import Coupon, CouponStatus
 from regulars.coupons.service import expire_coupons, issue_coupons, wallet
 from regulars.demo.generator import ZONE, DemoChain, as_utc_datetime
+from regulars.points.models import EntryKind, PointEntry
 from regulars.points.opening import open_balances
 from regulars.points.schemas import OpeningBalanceIn
 from regulars.points.service import balance, expire_points, mature_points
+from regulars.promotions.models import PromotionUsage
 from regulars.sales.schemas import ReceiptIn
+from regulars.tiers.models import TierChange
 
 TILL_DAYS = 7  # the last week goes through the till
 CARRIED_OVER = 0.5  # share of earlier members with a balance from the previous system
@@ -134,3 +139,26 @@ def run_nightly_jobs(session: Session, *, chain: DemoChain, now: datetime) -> No
         expire_points(session, as_of=moment)
         expire_coupons(session, as_of=moment)
     mature_points(session, as_of=now)
+
+
+def loyalty_figures(session: Session) -> dict[str, int]:
+    """What the program did, as the demo's summary shows it."""
+
+    def points(kind: EntryKind) -> int:
+        moved = select(func.coalesce(func.sum(PointEntry.points), 0))
+        return abs(int(session.scalar(moved.where(PointEntry.kind == kind)) or 0))
+
+    def count(query: Select[int]) -> int:
+        return int(session.scalar(query) or 0)
+
+    return {
+        "points earned": points(EntryKind.EARN),
+        "points carried over": points(EntryKind.OPENING),
+        "points paid with": points(EntryKind.BURN),
+        "points expired": points(EntryKind.EXPIRE),
+        "tier upgrades": count(select(func.count()).select_from(TierChange)),
+        "coupons redeemed": count(
+            select(func.count()).where(Coupon.status == CouponStatus.REDEEMED)
+        ),
+        "receipts with an offer": count(select(func.sum(PromotionUsage.receipts))),
+    }

@@ -293,6 +293,7 @@ def write_database(
         "receipts": len(receipt_ids),
         "lines": len(chain.sales.line_product),
         "refunds": len(chain.sales.refund_receipt),
+        **run_in_transaction(sessions, till.loyalty_figures),
     }
 
 
