@@ -17,6 +17,7 @@ from regulars.api import (
     tiers,
 )
 from regulars.api.dependencies import RateLimiter
+from regulars.api.unit_of_work import WriterTurns
 from regulars.config import Settings, get_settings, secret_key
 from regulars.db import ensure_migrated, make_engine, make_sessionmaker
 
@@ -41,6 +42,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     app.state.sessions = make_sessionmaker(engine)
     app.state.readers = make_sessionmaker(engine.execution_options(read_only=True))
     app.state.settings = settings
+    app.state.writers = WriterTurns(engine, settings.database_wait_seconds)
     app.state.secret = secret_key(settings)
     app.state.rate_limit = RateLimiter(settings.rate_limit_per_minute)
     app.state.failed_auth = RateLimiter(settings.failed_auth_per_minute)

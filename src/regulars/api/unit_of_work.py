@@ -9,12 +9,15 @@ A request holds exactly one connection, so the pool is sized to the number of re
 the server admits at once and no request ever waits for a connection another holds.
 """
 
+import asyncio
 import hashlib
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.routing import APIRoute
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
@@ -32,6 +35,31 @@ PERSONAL = "personal data"  # routes tagged with this are audited on read too
 # A POST that changes nothing (a quote) says so in the spec, and is not audited as a write.
 READS_ONLY = {"x-reads-only": True}
 ATTEMPTS = 3  # a lost race, a serialization failure or a deadlock re-runs the request
+
+
+class WriterTurns:
+    """SQLite has one writer at a time. Left to SQLite, waiting writers poll, sleeping up to
+    100 ms between tries, and under load an unlucky one can wait past its limit. Here the
+    writing requests of this process queue in order for their turn, before they open their
+    transaction; PostgreSQL writers run side by side."""
+
+    def __init__(self, engine: Engine, wait: float) -> None:
+        self.lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self.wait = wait
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        if self.lock is None:
+            yield
+            return
+        try:
+            await asyncio.wait_for(self.lock.acquire(), self.wait)
+        except TimeoutError as error:
+            raise PoolTimeout("no turn to write within the wait") from error
+        try:
+            yield
+        finally:
+            self.lock.release()
 
 
 class Replay(Exception):
@@ -86,6 +114,12 @@ class UnitOfWork(APIRoute):
         reads_only = self.reads_only and not self.audited
 
         async def run(request: Request) -> Response:
+            if reads_only:
+                return await attempts(request)
+            async with request.app.state.writers.turn():
+                return await attempts(request)
+
+        async def attempts(request: Request) -> Response:
             state = request.app.state
             for attempt in range(1, ATTEMPTS + 1):
                 with (state.readers if reads_only else state.sessions)() as session:
