@@ -10,7 +10,7 @@ from regulars.access.models import Role
 from regulars.access.service import Forbidden, Principal
 from regulars.api.dependencies import DbSession, ReceiptId, allow
 from regulars.api.unit_of_work import READS_ONLY, routes
-from regulars.catalog.service import stores_by_code
+from regulars.catalog.service import catalog_copy
 from regulars.checkout.refunds import refund_sale
 from regulars.checkout.schemas import CartIn, Quote, RefundResult, SaleIn, SaleResult
 from regulars.checkout.service import commit_sale, quote
@@ -30,7 +30,7 @@ def _own_store(
     if caller.role is not Role.POS:
         return
     if code is not None:
-        store = stores_by_code(session, [code]).get(code)
+        store = catalog_copy(session).store(session, code)
         store_id = store.id if store else None
     if store_id != caller.store_id:
         raise Forbidden("this key belongs to another store")

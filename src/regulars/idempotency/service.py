@@ -11,7 +11,7 @@ earlier version that claimed in a transaction of its own, and is taken over.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from regulars.db import dialect_insert
@@ -44,19 +44,17 @@ def claim(session: Session, claimed: Claim, *, now: datetime, window: timedelta)
     then gets its answer.
     """
     where = (IdempotencyRecord.caller == claimed.caller, IdempotencyRecord.key == claimed.key)
-    session.execute(
-        delete(IdempotencyRecord).where(*where, IdempotencyRecord.created_at <= now - window)
+    fresh = {"request_hash": claimed.request_hash, "created_at": now}
+    upsert = dialect_insert(session, IdempotencyRecord).values(
+        caller=claimed.caller, key=claimed.key, **fresh
     )
+    # One statement: a new key is claimed, and so is one whose window has passed.
     inserted = session.execute(
-        dialect_insert(session, IdempotencyRecord)
-        .values(
-            caller=claimed.caller,
-            key=claimed.key,
-            request_hash=claimed.request_hash,
-            created_at=now,
-        )
-        .on_conflict_do_nothing()
-        .returning(IdempotencyRecord.key)
+        upsert.on_conflict_do_update(
+            index_elements=["caller", "key"],
+            set_={**fresh, "status": None, "body": None},
+            where=IdempotencyRecord.created_at <= now - window,
+        ).returning(IdempotencyRecord.key)
     ).first()
     if inserted is not None:
         return None
