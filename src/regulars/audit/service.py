@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regulars.audit.models import AuditEntry
+from regulars.db import bulk_insert
 
 
 def record(
@@ -19,8 +20,8 @@ def record(
     status: int,
     request_id: str,
 ) -> None:
-    session.add(
-        AuditEntry(
+    session.execute(
+        bulk_insert(AuditEntry).values(
             at=at,
             actor=actor,
             role=role,

@@ -48,6 +48,7 @@ from regulars.coupons.service import (
     presented,
     redeem_coupon,
 )
+from regulars.db import bulk_insert
 from regulars.errors import Conflict, Contention
 from regulars.members.models import Member, MemberStatus
 from regulars.members.service import MemberNotActive
@@ -369,12 +370,11 @@ def _commit(
             "upgraded_to": upgraded,
         }
     )
-    session.add(
-        CommittedSale(
+    session.execute(
+        bulk_insert(CommittedSale).values(
             receipt_id=receipt_id, request_fingerprint=request, result=result.model_dump_json()
         )
     )
-    session.flush()
     return result
 
 
@@ -430,8 +430,8 @@ def _move_points(
         reason="; ".join(priced.earn_reasons),
     )
     eligible = priced.eligible_amount
-    session.add(
-        ReceiptPoints(
+    session.execute(
+        bulk_insert(ReceiptPoints).values(
             receipt_id=receipt_id,
             member_id=member.id,
             program_version=version,
@@ -445,7 +445,6 @@ def _move_points(
             sold_at=setting.sold_at,
         )
     )
-    session.flush()
     publish(
         session,
         SaleCommitted(

@@ -84,7 +84,7 @@ def _open(
                 field="points",
             )
         return Recorded(existing.id, created=False)
-    lot = add_points(
+    lot_id = add_points(
         session,
         member_id=member.id,
         points=row.points,
@@ -94,6 +94,5 @@ def _open(
         expires_at=expires_at,
         reason="opening balance from the previous loyalty system",
     )
-    assert lot is not None  # a member without debt gets every point as a lot of its own
-    session.flush()
-    return Recorded(lot.id, created=True)
+    assert lot_id is not None  # a member without debt gets every point as a lot of its own
+    return Recorded(lot_id, created=True)

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from regulars.db import bulk_insert
 from regulars.errors import Conflict, InvalidInput
 from regulars.members.models import Member, MemberStatus
 from regulars.members.service import MemberNotActive, get_member
@@ -52,14 +53,18 @@ def _move(
     refund_id: int | None = None,
     reason: str | None = None,
     actor: str | None = None,
-) -> PointEntry:
+) -> None:
     lot.remaining += points
-    return _record(session, lot, points, kind, now, receipt_id, refund_id, reason, actor)
+    session.add(
+        PointEntry(
+            **_entry(lot.member_id, lot.id, points, kind, now, receipt_id, refund_id, reason, actor)
+        )
+    )
 
 
-def _record(
-    session: Session,
-    lot: PointLot,
+def _entry(
+    member_id: int,
+    lot_id: int,
     points: int,
     kind: EntryKind,
     now: datetime,
@@ -67,21 +72,19 @@ def _record(
     refund_id: int | None,
     reason: str | None,
     actor: str | None,
-) -> PointEntry:
-    """The ledger entry of a movement on a lot whose remaining points already include it."""
-    entry = PointEntry(
-        member_id=lot.member_id,
-        lot_id=lot.id,
-        kind=kind,
-        points=points,
-        created_at=now,
-        receipt_id=receipt_id,
-        refund_id=refund_id,
-        reason=reason,
-        actor=actor,
-    )
-    session.add(entry)
-    return entry
+) -> dict[str, object]:
+    """The ledger entry of a movement of `points` on a lot."""
+    return {
+        "member_id": member_id,
+        "lot_id": lot_id,
+        "kind": kind,
+        "points": points,
+        "created_at": now,
+        "receipt_id": receipt_id,
+        "refund_id": refund_id,
+        "reason": reason,
+        "actor": actor,
+    }
 
 
 def _spendable(member_id: int, now: datetime) -> tuple[ColumnElement[bool], ...]:
@@ -114,8 +117,9 @@ def add_points(
     refund_id: int | None = None,
     reason: str | None = None,
     actor: str | None = None,
-) -> PointLot | None:
-    """Credit points, paying off any debt from claw-backs first. The member must be locked."""
+) -> int | None:
+    """Credit points, paying off any debt from claw-backs first; the new lot's id, if any.
+    The member must be locked."""
     if points <= 0:
         return None
     for debt in session.scalars(
@@ -138,21 +142,29 @@ def add_points(
         points -= paid
         if points == 0:
             return None
-    lot = PointLot(
-        member_id=member_id,
-        kind=kind,
-        points=points,
-        remaining=points,
-        earned_at=earned_at or now,
-        available_at=available_at,
-        expires_at=expires_at,
-        matured=available_at <= now,
-        receipt_id=receipt_id,
+    # Two plain inserts: the new lot, holding its points, and its entry.
+    lot_id = session.scalar(
+        bulk_insert(PointLot)
+        .values(
+            member_id=member_id,
+            kind=kind,
+            points=points,
+            remaining=points,
+            earned_at=earned_at or now,
+            available_at=available_at,
+            expires_at=expires_at,
+            matured=available_at <= now,
+            receipt_id=receipt_id,
+        )
+        .returning(PointLot.__table__.c.id)
     )
-    session.add(lot)
-    session.flush()
-    _record(session, lot, points, kind, now, receipt_id, refund_id, reason, actor)
-    return lot
+    assert lot_id is not None
+    session.execute(
+        bulk_insert(PointEntry).values(
+            **_entry(member_id, lot_id, points, kind, now, receipt_id, refund_id, reason, actor)
+        )
+    )
+    return lot_id
 
 
 def credit_points(
@@ -167,7 +179,7 @@ def credit_points(
     actor: str | None = None,
     receipt_id: int | None = None,
     refund_id: int | None = None,
-) -> PointLot | None:
+) -> int | None:
     """Points given now and spendable at once (bonuses, adjustments, give-backs), expiring by
     the program's policy. The member must be locked."""
     return add_points(
