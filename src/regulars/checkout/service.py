@@ -471,8 +471,8 @@ def credit_recorded(
     Receipts of a closed or frozen account, and all receipts before any program was applied,
     earn nothing. Returns the points credited.
     """
-    members = [pair for pair in receipts if pair[1].member_card is not None]
-    if not members:
+    member_receipts = [pair for pair in receipts if pair[1].member_card is not None]
+    if not member_receipts:
         return 0
     try:
         version, program = active_program(session)
@@ -481,7 +481,7 @@ def credit_recorded(
     history = program.model_copy(update={"promotions": []})  # priced at the till already
     catalog = catalog_copy(session)
     credited = 0
-    for receipt_id, receipt in sorted(members, key=lambda pair: pair[1].sold_at):
+    for receipt_id, receipt in sorted(member_receipts, key=lambda pair: pair[1].sold_at):
         cart = CartIn.model_construct(
             store_code=receipt.store_code,
             channel=receipt.channel,
