@@ -138,7 +138,8 @@ def main() -> None:
     )
     for member, label in ((True, "member sale"), (False, "anonymous sale")):
         counts = counted[member]
-        print(f"SQL statements, {label}: {statistics.mean(counts):.1f} (most {max(counts)})")
+        mean, median = statistics.mean(counts), statistics.median(counts)
+        print(f"SQL statements, {label}: mean {mean:.1f}, median {median:.0f}, most {max(counts)}")
     print(f"record_receipt alone (the sales record):       {peer_rate:,.0f} receipts/s")
     print(f"ratio (record alone / full commit): {peer_rate / ours_rate:.1f}x")
 

@@ -6,7 +6,7 @@ and nothing moves twice.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -61,7 +61,7 @@ from regulars.points.service import (
 )
 from regulars.program.schema import Program
 from regulars.program.service import NoProgram, active_program
-from regulars.promotions.rules import Occasion
+from regulars.promotions.rules import Allowance, Occasion
 from regulars.promotions.service import allowances, take_budget
 from regulars.sales.models import Receipt
 from regulars.sales.rules import fingerprint, line_amount
@@ -105,6 +105,7 @@ class _Setting:
     sold_at: datetime
     member: Member | None
     products: dict[str, ProductInfo]
+    owes_points: bool  # the member owes points from a refund: their earnings pay it first
 
 
 def _setting(
@@ -140,6 +141,7 @@ def _setting(
         )
     member = None
     shopper = None
+    owes_points = False
     if cart.member_card:
         by_card = (
             select(Member, MemberTier)
@@ -173,6 +175,7 @@ def _setting(
             else 0,
             earned_today=context.earned_today,
         )
+        owes_points = context.owes_points
     local = sold_at.astimezone(zone)
     channel = str(cart.channel or store.channel)
     return _Setting(
@@ -184,7 +187,6 @@ def _setting(
             coupons=presented(
                 session, coupon_codes=cart.coupons, member_id=member.id if member else None, now=now
             ),
-            allowances=allowances(session, program.promotions),
             points_wanted=cart.redeem_points,
         ),
         store=store,
@@ -192,6 +194,7 @@ def _setting(
         sold_at=sold_at,
         member=member,
         products=products,
+        owes_points=owes_points,
     )
 
 
@@ -262,7 +265,7 @@ def quote(session: Session, *, cart: CartIn, now: datetime) -> Quote:
     """Price a cart exactly as a sale would be priced now; nothing is written."""
     _, program = active_program(session)
     setting = _setting(session, cart, program, now, catalog=catalog_copy(session))
-    return Quote.model_validate(_quote(pricing.price_cart(program, setting.cart)))
+    return Quote.model_validate(_quote(_priced(session, program, setting.cart)))
 
 
 def _replay(session: Session, sale: SaleIn, request: str) -> SaleResult | None:
@@ -378,10 +381,24 @@ def _commit(
     return result
 
 
+def _priced(session: Session, program: Program, cart: Cart) -> pricing.PricedCart:
+    """Price the cart with what is left of the budgets of the offers it would use: only
+    those are read, and none when the cart uses no budgeted offer."""
+    by_code = {p.code: p for p in program.promotions}
+    known: dict[str, Allowance] = {}
+    while True:
+        priced = pricing.price_cart(program, replace(cart, allowances=known))
+        unread = [by_code[o.code] for o in priced.promotions if o.code not in known]
+        found = allowances(session, unread)
+        if not found:  # no offer it uses has a budget left unread: the price stands
+            return priced
+        known |= {p.code: found.get(p.code, Allowance()) for p in unread}
+
+
 def _price_within_budgets(session: Session, program: Program, cart: Cart) -> pricing.PricedCart:
     """Price, then take each promotion's budget; when another till used it up since it was
     read, the unit of work runs again and prices the sale without that offer."""
-    priced = pricing.price_cart(program, cart)
+    priced = _priced(session, program, cart)
     by_code = {p.code: p for p in program.promotions}
     for offer in priced.promotions:
         if not take_budget(session, by_code[offer.code], offer):
@@ -428,6 +445,7 @@ def _move_points(
         expires_at=rules.expiry_of(program, setting.sold_at, zone),
         receipt_id=receipt_id,
         reason="; ".join(priced.earn_reasons),
+        may_owe=setting.owes_points,
     )
     eligible = priced.eligible_amount
     session.execute(

@@ -117,16 +117,19 @@ def add_points(
     refund_id: int | None = None,
     reason: str | None = None,
     actor: str | None = None,
+    may_owe: bool = True,
 ) -> int | None:
     """Credit points, paying off any debt from claw-backs first; the new lot's id, if any.
-    The member must be locked."""
+    The member must be locked. A caller that has just read that the member owes nothing
+    says so with `may_owe=False`, and the debts are not looked up."""
     if points <= 0:
         return None
-    for debt in session.scalars(
+    debts = (
         select(PointLot)
         .where(PointLot.member_id == member_id, PointLot.remaining < 0)
         .order_by(PointLot.id)
-    ):
+    )
+    for debt in session.scalars(debts) if may_owe else ():
         paid = min(points, -debt.remaining)
         _move(
             session,

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from regulars.points.models import ReceiptPoints
+from regulars.points.models import PointLot, ReceiptPoints
 from regulars.program.schema import Program, Tier
 from regulars.tiers import rules
 from regulars.tiers.models import MemberTier, TierChange
@@ -109,6 +109,7 @@ def _set_tier(
 class SaleContext:
     standing: rules.Standing  # tier, window spend and visits before the sale
     earned_today: int  # points earned on the sale's local day, for the daily cap
+    owes_points: bool  # a refund clawed back points already spent: earnings pay it first
 
 
 def before_sale(
@@ -121,7 +122,8 @@ def before_sale(
     day_start: datetime,
 ) -> SaleContext:
     """How a sale at `sold_at` finds the member (who holds `held`), in one query: the
-    window's spend and visits up to the sale, and the points earned on its local day."""
+    window's spend and visits up to the sale, the points earned on its local day, and
+    whether they owe points."""
     row = ReceiptPoints
     start = window_start(program, sold_at)
     day_end = day_start + timedelta(days=1)
@@ -132,13 +134,17 @@ def before_sale(
         func.coalesce(func.sum(case((in_window, row.refunded_eligible_amount), else_=0)), 0),
         func.coalesce(func.sum(case((in_window, 1), else_=0)), 0),
         func.coalesce(func.sum(case((today, row.earned), else_=0)), 0),
+        select(PointLot.id)
+        .where(PointLot.member_id == member_id, PointLot.remaining < 0)
+        .exists()
+        .label("owes"),
     ).where(row.member_id == member_id, row.sold_at > min(start, day_start), row.sold_at < day_end)
-    spend, refunded, visits, earned = session.execute(query).one()
+    spend, refunded, visits, earned, owes = session.execute(query).one()
     known = held is not None and held.tier_code in {t.code for t in program.tiers}
     tier = program.tier(held.tier_code) if held and known else program.tiers[0]
     review_on = held.review_on if held and known else None
     standing = rules.Standing(tier, Decimal(spend) - Decimal(refunded), int(visits), review_on)
-    return SaleContext(standing, int(earned))
+    return SaleContext(standing, int(earned), bool(owes))
 
 
 def upgrade(
