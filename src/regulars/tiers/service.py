@@ -3,9 +3,10 @@
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Select, and_, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from regulars.points.models import PointLot, ReceiptPoints
@@ -112,6 +113,34 @@ class SaleContext:
     owes_points: bool  # a refund clawed back points already spent: earnings pay it first
 
 
+def _activity() -> Select[Any]:
+    """The one query of `before_sale`, built once; its values are bound per sale."""
+    row = ReceiptPoints
+    in_window = and_(
+        row.sold_at > bindparam("start"),
+        row.sold_at <= bindparam("sold_at"),
+        row.eligible_amount > 0,
+    )
+    today = and_(row.sold_at >= bindparam("day_start"), row.sold_at < bindparam("day_end"))
+    owes = select(PointLot.id).where(
+        PointLot.member_id == bindparam("member"), PointLot.remaining < 0
+    )
+    return select(
+        func.coalesce(func.sum(case((in_window, row.eligible_amount), else_=0)), 0),
+        func.coalesce(func.sum(case((in_window, row.refunded_eligible_amount), else_=0)), 0),
+        func.coalesce(func.sum(case((in_window, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((today, row.earned), else_=0)), 0),
+        owes.exists().label("owes"),
+    ).where(
+        row.member_id == bindparam("member"),
+        row.sold_at > bindparam("since"),
+        row.sold_at < bindparam("day_end"),
+    )
+
+
+_ACTIVITY = _activity()
+
+
 def before_sale(
     session: Session,
     *,
@@ -124,22 +153,16 @@ def before_sale(
     """How a sale at `sold_at` finds the member (who holds `held`), in one query: the
     window's spend and visits up to the sale, the points earned on its local day, and
     whether they owe points."""
-    row = ReceiptPoints
     start = window_start(program, sold_at)
-    day_end = day_start + timedelta(days=1)
-    in_window = and_(row.sold_at > start, row.sold_at <= sold_at, row.eligible_amount > 0)
-    today = and_(row.sold_at >= day_start, row.sold_at < day_end)
-    query = select(
-        func.coalesce(func.sum(case((in_window, row.eligible_amount), else_=0)), 0),
-        func.coalesce(func.sum(case((in_window, row.refunded_eligible_amount), else_=0)), 0),
-        func.coalesce(func.sum(case((in_window, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((today, row.earned), else_=0)), 0),
-        select(PointLot.id)
-        .where(PointLot.member_id == member_id, PointLot.remaining < 0)
-        .exists()
-        .label("owes"),
-    ).where(row.member_id == member_id, row.sold_at > min(start, day_start), row.sold_at < day_end)
-    spend, refunded, visits, earned, owes = session.execute(query).one()
+    values = {
+        "member": member_id,
+        "start": start,
+        "sold_at": sold_at,
+        "day_start": day_start,
+        "day_end": day_start + timedelta(days=1),
+        "since": min(start, day_start),
+    }
+    spend, refunded, visits, earned, owes = session.execute(_ACTIVITY, values).one()
     known = held is not None and held.tier_code in {t.code for t in program.tiers}
     tier = program.tier(held.tier_code) if held and known else program.tiers[0]
     review_on = held.review_on if held and known else None
