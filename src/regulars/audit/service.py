@@ -8,6 +8,8 @@ from sqlalchemy.orm import Session
 from regulars.audit.models import AuditEntry
 from regulars.db import bulk_insert
 
+_APPEND = bulk_insert(AuditEntry)  # built once
+
 
 def record(
     session: Session,
@@ -21,15 +23,16 @@ def record(
     request_id: str,
 ) -> None:
     session.execute(
-        bulk_insert(AuditEntry).values(
-            at=at,
-            actor=actor,
-            role=role,
-            action=action,
-            object=object,
-            status=status,
-            request_id=request_id,
-        )
+        _APPEND,
+        {
+            "at": at,
+            "actor": actor,
+            "role": role,
+            "action": action,
+            "object": object,
+            "status": status,
+            "request_id": request_id,
+        },
     )
 
 

@@ -86,6 +86,8 @@ class SaleAlreadyRecorded(Conflict):
     code = "receipt_conflict"
 
 
+_ANSWER = bulk_insert(CommittedSale)  # the till's inserts, built once
+_RECEIPT_POINTS = bulk_insert(ReceiptPoints)
 _SALE_NEEDS = (
     Member.id,
     Member.card_number,
@@ -373,11 +375,8 @@ def _commit(
             "upgraded_to": upgraded,
         }
     )
-    session.execute(
-        bulk_insert(CommittedSale).values(
-            receipt_id=receipt_id, request_fingerprint=request, result=result.model_dump_json()
-        )
-    )
+    answer = {"receipt_id": receipt_id, "request_fingerprint": request}
+    session.execute(_ANSWER, {**answer, "result": result.model_dump_json()})
     return result
 
 
@@ -449,19 +448,20 @@ def _move_points(
     )
     eligible = priced.eligible_amount
     session.execute(
-        bulk_insert(ReceiptPoints).values(
-            receipt_id=receipt_id,
-            member_id=member.id,
-            program_version=version,
-            eligible_amount=eligible,
-            refunded_eligible_amount=Decimal(0),
-            earned=priced.points_earned,
-            reversed=0,
-            redeemed=priced.points_redeemed,
-            redeemed_value=priced.redeemed_value,
-            returned=0,
-            sold_at=setting.sold_at,
-        )
+        _RECEIPT_POINTS,
+        {
+            "receipt_id": receipt_id,
+            "member_id": member.id,
+            "program_version": version,
+            "eligible_amount": eligible,
+            "refunded_eligible_amount": Decimal(0),
+            "earned": priced.points_earned,
+            "reversed": 0,
+            "redeemed": priced.points_redeemed,
+            "redeemed_value": priced.redeemed_value,
+            "returned": 0,
+            "sold_at": setting.sold_at,
+        },
     )
     publish(
         session,

@@ -103,6 +103,10 @@ def fefo(session: Session, *conditions: ColumnElement[bool]) -> list[PointLot]:
     return list(session.scalars(query.execution_options(populate_existing=True)))
 
 
+_NEW_LOT = bulk_insert(PointLot).returning(PointLot.__table__.c.id)  # built once
+_NEW_ENTRY = bulk_insert(PointEntry)
+
+
 def add_points(
     session: Session,
     *,
@@ -146,27 +150,21 @@ def add_points(
         if points == 0:
             return None
     # Two plain inserts: the new lot, holding its points, and its entry.
-    lot_id = session.scalar(
-        bulk_insert(PointLot)
-        .values(
-            member_id=member_id,
-            kind=kind,
-            points=points,
-            remaining=points,
-            earned_at=earned_at or now,
-            available_at=available_at,
-            expires_at=expires_at,
-            matured=available_at <= now,
-            receipt_id=receipt_id,
-        )
-        .returning(PointLot.__table__.c.id)
-    )
+    lot = {
+        "member_id": member_id,
+        "kind": kind,
+        "points": points,
+        "remaining": points,
+        "earned_at": earned_at or now,
+        "available_at": available_at,
+        "expires_at": expires_at,
+        "matured": available_at <= now,
+        "receipt_id": receipt_id,
+    }
+    lot_id = session.scalar(_NEW_LOT, lot)
     assert lot_id is not None
-    session.execute(
-        bulk_insert(PointEntry).values(
-            **_entry(member_id, lot_id, points, kind, now, receipt_id, refund_id, reason, actor)
-        )
-    )
+    entry = _entry(member_id, lot_id, points, kind, now, receipt_id, refund_id, reason, actor)
+    session.execute(_NEW_ENTRY, entry)
     return lot_id
 
 

@@ -250,12 +250,13 @@ def _recorded(
     }
 
 
+_NEW_RECEIPT = bulk_insert(Receipt).returning(Receipt.__table__.c.id)  # built once
+
+
 def write_receipt(session: Session, draft: ReceiptDraft) -> int:
     """Write one new receipt and its lines: two statements. Raises IntegrityError when its
     store and number are taken (the caller decides what a repeat means)."""
-    receipt_id = session.scalar(
-        bulk_insert(Receipt).values(**draft.receipt).returning(Receipt.__table__.c.id)
-    )
+    receipt_id = session.scalar(_NEW_RECEIPT, draft.receipt)
     assert receipt_id is not None
     session.execute(
         bulk_insert(ReceiptLine), [{**line, "receipt_id": receipt_id} for line in draft.lines]
