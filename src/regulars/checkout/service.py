@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, load_only
 
@@ -88,13 +88,23 @@ class SaleAlreadyRecorded(Conflict):
 
 _ANSWER = bulk_insert(CommittedSale)  # the till's inserts, built once
 _RECEIPT_POINTS = bulk_insert(ReceiptPoints)
-_SALE_NEEDS = (
-    Member.id,
-    Member.card_number,
-    Member.status,
-    Member.birth_month,
-    Member.referred_by_id,
-)
+
+
+def _member_by_card(lock: bool) -> Select[Member, MemberTier]:
+    """The member and their tier: what a sale needs only, the sealed personal data is not
+    opened. `lock` for a sale, whose first lock is always the member's."""
+    needs = (Member.id, Member.card_number, Member.status, Member.birth_month)
+    query = (
+        select(Member, MemberTier)
+        .outerjoin(MemberTier, MemberTier.member_id == Member.id)
+        .where(Member.card_number == bindparam("card"))
+        .options(load_only(*needs, Member.referred_by_id))
+        .execution_options(populate_existing=True)
+    )
+    return query.with_for_update(of=Member, key_share=True) if lock else query
+
+
+_MEMBER_BY_CARD = {lock: _member_by_card(lock) for lock in (False, True)}  # built once
 
 
 @dataclass(frozen=True)
@@ -145,16 +155,7 @@ def _setting(
     shopper = None
     owes_points = False
     if cart.member_card:
-        by_card = (
-            select(Member, MemberTier)
-            .outerjoin(MemberTier, MemberTier.member_id == Member.id)
-            .where(Member.card_number == cart.member_card)
-            # What a sale needs; the sealed personal data is not opened.
-            .options(load_only(*_SALE_NEEDS))
-        )
-        if lock:  # the member first: every sale takes its locks in the same order
-            by_card = by_card.with_for_update(of=Member, key_share=True)
-        found = session.execute(by_card.execution_options(populate_existing=True)).first()
+        found = session.execute(_MEMBER_BY_CARD[lock], {"card": cart.member_card}).first()
         if found is None:
             raise UnknownMemberCard(f"no member has card {cart.member_card!r}", field="member_card")
         member, held = found
@@ -270,14 +271,18 @@ def quote(session: Session, *, cart: CartIn, now: datetime) -> Quote:
     return Quote.model_validate(_quote(_priced(session, program, setting.cart)))
 
 
+_RECORDED = (
+    select(Receipt.id)
+    .join(Store, Store.id == Receipt.store_id)
+    .where(Store.code == bindparam("store"), Receipt.pos_receipt_no == bindparam("number"))
+)
+
+
 def _replay(session: Session, sale: SaleIn, request: str) -> SaleResult | None:
     """The answer already given for this store and receipt number, if any."""
-    query = (
-        select(Receipt.id)
-        .join(Store, Store.id == Receipt.store_id)
-        .where(Store.code == sale.store_code, Receipt.pos_receipt_no == sale.pos_receipt_no)
+    receipt_id = session.scalar(
+        _RECORDED, {"store": sale.store_code, "number": sale.pos_receipt_no}
     )
-    receipt_id = session.scalar(query)
     if receipt_id is None:
         return None
     committed = session.get(CommittedSale, receipt_id)
