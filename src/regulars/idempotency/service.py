@@ -10,11 +10,13 @@ earlier version that claimed in a transaction of its own, and is taken over.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import ModuleType
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from regulars.db import dialect_insert
 from regulars.errors import InvalidInput
 from regulars.idempotency.models import IdempotencyRecord
 from regulars.members.protection import keyring
@@ -37,6 +39,37 @@ class Claim:
     request_hash: str
 
 
+def _claiming(dialect: ModuleType) -> Any:
+    """One statement claims a new key, or one whose window has passed."""
+    record = IdempotencyRecord
+    insert = dialect.insert(record).values(
+        caller=bindparam("caller"),
+        key=bindparam("key"),
+        request_hash=bindparam("request_hash"),
+        created_at=bindparam("now"),
+    )
+    return insert.on_conflict_do_update(
+        index_elements=["caller", "key"],
+        set_={
+            "request_hash": insert.excluded.request_hash,
+            "created_at": insert.excluded.created_at,
+            "status": None,
+            "body": None,
+        },
+        where=record.created_at <= bindparam("expired_before"),
+    ).returning(record.key)
+
+
+_CLAIM = {"postgresql": _claiming(postgresql), "sqlite": _claiming(sqlite)}  # built once
+_SETTLE = (
+    update(IdempotencyRecord)
+    .where(
+        IdempotencyRecord.caller == bindparam("who"), IdempotencyRecord.key == bindparam("which")
+    )
+    .values(status=bindparam("answer_status"), body=bindparam("answer_body"))
+)
+
+
 def claim(session: Session, claimed: Claim, *, now: datetime, window: timedelta) -> Answer | None:
     """Claim a key for a new request (None), or return the answer already given under it.
 
@@ -44,17 +77,15 @@ def claim(session: Session, claimed: Claim, *, now: datetime, window: timedelta)
     then gets its answer.
     """
     where = (IdempotencyRecord.caller == claimed.caller, IdempotencyRecord.key == claimed.key)
-    fresh = {"request_hash": claimed.request_hash, "created_at": now}
-    upsert = dialect_insert(session, IdempotencyRecord).values(
-        caller=claimed.caller, key=claimed.key, **fresh
-    )
-    # One statement: a new key is claimed, and so is one whose window has passed.
     inserted = session.execute(
-        upsert.on_conflict_do_update(
-            index_elements=["caller", "key"],
-            set_={**fresh, "status": None, "body": None},
-            where=IdempotencyRecord.created_at <= now - window,
-        ).returning(IdempotencyRecord.key)
+        _CLAIM[session.get_bind().dialect.name],
+        {
+            "caller": claimed.caller,
+            "key": claimed.key,
+            "request_hash": claimed.request_hash,
+            "now": now,
+            "expired_before": now - window,
+        },
     ).first()
     if inserted is not None:
         return None
@@ -75,8 +106,5 @@ def claim(session: Session, claimed: Claim, *, now: datetime, window: timedelta)
 def settle(session: Session, claimed: Claim, answer: Answer) -> None:
     """Keep the answer under the key, in the request's own transaction."""
     # Answers may hold personal data: sealed like the member table, gone after the window.
-    session.execute(
-        update(IdempotencyRecord)
-        .where(IdempotencyRecord.caller == claimed.caller, IdempotencyRecord.key == claimed.key)
-        .values(status=answer.status, body=keyring().seal(answer.body))
-    )
+    values = {"who": claimed.caller, "which": claimed.key, "answer_status": answer.status}
+    session.execute(_SETTLE, {**values, "answer_body": keyring().seal(answer.body)})
