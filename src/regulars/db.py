@@ -48,10 +48,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def dialect_insert(session: Session, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT with the database's own ON CONFLICT clauses (both speak the same)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model)
+def conflict_insert(dialect: str, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can say ON CONFLICT, in the words of `dialect` (both speak the same)."""
+    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
 
 
 def bulk_insert(model: type[Base]) -> Insert:

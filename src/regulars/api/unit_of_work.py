@@ -70,7 +70,7 @@ class Replay(Exception):
 
 
 async def idempotency_key(request: Request, caller: Caller) -> None:
-    """Claim the request's Idempotency-Key in its own transaction, or replay the answer.
+    """Claim the request's Idempotency-Key in the request's transaction, or replay the answer.
 
     Runs after authentication, so a revoked key or a closed account gets no replay.
     """

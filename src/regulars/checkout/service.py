@@ -93,12 +93,18 @@ _RECEIPT_POINTS = bulk_insert(ReceiptPoints)
 def _member_by_card(lock: bool) -> Select[Member, MemberTier]:
     """The member and their tier: what a sale needs only, the sealed personal data is not
     opened. `lock` for a sale, whose first lock is always the member's."""
-    needs = (Member.id, Member.card_number, Member.status, Member.birth_month)
+    needs = (
+        Member.id,
+        Member.card_number,
+        Member.status,
+        Member.birth_month,
+        Member.referred_by_id,
+    )
     query = (
         select(Member, MemberTier)
         .outerjoin(MemberTier, MemberTier.member_id == Member.id)
         .where(Member.card_number == bindparam("card"))
-        .options(load_only(*needs, Member.referred_by_id))
+        .options(load_only(*needs))
         .execution_options(populate_existing=True)
     )
     return query.with_for_update(of=Member, key_share=True) if lock else query
@@ -380,8 +386,10 @@ def _commit(
             "upgraded_to": upgraded,
         }
     )
-    answer = {"receipt_id": receipt_id, "request_fingerprint": request}
-    session.execute(_ANSWER, {**answer, "result": result.model_dump_json()})
+    answer = result.model_dump_json()
+    session.execute(
+        _ANSWER, {"receipt_id": receipt_id, "request_fingerprint": request, "result": answer}
+    )
     return result
 
 
@@ -486,24 +494,23 @@ def _move_points(
 
 def credit_recorded(
     session: Session, *, receipts: Sequence[tuple[int, ReceiptIn]], now: datetime
-) -> int:
+) -> None:
     """Earn the points and tier progress of receipts recorded outside the till (imports).
 
     The receipts carry their discounts already, so only the earning and tier rules of the
     active program apply, in the order the purchases were made and dated when they were made.
     Receipts of a closed or frozen account, and all receipts before any program was applied,
-    earn nothing. Returns the points credited.
+    earn nothing.
     """
     member_receipts = [pair for pair in receipts if pair[1].member_card is not None]
     if not member_receipts:
-        return 0
+        return
     try:
         version, program = active_program(session)
     except NoProgram:
-        return 0
+        return
     history = program.model_copy(update={"promotions": []})  # priced at the till already
     catalog = catalog_copy(session)
-    credited = 0
     for receipt_id, receipt in sorted(member_receipts, key=lambda pair: pair[1].sold_at):
         cart = CartIn.model_construct(
             store_code=receipt.store_code,
@@ -528,8 +535,6 @@ def credit_recorded(
         priced = pricing.price_cart(history, setting.cart)
         at = setting.sold_at  # the points moved when the purchase was made
         _move_points(session, setting, priced, receipt_id, version, program, at, at)
-        credited += priced.points_earned
-    return credited
 
 
 def record_and_credit(

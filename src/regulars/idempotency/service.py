@@ -10,13 +10,11 @@ earlier version that claimed in a transaction of its own, and is taken over.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import ModuleType
-from typing import Any
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Insert, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from regulars.db import conflict_insert
 from regulars.errors import InvalidInput
 from regulars.idempotency.models import IdempotencyRecord
 from regulars.members.protection import keyring
@@ -39,10 +37,10 @@ class Claim:
     request_hash: str
 
 
-def _claiming(dialect: ModuleType) -> Any:
+def _claiming(dialect: str) -> Insert:
     """One statement claims a new key, or one whose window has passed."""
     record = IdempotencyRecord
-    insert = dialect.insert(record).values(
+    insert = conflict_insert(dialect, record).values(
         caller=bindparam("caller"),
         key=bindparam("key"),
         request_hash=bindparam("request_hash"),
@@ -60,7 +58,7 @@ def _claiming(dialect: ModuleType) -> Any:
     ).returning(record.key)
 
 
-_CLAIM = {"postgresql": _claiming(postgresql), "sqlite": _claiming(sqlite)}  # built once
+_CLAIM = {dialect: _claiming(dialect) for dialect in ("postgresql", "sqlite")}  # built once
 _SETTLE = (
     update(IdempotencyRecord)
     .where(

@@ -15,7 +15,7 @@ from regulars.members.service import MemberNotActive
 from regulars.points import rules
 from regulars.points.models import EntryKind, PointLot
 from regulars.points.schemas import OpeningBalanceIn
-from regulars.points.service import add_points, lock_member
+from regulars.points.service import add_points, debt_of, lock_member
 from regulars.program.service import NoProgram, active_program
 from regulars.sales.service import UnknownMemberCard
 
@@ -63,9 +63,7 @@ def _open(
     if expires_at is not None and expires_at <= now:
         raise InvalidInput(f"these points expired on {expires_at:%Y-%m-%d}", field="expires_at")
     lock_member(session, member.id)
-    if session.scalar(
-        select(PointLot.id).where(PointLot.member_id == member.id, PointLot.remaining < 0)
-    ):
+    if session.scalar(select(PointLot.id).where(debt_of(member.id))):
         raise Conflict(
             "the member owes points from a refund; settle the debt before carrying a balance over",
             field="member_card",

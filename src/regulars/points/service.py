@@ -4,7 +4,7 @@ updates its lot in the same step, so the two can never disagree."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from regulars.db import bulk_insert
@@ -87,6 +87,11 @@ def _entry(
     }
 
 
+def debt_of(member: object) -> ColumnElement[bool]:
+    """A member's debt lots: points clawed back by a refund after they were spent."""
+    return and_(PointLot.member_id == member, PointLot.remaining < 0)
+
+
 def _spendable(member_id: int, now: datetime) -> tuple[ColumnElement[bool], ...]:
     return (
         PointLot.member_id == member_id,
@@ -128,11 +133,7 @@ def add_points(
     says so with `may_owe=False`, and the debts are not looked up."""
     if points <= 0:
         return None
-    debts = (
-        select(PointLot)
-        .where(PointLot.member_id == member_id, PointLot.remaining < 0)
-        .order_by(PointLot.id)
-    )
+    debts = select(PointLot).where(debt_of(member_id)).order_by(PointLot.id)
     for debt in session.scalars(debts) if may_owe else ():
         paid = min(points, -debt.remaining)
         _move(

@@ -15,7 +15,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Connection, Engine, event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
-from regulars.db import dialect_insert
+from regulars.db import conflict_insert
 from regulars.stamps.models import Stamp
 
 T = TypeVar("T")
@@ -35,7 +35,7 @@ def _seen(session: Session) -> dict[str, str]:
 def renew(session: Session, name: str) -> None:
     """Mark `name` changed by this transaction: every copy made before is set aside."""
     value = uuid.uuid4().hex
-    upsert = dialect_insert(session, Stamp).values(name=name, value=value)
+    upsert = conflict_insert(session.get_bind().dialect.name, Stamp).values(name=name, value=value)
     session.execute(upsert.on_conflict_do_update(index_elements=["name"], set_={"value": value}))
     _seen(session)[name] = value
 

@@ -10,6 +10,7 @@ from sqlalchemy import Select, and_, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from regulars.points.models import PointLot, ReceiptPoints
+from regulars.points.service import debt_of
 from regulars.program.schema import Program, Tier
 from regulars.tiers import rules
 from regulars.tiers.models import MemberTier, TierChange
@@ -37,18 +38,8 @@ def window_activity(
     session: Session, *, member_id: int, program: Program, as_of: datetime
 ) -> tuple[Decimal, int]:
     """Eligible spend (after refunds) and visits in the rolling qualification window."""
-    query = select(
-        func.coalesce(func.sum(ReceiptPoints.eligible_amount), 0),
-        func.coalesce(func.sum(ReceiptPoints.refunded_eligible_amount), 0),
-        func.count(),
-    ).where(
-        ReceiptPoints.member_id == member_id,
-        ReceiptPoints.sold_at > window_start(program, as_of),
-        ReceiptPoints.sold_at <= as_of,
-        ReceiptPoints.eligible_amount > 0,
-    )
-    spend, refunded, visits = session.execute(query).one()
-    return Decimal(spend) - Decimal(refunded), int(visits)
+    activity = _activity(session, member_id, program, as_of, day_start=as_of)
+    return activity.spend, activity.visits
 
 
 def current_tier(session: Session, *, member_id: int, program: Program) -> Tier:
@@ -113,24 +104,21 @@ class SaleContext:
     owes_points: bool  # a refund clawed back points already spent: earnings pay it first
 
 
-def _activity() -> Select[Any]:
-    """The one query of `before_sale`, built once; its values are bound per sale."""
+def _activity_query() -> Select[Any]:
+    """The member's activity in one query, built once; its values are bound per call."""
     row = ReceiptPoints
     in_window = and_(
         row.sold_at > bindparam("start"),
-        row.sold_at <= bindparam("sold_at"),
+        row.sold_at <= bindparam("as_of"),
         row.eligible_amount > 0,
     )
     today = and_(row.sold_at >= bindparam("day_start"), row.sold_at < bindparam("day_end"))
-    owes = select(PointLot.id).where(
-        PointLot.member_id == bindparam("member"), PointLot.remaining < 0
-    )
     return select(
         func.coalesce(func.sum(case((in_window, row.eligible_amount), else_=0)), 0),
         func.coalesce(func.sum(case((in_window, row.refunded_eligible_amount), else_=0)), 0),
         func.coalesce(func.sum(case((in_window, 1), else_=0)), 0),
         func.coalesce(func.sum(case((today, row.earned), else_=0)), 0),
-        owes.exists().label("owes"),
+        select(PointLot.id).where(debt_of(bindparam("member"))).exists().label("owes"),
     ).where(
         row.member_id == bindparam("member"),
         row.sold_at > bindparam("since"),
@@ -138,7 +126,31 @@ def _activity() -> Select[Any]:
     )
 
 
-_ACTIVITY = _activity()
+_ACTIVITY = _activity_query()
+
+
+@dataclass(frozen=True)
+class _Activity:
+    spend: Decimal  # eligible spend after refunds in the window ending at `as_of`
+    visits: int
+    earned_on_day: int  # points earned on the local day from `day_start`
+    owes_points: bool
+
+
+def _activity(
+    session: Session, member_id: int, program: Program, as_of: datetime, day_start: datetime
+) -> _Activity:
+    start = window_start(program, as_of)
+    values = {
+        "member": member_id,
+        "start": start,
+        "as_of": as_of,
+        "day_start": day_start,
+        "day_end": day_start + timedelta(days=1),
+        "since": min(start, day_start),
+    }
+    spend, refunded, visits, earned, owes = session.execute(_ACTIVITY, values).one()
+    return _Activity(Decimal(spend) - Decimal(refunded), int(visits), int(earned), bool(owes))
 
 
 def before_sale(
@@ -153,21 +165,12 @@ def before_sale(
     """How a sale at `sold_at` finds the member (who holds `held`), in one query: the
     window's spend and visits up to the sale, the points earned on its local day, and
     whether they owe points."""
-    start = window_start(program, sold_at)
-    values = {
-        "member": member_id,
-        "start": start,
-        "sold_at": sold_at,
-        "day_start": day_start,
-        "day_end": day_start + timedelta(days=1),
-        "since": min(start, day_start),
-    }
-    spend, refunded, visits, earned, owes = session.execute(_ACTIVITY, values).one()
+    activity = _activity(session, member_id, program, sold_at, day_start)
     known = held is not None and held.tier_code in {t.code for t in program.tiers}
     tier = program.tier(held.tier_code) if held and known else program.tiers[0]
     review_on = held.review_on if held and known else None
-    standing = rules.Standing(tier, Decimal(spend) - Decimal(refunded), int(visits), review_on)
-    return SaleContext(standing, int(earned), bool(owes))
+    standing = rules.Standing(tier, activity.spend, activity.visits, review_on)
+    return SaleContext(standing, activity.earned_on_day, activity.owes_points)
 
 
 def upgrade(
