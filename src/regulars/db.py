@@ -48,14 +48,19 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def table(model: type[Base]) -> Table:
+    """The model's table, for Core statements: they run without the ORM's work per call."""
+    return cast(Table, model.__table__)
+
+
 def conflict_insert(dialect: str, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that can say ON CONFLICT, in the words of `dialect` (both speak the same)."""
-    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table(model))
 
 
 def bulk_insert(model: type[Base]) -> Insert:
     """A Core insert for many rows: one executemany, without the ORM's work per row."""
-    return insert(cast(Table, model.__table__))
+    return insert(table(model))
 
 
 class ScaledDecimal(TypeDecorator[Decimal]):

@@ -41,7 +41,7 @@ def _tolerance(request: Request) -> timedelta:
 
 
 @router.post("/checkout/quote", openapi_extra=READS_ONLY)
-def price(cart: CartIn, session: DbSession, caller: Till) -> Quote:
+async def price(cart: CartIn, session: DbSession, caller: Till) -> Quote:
     """Price a cart as a sale would be priced now; nothing is written."""
     _own_store(session, caller, code=cart.store_code)
     return quote(session, cart=cart, now=utc_now())
@@ -52,7 +52,7 @@ def price(cart: CartIn, session: DbSession, caller: Till) -> Quote:
     status_code=status.HTTP_201_CREATED,
     responses={200: {"description": "The same sale was committed before: its answer."}},
 )
-def commit(
+async def commit(
     sale: SaleIn, session: DbSession, request: Request, response: Response, caller: Till
 ) -> SaleResult:
     """Commit a sale once: retried with the same store, number and content, it answers again."""
@@ -64,7 +64,7 @@ def commit(
 
 
 @router.get("/receipts/{receipt_id}")
-def read_receipt(receipt_id: ReceiptId, session: DbSession, caller: Reader) -> Receipt:
+async def read_receipt(receipt_id: ReceiptId, session: DbSession, caller: Reader) -> Receipt:
     """One receipt with its lines."""
     receipt = get_receipt(session, receipt_id=receipt_id)
     _own_store(session, caller, store_id=receipt.store_id)
@@ -72,7 +72,7 @@ def read_receipt(receipt_id: ReceiptId, session: DbSession, caller: Reader) -> R
 
 
 @router.post("/receipts/{receipt_id}/refunds", status_code=status.HTTP_201_CREATED)
-def refund(
+async def refund(
     receipt_id: ReceiptId,
     data: RefundIn,
     session: DbSession,

@@ -52,7 +52,7 @@ async def get_session(request: Request) -> Session:
 DbSession = Annotated[Session, Depends(get_session)]
 
 
-def get_principal(request: Request, session: DbSession) -> Principal:
+async def get_principal(request: Request, session: DbSession) -> Principal:
     """The caller; failed attempts from one address are throttled, each key rate limited.
 
     A valid credential is never throttled: tills behind one address (a shop's NAT) keep

@@ -7,6 +7,13 @@ or done afresh, never refused.
 
 A request holds exactly one connection, so the pool is sized to the number of requests
 the server admits at once and no request ever waits for a connection another holds.
+
+The unit of work's own statements (the caller, the key, the answer, the audit row) run on
+the event loop: they are short, and a hand-over to a worker thread and back costs more than
+they do. So do the till's endpoints, which are `async def`; an endpoint that may run long
+(a report, a search) is a plain `def` and runs in a worker thread. A wait on the database
+is bounded on both: the writer's turn and SQLite's busy timeout, or PostgreSQL's lock
+timeout, give up after REGULARS_DATABASE_WAIT_SECONDS with 503.
 """
 
 import asyncio
@@ -21,7 +28,6 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from regulars.access.service import Principal
 from regulars.api.dependencies import Caller
@@ -87,7 +93,7 @@ async def idempotency_key(request: Request, caller: Caller) -> None:
         request_hash=request_hash,
     )
     session = request.state.session
-    answer = await run_in_threadpool(claim, session, claimed, now=utc_now(), window=window)
+    answer = claim(session, claimed, now=utc_now(), window=window)
     if answer is not None:
         raise Replay(answer)
     request.state.claim = claimed
@@ -127,11 +133,11 @@ class UnitOfWork(APIRoute):
                     try:
                         response = await handler(request)
                     except Replay as replay:
-                        await run_in_threadpool(session.rollback)
+                        session.rollback()
                         return _replayed(replay.answer)
                     except (OperationalError, PoolTimeout, Contention) as error:
                         # A lost race runs again; a database busy or gone is answered 503.
-                        await run_in_threadpool(session.rollback)
+                        session.rollback()
                         if attempt < ATTEMPTS and (
                             isinstance(error, Contention) or is_conflict(error)
                         ):
@@ -139,9 +145,9 @@ class UnitOfWork(APIRoute):
                         raise
                     except Exception as error:
                         response = await _problem(request, error)
-                        await run_in_threadpool(self._fail, session, request, response.status_code)
+                        self._fail(session, request, response.status_code)
                         return response
-                    await run_in_threadpool(self._finish, session, request, response)
+                    self._finish(session, request, response)
                     return response
             raise AssertionError("unreachable")
 

@@ -48,7 +48,7 @@ from regulars.coupons.service import (
     presented,
     redeem_coupon,
 )
-from regulars.db import bulk_insert
+from regulars.db import bulk_insert, table
 from regulars.errors import Conflict, Contention
 from regulars.members.models import Member, MemberStatus
 from regulars.members.service import MemberNotActive
@@ -277,10 +277,11 @@ def quote(session: Session, *, cart: CartIn, now: datetime) -> Quote:
     return Quote.model_validate(_quote(_priced(session, program, setting.cart)))
 
 
+_RECEIPT, _STORE = table(Receipt).c, table(Store).c
 _RECORDED = (
-    select(Receipt.id)
-    .join(Store, Store.id == Receipt.store_id)
-    .where(Store.code == bindparam("store"), Receipt.pos_receipt_no == bindparam("number"))
+    select(_RECEIPT.id)
+    .join_from(table(Receipt), table(Store), _STORE.id == _RECEIPT.store_id)
+    .where(_STORE.code == bindparam("store"), _RECEIPT.pos_receipt_no == bindparam("number"))
 )
 
 

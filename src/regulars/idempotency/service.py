@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Insert, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from regulars.db import conflict_insert
+from regulars.db import conflict_insert, table
 from regulars.errors import InvalidInput
 from regulars.idempotency.models import IdempotencyRecord
 from regulars.members.protection import keyring
@@ -37,10 +37,12 @@ class Claim:
     request_hash: str
 
 
+_RECORD = table(IdempotencyRecord).c
+
+
 def _claiming(dialect: str) -> Insert:
     """One statement claims a new key, or one whose window has passed."""
-    record = IdempotencyRecord
-    insert = conflict_insert(dialect, record).values(
+    insert = conflict_insert(dialect, IdempotencyRecord).values(
         caller=bindparam("caller"),
         key=bindparam("key"),
         request_hash=bindparam("request_hash"),
@@ -54,16 +56,16 @@ def _claiming(dialect: str) -> Insert:
             "status": None,
             "body": None,
         },
-        where=record.created_at <= bindparam("expired_before"),
-    ).returning(record.key)
+        where=_RECORD.created_at <= bindparam("expired_before"),
+    ).returning(_RECORD.key)
 
 
 _CLAIM = {dialect: _claiming(dialect) for dialect in ("postgresql", "sqlite")}  # built once
+_KEY = (_RECORD.caller == bindparam("who"), _RECORD.key == bindparam("which"))
+_ANSWERED = select(_RECORD.request_hash, _RECORD.status, _RECORD.body).where(*_KEY)
 _SETTLE = (
-    update(IdempotencyRecord)
-    .where(
-        IdempotencyRecord.caller == bindparam("who"), IdempotencyRecord.key == bindparam("which")
-    )
+    update(table(IdempotencyRecord))
+    .where(*_KEY)
     .values(status=bindparam("answer_status"), body=bindparam("answer_body"))
 )
 
@@ -74,7 +76,6 @@ def claim(session: Session, claimed: Claim, *, now: datetime, window: timedelta)
     A twin request sent at the same moment waits on the row until the first commits, and
     then gets its answer.
     """
-    where = (IdempotencyRecord.caller == claimed.caller, IdempotencyRecord.key == claimed.key)
     inserted = session.execute(
         _CLAIM[session.get_bind().dialect.name],
         {
@@ -88,9 +89,7 @@ def claim(session: Session, claimed: Claim, *, now: datetime, window: timedelta)
     if inserted is not None:
         return None
     request_hash, status, body = session.execute(
-        select(
-            IdempotencyRecord.request_hash, IdempotencyRecord.status, IdempotencyRecord.body
-        ).where(*where)
+        _ANSWERED, {"who": claimed.caller, "which": claimed.key}
     ).one()
     if request_hash != claimed.request_hash:
         raise IdempotencyKeyReused(

@@ -4,10 +4,10 @@ updates its lot in the same step, so the two can never disagree."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from regulars.db import bulk_insert
+from regulars.db import bulk_insert, table
 from regulars.errors import Conflict, InvalidInput
 from regulars.members.models import Member, MemberStatus
 from regulars.members.service import MemberNotActive, get_member
@@ -89,7 +89,8 @@ def _entry(
 
 def debt_of(member: object) -> ColumnElement[bool]:
     """A member's debt lots: points clawed back by a refund after they were spent."""
-    return and_(PointLot.member_id == member, PointLot.remaining < 0)
+    lots = table(PointLot).c
+    return and_(lots.member_id == member, lots.remaining < 0)
 
 
 def _spendable(member_id: int, now: datetime) -> tuple[ColumnElement[bool], ...]:
@@ -108,8 +109,9 @@ def fefo(session: Session, *conditions: ColumnElement[bool]) -> list[PointLot]:
     return list(session.scalars(query.execution_options(populate_existing=True)))
 
 
-_NEW_LOT = bulk_insert(PointLot).returning(PointLot.__table__.c.id)  # built once
+_NEW_LOT = bulk_insert(PointLot).returning(table(PointLot).c.id)  # built once
 _NEW_ENTRY = bulk_insert(PointEntry)
+_DEBTS = select(PointLot).where(debt_of(bindparam("member"))).order_by(PointLot.id)
 
 
 def add_points(
@@ -133,8 +135,7 @@ def add_points(
     says so with `may_owe=False`, and the debts are not looked up."""
     if points <= 0:
         return None
-    debts = select(PointLot).where(debt_of(member_id)).order_by(PointLot.id)
-    for debt in session.scalars(debts) if may_owe else ():
+    for debt in session.scalars(_DEBTS, {"member": member_id}) if may_owe else ():
         paid = min(points, -debt.remaining)
         _move(
             session,
@@ -433,10 +434,10 @@ def merge_accounts(
             reason=f"merged into member {target_id}",
             actor=actor,
         )
-    for table in (Receipt, ReceiptPoints):  # their history counts for the member who stays
+    for model in (Receipt, ReceiptPoints):  # their history counts for the member who stays
         session.execute(
-            update(table)
-            .where(table.member_id == source_id)
+            update(model)
+            .where(model.member_id == source_id)
             .values(member_id=target_id)
             .execution_options(synchronize_session=False)
         )

@@ -20,7 +20,7 @@ from regulars.catalog.service import (
     catalog_copy,
 )
 from regulars.clock import as_utc
-from regulars.db import bulk_insert
+from regulars.db import bulk_insert, table
 from regulars.errors import Conflict, InvalidInput, NotFound, RegularsError
 from regulars.members.models import Member
 from regulars.sales import rules
@@ -250,7 +250,8 @@ def _recorded(
     }
 
 
-_NEW_RECEIPT = bulk_insert(Receipt).returning(Receipt.__table__.c.id)  # built once
+_NEW_RECEIPT = bulk_insert(Receipt).returning(table(Receipt).c.id)  # built once
+_NEW_LINES = bulk_insert(ReceiptLine)
 
 
 def write_receipt(session: Session, draft: ReceiptDraft) -> int:
@@ -258,9 +259,7 @@ def write_receipt(session: Session, draft: ReceiptDraft) -> int:
     store and number are taken (the caller decides what a repeat means)."""
     receipt_id = session.scalar(_NEW_RECEIPT, draft.receipt)
     assert receipt_id is not None
-    session.execute(
-        bulk_insert(ReceiptLine), [{**line, "receipt_id": receipt_id} for line in draft.lines]
-    )
+    session.execute(_NEW_LINES, [{**line, "receipt_id": receipt_id} for line in draft.lines])
     return receipt_id
 
 

@@ -15,18 +15,19 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Connection, Engine, event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
-from regulars.db import conflict_insert
+from regulars.db import conflict_insert, table
 from regulars.stamps.models import Stamp
 
 T = TypeVar("T")
 _SEEN = "stamps"  # session.info key: the stamps this transaction sees
 _copies: WeakKeyDictionary[Engine, dict[str, tuple[str, Any]]] = WeakKeyDictionary()
 _lock = threading.Lock()
+_STAMPS = select(table(Stamp).c.name, table(Stamp).c.value)  # built once
 
 
 def _seen(session: Session) -> dict[str, str]:
     if _SEEN not in session.info:
-        rows = session.execute(select(Stamp.name, Stamp.value)).all()
+        rows = session.execute(_STAMPS).all()
         session.info[_SEEN] = dict(rows)
     stamps: dict[str, str] = session.info[_SEEN]
     return stamps

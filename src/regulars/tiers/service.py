@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
+from regulars.db import table
 from regulars.points.models import PointLot, ReceiptPoints
 from regulars.points.service import debt_of
 from regulars.program.schema import Program, Tier
@@ -106,7 +107,7 @@ class SaleContext:
 
 def _activity_query() -> Select[Any]:
     """The member's activity in one query, built once; its values are bound per call."""
-    row = ReceiptPoints
+    row = table(ReceiptPoints).c
     in_window = and_(
         row.sold_at > bindparam("start"),
         row.sold_at <= bindparam("as_of"),
@@ -118,7 +119,7 @@ def _activity_query() -> Select[Any]:
         func.coalesce(func.sum(case((in_window, row.refunded_eligible_amount), else_=0)), 0),
         func.coalesce(func.sum(case((in_window, 1), else_=0)), 0),
         func.coalesce(func.sum(case((today, row.earned), else_=0)), 0),
-        select(PointLot.id).where(debt_of(bindparam("member"))).exists().label("owes"),
+        select(table(PointLot).c.id).where(debt_of(bindparam("member"))).exists().label("owes"),
     ).where(
         row.member_id == bindparam("member"),
         row.sold_at > bindparam("since"),
