@@ -51,21 +51,30 @@ def run(args: list[str], env: dict[str, str]) -> str:
 class Connection:
     """One keep-alive HTTP/1.1 connection: a request, then its whole response."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
+    def __init__(self, port: int) -> None:
+        self.port = port
 
     @classmethod
     async def open(cls, port: int) -> "Connection":
-        return cls(*await asyncio.open_connection("127.0.0.1", port))
+        connection = cls(port)
+        connection.reader, connection.writer = await asyncio.open_connection("127.0.0.1", port)
+        return connection
 
     async def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
         head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self.writer.write(
+        request = (
             f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n{head}\r\n".encode()
             + body
         )
-        status = int((await self.reader.readline()).split()[1])
+        self.writer.write(request)
+        status_line = await self.reader.readline()
+        if not status_line:  # the server closed the connection while it sat idle: again,
+            self.close()  # with the same Idempotency-Key, so the sale counts once
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+            self.writer.write(request)
+            status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
         length = 0
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.decode().partition(":")
@@ -218,6 +227,7 @@ def main() -> None:
     parser.add_argument("--rates", default="50,500", help="open-loop rates, comma-separated")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=1, help="server processes, both servers")
     args = parser.parse_args()
     folder = tempfile.mkdtemp()
     url = f"sqlite:///{folder}/load.db" if args.database == "sqlite" else args.database
@@ -238,7 +248,8 @@ def main() -> None:
     wanted = int((3000 + sum(rates)) * args.seconds * 2)
     bodies = sale_bodies(url, wanted, seed=5)
     port = free_port()
-    serve = [regulars, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    workers = ["--workers", str(args.workers)]
+    serve = [regulars, "serve", "--host", "127.0.0.1", "--port", str(port), *workers]
     ours = measure("regulars", lambda: start_server(serve, env, port), port, bodies, key, args)
     if args.database != "sqlite":
         return
@@ -246,6 +257,7 @@ def main() -> None:
     peer_env = {**env, "REGULARS_DATABASE_URL": f"sqlite:///{folder}/peer.db"}
     uvicorn = [sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT), "peer_till:app"]
     peer_serve = [*uvicorn, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    peer_serve += workers
     peer_bodies = [b.replace(b'"L5-', b'"P5-') for b in bodies]
     peer = measure(
         "bare peer", lambda: start_server(peer_serve, peer_env, port), port, peer_bodies, key, args
