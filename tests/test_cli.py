@@ -1,5 +1,6 @@
 import csv
 import re
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from regulars.checkout.models import CommittedSale
 from regulars.cli import app
 from regulars.config import get_settings
 from regulars.db import make_engine, make_sessionmaker, upgrade_database
+from regulars.points.models import PointLot
 from regulars.sales.models import Receipt
 
 runner = CliRunner()
@@ -111,3 +113,39 @@ def test_keys_are_printed_once_whole_and_can_be_revoked(configured: str) -> None
     refused = runner.invoke(app, ["keys", "create", "--role", "pos"])
     assert refused.exit_code == 1
     assert "bound to one store" in refused.output
+
+
+def _points_left(url: str) -> int:
+    with make_sessionmaker(make_engine(url))() as session:
+        return int(session.scalar(select(func.sum(PointLot.remaining))) or 0)
+
+
+def test_a_job_in_the_future_is_refused_and_a_writing_job_asks_first(configured: str) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    small = ["demo", "generate", "--members", "40", "--months", "1", "--stores", "2"]
+    assert runner.invoke(app, small).exit_code == 0
+    held = _points_left(configured)
+    assert held > 0
+    far = (date.today() + timedelta(days=3 * 366)).isoformat()
+    expire = ["jobs", "run", "expire-points", "--as-of", far]
+
+    refused = runner.invoke(app, expire)
+    assert refused.exit_code == 1
+    assert "date_in_the_future" in refused.output
+    assert "--allow-future" in refused.output
+    dry = runner.invoke(app, [*expire, "--allow-future", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert f"{held:,} points in" in dry.output
+    assert "nothing written" in dry.output
+    declined = runner.invoke(app, [*expire, "--allow-future"], input="n\n")
+    assert declined.exit_code == 1
+    assert "will do this" in declined.output
+    assert "Nothing written" in declined.output
+    assert _points_left(configured) == held
+
+    confirmed = runner.invoke(app, [*expire, "--allow-future"], input="y\n")
+    assert confirmed.exit_code == 0, confirmed.output
+    assert _points_left(configured) == 0
+    again = runner.invoke(app, [*expire, "--allow-future", "--yes"])
+    assert again.exit_code == 0
+    assert "0 points in 0 lots expired" in again.output

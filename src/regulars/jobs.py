@@ -1,4 +1,9 @@
-"""`regulars jobs run …`: the scheduled work of the program, safe to run again and again."""
+"""`regulars jobs run …`: the scheduled work of the program, safe to run again and again.
+
+A job moves points and coupons, so it is guarded against an operator's slip: a date in
+the future is refused unless asked for, and before it writes it shows what it will do and
+asks (a nightly script says `--yes`); `--dry-run` shows the effect and writes nothing.
+"""
 
 from datetime import datetime, time
 from enum import StrEnum
@@ -8,6 +13,7 @@ from zoneinfo import ZoneInfo
 import typer
 from sqlalchemy.orm import Session
 
+from regulars.clock import utc_now
 from regulars.console import console, open_database, reports_errors
 from regulars.coupons.service import expire_coupons
 from regulars.db import run_in_transaction
@@ -39,9 +45,20 @@ def as_of_moment(text: str, zone: ZoneInfo) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
-def run_job(session: Session, job: Job, as_of_text: str) -> str:
+class DateInTheFuture(InvalidInput):
+    code = "date_in_the_future"
+
+
+def run_job(session: Session, job: Job, as_of_text: str, *, allow_future: bool = False) -> str:
+    """Run `job` as of a moment; one that has not come yet only with `allow_future`."""
     version, program = active_program(session)
     as_of = as_of_moment(as_of_text, ZoneInfo(program.timezone))
+    if as_of > utc_now() and not allow_future:
+        raise DateInTheFuture(
+            f"--as-of {as_of_text} has not come yet in {program.timezone}: the job would act "
+            "on what is still valid; give --allow-future to run it anyway",
+            field="as_of",
+        )
     match job:
         case Job.MATURE_POINTS:
             lots, points = mature_points(session, as_of=as_of)
@@ -70,7 +87,29 @@ def run_command(
             help="YYYY-MM-DD: the job runs as of the start of that day in the program's time zone.",
         ),
     ],
+    allow_future: Annotated[
+        bool, typer.Option("--allow-future", help="Run as of a date that has not come yet.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what the job would do; write nothing.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before writing.")] = False,
 ) -> None:
     """Run one job as of a date; running it again for the same date changes nothing."""
-    report = run_in_transaction(open_database(), lambda session: run_job(session, job, as_of))
-    console.print(f"{job}: {report}")
+    sessions = open_database()
+
+    def work(session: Session) -> str:
+        return run_job(session, job, as_of, allow_future=allow_future)
+
+    if dry_run or not yes:
+        with sessions() as session:
+            effect = work(session)
+            session.rollback()
+        if dry_run:
+            console.print(f"{job} as of {as_of} (dry run, nothing written): {effect}")
+            return
+        console.print(f"{job} as of {as_of} will do this: {effect}")
+        if not typer.confirm("Go ahead?", default=False):
+            console.print("Nothing written.")
+            raise typer.Exit(1)
+    console.print(f"{job}: {run_in_transaction(sessions, work)}")

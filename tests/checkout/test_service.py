@@ -106,11 +106,21 @@ def test_pending_points_count_in_the_balance_but_cannot_be_spent(session: Sessio
     later = NOW + timedelta(days=7)
     assert balance(session, member_id=owner, now=later).spendable == 200
     assert (
-        run_job(session, Job.MATURE_POINTS, (later + timedelta(days=1)).date().isoformat())
+        run_job(
+            session,
+            Job.MATURE_POINTS,
+            (later + timedelta(days=1)).date().isoformat(),
+            allow_future=True,
+        )
         == "200 points in 1 lots became spendable"
     )
     assert (
-        run_job(session, Job.MATURE_POINTS, (later + timedelta(days=1)).date().isoformat())
+        run_job(
+            session,
+            Job.MATURE_POINTS,
+            (later + timedelta(days=1)).date().isoformat(),
+            allow_future=True,
+        )
         == "0 points in 0 lots became spendable"
     )
 
@@ -176,13 +186,16 @@ def test_crossing_a_threshold_upgrades_at_once_and_the_review_soft_lands(session
     assert (upgraded.tier.tier, upgraded.upgraded_to) == ("silver", "silver")
     assert commit(session, sale(card, "3", rice=1)).points_earned == 100  # silver earns double
     assert (
-        run_job(session, Job.TIER_REVIEW, "2027-01-01") == "reviewed 1, kept 1, raised 0, lowered 0"
+        run_job(session, Job.TIER_REVIEW, "2027-01-01", allow_future=True)
+        == "reviewed 1, kept 1, raised 0, lowered 0"
     )
     assert (
-        run_job(session, Job.TIER_REVIEW, "2027-01-01") == "reviewed 0, kept 0, raised 0, lowered 0"
+        run_job(session, Job.TIER_REVIEW, "2027-01-01", allow_future=True)
+        == "reviewed 0, kept 0, raised 0, lowered 0"
     )
     assert (
-        run_job(session, Job.TIER_REVIEW, "2028-01-01") == "reviewed 1, kept 0, raised 0, lowered 1"
+        run_job(session, Job.TIER_REVIEW, "2028-01-01", allow_future=True)
+        == "reviewed 1, kept 0, raised 0, lowered 1"
     )
     assert [(c.from_code, c.to_code) for c in tier_history(session, member_id=owner)] == [
         (None, "silver"),
@@ -199,8 +212,13 @@ def test_expired_points_are_never_spent_and_expiry_runs_once(session: Session) -
     with pytest.raises(PointsNotRedeemable):
         commit(session, sale(card, "2", redeem=100, at=year_later), now=year_later)
     day = year_later.date().isoformat()
-    assert run_job(session, Job.EXPIRE_POINTS, day) == "1,000 points in 1 lots expired"
-    assert run_job(session, Job.EXPIRE_POINTS, day) == "0 points in 0 lots expired"
+    assert (
+        run_job(session, Job.EXPIRE_POINTS, day, allow_future=True)
+        == "1,000 points in 1 lots expired"
+    )
+    assert (
+        run_job(session, Job.EXPIRE_POINTS, day, allow_future=True) == "0 points in 0 lots expired"
+    )
     assert balance(session, member_id=owner, now=year_later).total == 0
     assert ledger_discrepancies(session) == []
 
