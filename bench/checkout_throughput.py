@@ -26,10 +26,11 @@ from regulars.demo.generator import generate
 from regulars.demo.writers import card_numbers, write_master_data, write_program
 from regulars.members.schemas import MemberCreate
 from regulars.members.service import enroll_members
+from regulars.sales.rules import Limits
 from regulars.sales.schemas import ReceiptIn, ReceiptLineIn
 from regulars.sales.service import record_receipt
 
-TOLERANCE = timedelta(minutes=15)
+LIMITS = Limits()
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
@@ -102,7 +103,7 @@ def main() -> None:
             statements.clear()
             run_in_transaction(
                 ours,
-                lambda s, sale=sale: commit_sale(s, sale=sale, now=NOW, future_tolerance=TOLERANCE),
+                lambda s, sale=sale: commit_sale(s, sale=sale, now=NOW, limits=LIMITS),
             )
             work = [text for text in statements if not text.startswith(("BEGIN", "COMMIT"))]
             counted[sale.member_card is not None].append(len(work))
@@ -127,7 +128,7 @@ def main() -> None:
             run_in_transaction(
                 peer,
                 lambda s, receipt=receipt: record_receipt(
-                    s, receipt=receipt, now=NOW, future_tolerance=TOLERANCE
+                    s, receipt=receipt, now=NOW, limits=LIMITS
                 ),
             )
         peer_rate = len(plain) / (time.perf_counter() - started)

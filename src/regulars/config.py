@@ -2,6 +2,7 @@
 
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -9,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from regulars.sales.rules import Limits
 
 
 class Settings(BaseSettings):
@@ -27,6 +30,10 @@ class Settings(BaseSettings):
     # A receipt dated later than now + this many minutes is refused: a till clock
     # that is off by a few minutes is normal, one that is off by days is a bug.
     future_tolerance_minutes: int = 15
+    # Larger lines and receipts are refused as implausible (see sales.rules.Limits).
+    max_line_quantity: Decimal = Decimal(1000)
+    max_line_amount: Decimal = Decimal(50_000)
+    max_receipt_amount: Decimal = Decimal(200_000)
     member_token_minutes: int = 15
     idempotency_hours: int = 24
     rate_limit_per_minute: int = 6000  # per key; a busy till sends a few sales a minute
@@ -34,6 +41,15 @@ class Settings(BaseSettings):
     max_concurrent_requests: int = 16  # per server process, one connection each; the rest queue
     # A request that cannot get the database within this many seconds is answered 503.
     database_wait_seconds: float = 5
+
+    @property
+    def receipt_limits(self) -> Limits:
+        return Limits(
+            future=timedelta(minutes=self.future_tolerance_minutes),
+            line_quantity=self.max_line_quantity,
+            line_amount=self.max_line_amount,
+            receipt_amount=self.max_receipt_amount,
+        )
 
     @property
     def idempotency_window(self) -> timedelta:

@@ -18,6 +18,7 @@ from regulars.checkout.service import commit_sale
 from regulars.db import run_in_transaction
 from regulars.errors import InvalidInput
 from regulars.points.models import EntryKind, PointEntry, PointLot
+from regulars.sales.rules import Limits
 from regulars.sales.schemas import RefundIn, RefundLineIn
 from tests.analytics.conftest import DemoWarehouse
 from tests.conftest import Database
@@ -337,7 +338,7 @@ def test_liability_and_redemption_match_the_ledger(database: Database, tmp_path:
         return make_member(session).card_number, make_member(session, "13900139000").card_number
 
     first, second = run_in_transaction(database.sessions, shop)
-    tolerance = timedelta(minutes=15)
+    limits = Limits()
     day = timedelta(days=1)
     sales = [
         (sale(first, "1", 20, 0, NOW), NOW),  # 1,000 yuan: 1,000 points, and silver
@@ -349,7 +350,7 @@ def test_liability_and_redemption_match_the_ledger(database: Database, tmp_path:
     def commit(what: SaleIn, now: datetime) -> SaleResult:
         return run_in_transaction(
             database.sessions,
-            lambda s: commit_sale(s, sale=what, now=now, future_tolerance=tolerance),
+            lambda s: commit_sale(s, sale=what, now=now, limits=limits),
         )
 
     receipts = [commit(what, now) for what, now in sales]
@@ -361,7 +362,7 @@ def test_liability_and_redemption_match_the_ledger(database: Database, tmp_path:
             s,
             receipt_id=receipts[2].receipt_id,
             now=later,
-            future_tolerance=tolerance,
+            limits=limits,
             refund=RefundIn(
                 pos_refund_no="R1",
                 refunded_at=later,

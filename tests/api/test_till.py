@@ -1,6 +1,9 @@
 """The till and the member app, black-box through HTTP."""
 
-from tests.api.conftest import Api
+from pathlib import Path
+
+from tests.api.conftest import Api, make_api
+from tests.conftest import Database
 from tests.factories import NOW
 
 SALE = {
@@ -244,3 +247,21 @@ def test_odd_headers_and_nulls_are_no_server_errors(api: Api) -> None:
 def test_tills_do_not_read_wallets(api: Api) -> None:
     response = api.client.get(f"/v1/members/{api.member_id}/coupons", headers=api.as_("pos"))
     assert response.status_code == 403
+
+
+def test_an_implausible_sale_is_refused(api: Api) -> None:
+    beers = {**SALE, "lines": [{"sku": "RICE", "quantity": "999999"}]}
+    refused = api.client.post("/v1/receipts", json=beers, headers=api.as_("pos"))
+    assert refused.status_code == 422
+    assert (refused.json()["code"], refused.json()["field"]) == (
+        "implausible_receipt",
+        "lines.0.quantity",
+    )
+
+
+def test_the_chain_sets_its_own_limits(database: Database, tmp_path: Path) -> None:
+    strict = make_api(database, tmp_path, max_receipt_amount="100")
+    over = strict.client.post("/v1/receipts", json=SALE, headers=strict.as_("pos"))
+    assert over.status_code == 422
+    assert "more than the 100 a receipt may" in over.json()["detail"]
+    strict.client.close()

@@ -27,11 +27,12 @@ from regulars.program.service import active_program
 from regulars.referrals.service import referral_status
 from regulars.rewards.service import RewardOutOfStock, order_reward
 from regulars.sales.models import Receipt
+from regulars.sales.rules import Limits
 from regulars.sales.schemas import RefundIn, RefundLineIn
 from regulars.tiers.service import current_tier
 from tests.factories import NOW, PROGRAM, make_member, make_product, make_program, make_store
 
-TOLERANCE = timedelta(minutes=15)
+LIMITS = Limits()
 EXTRAS = (
     PROGRAM.format(pending_days=0).replace(
         'code = "silver"\nname = "Silver"\nmin_spend = 1000\nearn_multiplier = 2',
@@ -89,7 +90,7 @@ def buy(session: Session, card: str, rice: int, number: str) -> object:
         member_card=card,
         lines=[CartLine(sku="RICE", quantity=Decimal(rice))],
     )
-    return commit_sale(session, sale=sale, now=NOW, future_tolerance=TOLERANCE)
+    return commit_sale(session, sale=sale, now=NOW, limits=LIMITS)
 
 
 def test_a_referral_rewards_both_sides_once_and_respects_the_cap(session: Session) -> None:
@@ -213,13 +214,13 @@ def test_a_refund_of_a_sale_paid_partly_in_points_pays_back_only_the_money(
         lines=[CartLine(sku="RICE", quantity=Decimal(2))],
         redeem_points=400,
     )
-    paid = commit_sale(session, sale=sale, now=NOW, future_tolerance=TOLERANCE)
+    paid = commit_sale(session, sale=sale, now=NOW, limits=LIMITS)
     assert paid.to_pay == Decimal(96)
     back = refund_sale(
         session,
         receipt_id=paid.receipt_id,
         now=NOW,
-        future_tolerance=TOLERANCE,
+        limits=LIMITS,
         refund=RefundIn(
             pos_refund_no="R", refunded_at=NOW, lines=[RefundLineIn(line_no=1, quantity=Decimal(2))]
         ),
@@ -250,7 +251,7 @@ def test_a_merged_debt_is_settled_and_never_spent_twice(session: Session) -> Non
         session,
         receipt_id=sold.receipt_id,
         now=NOW,
-        future_tolerance=TOLERANCE,  # type: ignore[attr-defined]
+        limits=LIMITS,  # type: ignore[attr-defined]
         refund=RefundIn(
             pos_refund_no="R", refunded_at=NOW, lines=[RefundLineIn(line_no=1, quantity=Decimal(8))]
         ),

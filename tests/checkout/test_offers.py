@@ -20,10 +20,11 @@ from regulars.coupons.service import (
 )
 from regulars.db import run_in_transaction
 from regulars.sales.models import Receipt
+from regulars.sales.rules import Limits
 from tests.conftest import Database
 from tests.factories import NOW, PROGRAM, make_member, make_product, make_program, make_store
 
-TOLERANCE = timedelta(minutes=15)
+LIMITS = Limits()
 OFFERS = (
     PROGRAM.format(pending_days=0)
     + """
@@ -100,7 +101,7 @@ def test_the_quote_and_the_sale_agree_to_the_cent(session: Session) -> None:
         session,
         sale=SaleIn(**cart(card, 2, 2, (coupon.code,)), pos_receipt_no="1"),
         now=NOW,
-        future_tolerance=TOLERANCE,
+        limits=LIMITS,
     )
     assert [o.code for o in priced.promotions] == ["EGG2", "MJ100"]
     assert priced.discount == Decimal("7.90") + Decimal(20) + Decimal(10)
@@ -133,15 +134,15 @@ def test_a_retried_sale_gets_the_same_answer_and_spends_its_coupon_once(session:
         session, template_code="WELCOME10", member_ids=[member], now=NOW, source="test"
     )
     sale = SaleIn(**cart(card, 2, coupons=(coupon.code,)), pos_receipt_no="1")
-    first = commit_sale(session, sale=sale, now=NOW, future_tolerance=TOLERANCE)
-    again = commit_sale(session, sale=sale, now=NOW, future_tolerance=TOLERANCE)
+    first = commit_sale(session, sale=sale, now=NOW, limits=LIMITS)
+    again = commit_sale(session, sale=sale, now=NOW, limits=LIMITS)
     assert again.model_copy(update={"created": True}) == first
     assert not again.created
     later = commit_sale(
         session,
         sale=SaleIn(**cart(card, 2, coupons=(coupon.code,)), pos_receipt_no="2"),
         now=NOW,
-        future_tolerance=TOLERANCE,
+        limits=LIMITS,
     )
     assert later.coupons == []
     assert [r.reason for r in later.rejected_coupons] == ["coupon_redeemed"]
@@ -195,7 +196,7 @@ def test_one_coupon_shown_at_64_tills_at_once_is_taken_once(database: Database) 
         sale = SaleIn(**cart(None, 2, coupons=(coupon.code,)), pos_receipt_no=f"T{n}")
         result = run_in_transaction(
             database.sessions,
-            lambda s: commit_sale(s, sale=sale, now=NOW, future_tolerance=TOLERANCE),
+            lambda s: commit_sale(s, sale=sale, now=NOW, limits=LIMITS),
         )
         return len(result.coupons)
 
@@ -213,7 +214,7 @@ def test_a_budget_of_ten_holds_under_64_concurrent_sales(database: Database) -> 
         sale = SaleIn(**cart(card if n % 2 else None, 3), pos_receipt_no=f"B{n}")
         result = run_in_transaction(
             database.sessions,
-            lambda s: commit_sale(s, sale=sale, now=NOW, future_tolerance=TOLERANCE),
+            lambda s: commit_sale(s, sale=sale, now=NOW, limits=LIMITS),
         )
         return any(o.code == "MJ100" for o in result.promotions)
 

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from regulars.checkout.schemas import CartIn, CartLine, SaleIn
 from regulars.checkout.service import PointsNotRedeemable, commit_sale, quote
 from regulars.points.service import ledger_discrepancies
+from regulars.sales.rules import Limits
 from tests.factories import NOW, make_member, make_product, make_program, make_store
 
-TOLERANCE = timedelta(minutes=15)
+LIMITS = Limits()
 
 PROGRAM = """
 name = "Property program"
@@ -125,7 +126,7 @@ def test_a_quote_and_the_sale_after_it_agree(
                     lines=_lines(*past),
                 ),
                 now=NOW,
-                future_tolerance=TOLERANCE,
+                limits=LIMITS,
             )
         at = start + timedelta(hours=hours)
         asked = CartIn(
@@ -139,10 +140,10 @@ def test_a_quote_and_the_sale_after_it_agree(
         sale = SaleIn(**asked.model_dump(), pos_receipt_no="NOW")
         if quoted.points_problem:
             with pytest.raises(PointsNotRedeemable) as refused:
-                commit_sale(session, sale=sale, now=NOW, future_tolerance=TOLERANCE)
+                commit_sale(session, sale=sale, now=NOW, limits=LIMITS)
             assert refused.value.message == quoted.points_problem
             return
-        sold = commit_sale(session, sale=sale, now=NOW, future_tolerance=TOLERANCE)
+        sold = commit_sale(session, sale=sale, now=NOW, limits=LIMITS)
         assert sold.model_dump(include=set(type(quoted).model_fields)) == quoted.model_dump()
         assert ledger_discrepancies(session) == []
     finally:
@@ -177,14 +178,14 @@ def test_a_member_who_qualifies_by_visits_is_told_so_by_the_quote(session: Sessi
             lines=eggs,
             sold_at=NOW - timedelta(days=2 - n),
         )
-        commit_sale(session, sale=sale, now=NOW, future_tolerance=TOLERANCE)
+        commit_sale(session, sale=sale, now=NOW, limits=LIMITS)
     third = CartIn(store_code="S001", sold_at=NOW, member_card=card, lines=eggs)
     quoted = quote(session, cart=third, now=NOW)
     sold = commit_sale(
         session,
         sale=SaleIn(**third.model_dump(), pos_receipt_no="V2"),
         now=NOW,
-        future_tolerance=TOLERANCE,
+        limits=LIMITS,
     )
     assert quoted.tier is not None
     assert sold.tier is not None

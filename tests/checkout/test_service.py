@@ -21,12 +21,13 @@ from regulars.points.service import (
 )
 from regulars.program.service import active_program
 from regulars.sales.models import Receipt
+from regulars.sales.rules import Limits
 from regulars.sales.schemas import RefundIn, RefundLineIn
 from regulars.tiers.service import tier_history
 from tests.conftest import Database
 from tests.factories import NOW, make_member, make_product, make_program, make_store
 
-TOLERANCE = timedelta(minutes=15)
+LIMITS = Limits()
 
 
 def shop(session: Session, pending_days: int = 0) -> str:
@@ -60,7 +61,7 @@ def sale(
 
 
 def commit(session: Session, what: SaleIn, now: datetime = NOW):  # type: ignore[no-untyped-def]
-    return commit_sale(session, sale=what, now=now, future_tolerance=TOLERANCE)
+    return commit_sale(session, sale=what, now=now, limits=LIMITS)
 
 
 def refund(
@@ -70,7 +71,7 @@ def refund(
         session,
         receipt_id=receipt_id,
         now=now,
-        future_tolerance=TOLERANCE,
+        limits=LIMITS,
         refund=RefundIn(
             pos_refund_no=number,
             refunded_at=now,

@@ -34,11 +34,12 @@ from regulars.points.service import (
     merge_accounts,
 )
 from regulars.program.service import active_program
+from regulars.sales.rules import Limits
 from regulars.sales.schemas import RefundIn, RefundLineIn
 from tests.conftest import Database
 from tests.factories import NOW, ZONE, make_product, make_program, make_store
 
-TOLERANCE = timedelta(minutes=15)
+LIMITS = Limits()
 _runs = itertools.count()
 
 
@@ -90,9 +91,7 @@ class LedgerMachine(RuleBasedStateMachine):
             lines=lines,
             redeem_points=redeem,
         )
-        result = self._do(
-            lambda s: commit_sale(s, sale=sale, now=self.now, future_tolerance=TOLERANCE)
-        )
+        result = self._do(lambda s: commit_sale(s, sale=sale, now=self.now, limits=LIMITS))
         if result is not None:
             self.sales.append((sale, result.receipt_id))
 
@@ -103,7 +102,7 @@ class LedgerMachine(RuleBasedStateMachine):
         before = self._entries()
         result = run_in_transaction(  # a retry must be answered, never refused
             self.sessions,
-            lambda s: commit_sale(s, sale=sale, now=self.now, future_tolerance=TOLERANCE),
+            lambda s: commit_sale(s, sale=sale, now=self.now, limits=LIMITS),
         )
         assert result.receipt_id == receipt_id
         assert not result.created
@@ -120,7 +119,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         self._do(
             lambda s: refund_sale(
-                s, receipt_id=receipt_id, refund=refund, now=self.now, future_tolerance=TOLERANCE
+                s, receipt_id=receipt_id, refund=refund, now=self.now, limits=LIMITS
             )
         )
 

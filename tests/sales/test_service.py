@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session
 from regulars.db import run_in_transaction
 from regulars.sales import service
 from regulars.sales.models import Receipt, ReceiptLine
+from regulars.sales.rules import Limits
 from regulars.sales.schemas import ReceiptIn, ReceiptLineIn, RefundIn, RefundLineIn
 from tests.conftest import Database
 from tests.factories import NOW, make_member, make_product, make_store
 
-TOLERANCE = timedelta(minutes=15)
+LIMITS = Limits()
 
 
 def a_receipt(number: str = "0001", **changes: object) -> ReceiptIn:
@@ -54,7 +55,7 @@ def test_a_receipt_is_recorded_with_its_totals_in_utc(session: Session) -> None:
         session,
         receipt=a_receipt(member_card=member.card_number),
         now=NOW,
-        future_tolerance=TOLERANCE,
+        limits=LIMITS,
     )
     assert created
     assert receipt.total_amount == Decimal("28.30")
@@ -66,27 +67,23 @@ def test_a_receipt_is_recorded_with_its_totals_in_utc(session: Session) -> None:
 
 def test_the_same_receipt_sent_again_writes_nothing(session: Session) -> None:
     shop(session)
-    first, _ = service.record_receipt(
-        session, receipt=a_receipt(), now=NOW, future_tolerance=TOLERANCE
-    )
+    first, _ = service.record_receipt(session, receipt=a_receipt(), now=NOW, limits=LIMITS)
     before = counts(session)
     # The same sale, sent again with the time spelled in UTC and quantities with decimals.
     again = a_receipt(sold_at=datetime.fromisoformat("2026-06-15T03:30:00+00:00"))
     again.lines[0].quantity = Decimal("3.000")
-    second, created = service.record_receipt(
-        session, receipt=again, now=NOW, future_tolerance=TOLERANCE
-    )
+    second, created = service.record_receipt(session, receipt=again, now=NOW, limits=LIMITS)
     assert (second.id, created) == (first.id, False)
     assert counts(session) == before
 
 
 def test_another_receipt_under_a_used_number_is_a_conflict(session: Session) -> None:
     shop(session)
-    service.record_receipt(session, receipt=a_receipt(), now=NOW, future_tolerance=TOLERANCE)
+    service.record_receipt(session, receipt=a_receipt(), now=NOW, limits=LIMITS)
     before = counts(session)
     with pytest.raises(service.ReceiptConflict):
         service.record_receipt(
-            session, receipt=a_receipt(payment_method="cash"), now=NOW, future_tolerance=TOLERANCE
+            session, receipt=a_receipt(payment_method="cash"), now=NOW, limits=LIMITS
         )
     assert counts(session) == before
 
@@ -97,6 +94,21 @@ def test_another_receipt_under_a_used_number_is_a_conflict(session: Session) -> 
         ({"store_code": "S999"}, "unknown_store", "store_code"),
         ({"member_card": "800000000000000000"}, "unknown_member_card", "member_card"),
         ({"sold_at": NOW + timedelta(hours=1)}, "sold_in_future", "sold_at"),
+        (
+            {"lines": [ReceiptLineIn(sku="EGGS-1", quantity="999999", unit_price="6.50")]},
+            "implausible_receipt",
+            "lines.0.quantity",
+        ),
+        (
+            {"lines": [ReceiptLineIn(sku="EGGS-1", quantity="1", unit_price="50000.01")]},
+            "implausible_receipt",
+            "lines.0",
+        ),
+        (
+            {"lines": [ReceiptLineIn(sku="EGGS-1", quantity="900", unit_price="50")] * 5},
+            "implausible_receipt",
+            "lines",
+        ),
     ],
 )
 def test_bad_receipts_are_refused_with_the_field_named(
@@ -104,9 +116,7 @@ def test_bad_receipts_are_refused_with_the_field_named(
 ) -> None:
     shop(session)
     with pytest.raises(service.RegularsError) as caught:
-        service.record_receipt(
-            session, receipt=a_receipt(**changes), now=NOW, future_tolerance=TOLERANCE
-        )
+        service.record_receipt(session, receipt=a_receipt(**changes), now=NOW, limits=LIMITS)
     assert (caught.value.code, caught.value.field) == (code, field)
     assert counts(session) == (0, 0)
 
@@ -116,7 +126,7 @@ def test_an_unknown_sku_refuses_the_whole_receipt(session: Session) -> None:
     receipt = a_receipt()
     receipt.lines[1].sku = "GHOST"
     with pytest.raises(service.ProductNotFound) as caught:
-        service.record_receipt(session, receipt=receipt, now=NOW, future_tolerance=TOLERANCE)
+        service.record_receipt(session, receipt=receipt, now=NOW, limits=LIMITS)
     assert caught.value.field == "lines.1.sku"
     assert counts(session) == (0, 0)
 
@@ -125,9 +135,7 @@ def test_refunds_return_a_proportional_share_and_never_more_than_was_bought(
     session: Session,
 ) -> None:
     shop(session)
-    receipt, _ = service.record_receipt(
-        session, receipt=a_receipt(), now=NOW, future_tolerance=TOLERANCE
-    )
+    receipt, _ = service.record_receipt(session, receipt=a_receipt(), now=NOW, limits=LIMITS)
     later = NOW + timedelta(days=1)
 
     def refund(number: str, quantity: str) -> tuple[object, bool]:
@@ -135,7 +143,7 @@ def test_refunds_return_a_proportional_share_and_never_more_than_was_bought(
             session,
             receipt_id=receipt.id,
             now=later,
-            future_tolerance=TOLERANCE,
+            limits=LIMITS,
             refund=RefundIn(
                 pos_refund_no=number,
                 refunded_at=later,
@@ -161,15 +169,13 @@ def test_refunds_return_a_proportional_share_and_never_more_than_was_bought(
 
 def test_a_refund_of_a_line_the_receipt_lacks_is_refused(session: Session) -> None:
     shop(session)
-    receipt, _ = service.record_receipt(
-        session, receipt=a_receipt(), now=NOW, future_tolerance=TOLERANCE
-    )
+    receipt, _ = service.record_receipt(session, receipt=a_receipt(), now=NOW, limits=LIMITS)
     with pytest.raises(service.UnknownReceiptLine):
         service.refund_receipt(
             session,
             receipt_id=receipt.id,
             now=NOW,
-            future_tolerance=TOLERANCE,
+            limits=LIMITS,
             refund=RefundIn(
                 pos_refund_no="R",
                 refunded_at=NOW,
@@ -184,7 +190,7 @@ def test_a_batch_holding_the_same_receipt_twice_records_it_once(session: Session
         session,
         receipts=[a_receipt(), a_receipt(), a_receipt(payment_method="cash")],
         now=NOW,
-        future_tolerance=TOLERANCE,
+        limits=LIMITS,
     )
     assert outcomes[0].created
     assert not outcomes[1].created
@@ -199,7 +205,7 @@ def test_a_receipt_sent_by_sixteen_tills_at_once_is_recorded_once(database: Data
     def send(_: int) -> tuple[int, bool]:
         def use_case(session: Session) -> tuple[int, bool]:
             receipt, created = service.record_receipt(
-                session, receipt=a_receipt(), now=NOW, future_tolerance=TOLERANCE
+                session, receipt=a_receipt(), now=NOW, limits=LIMITS
             )
             return receipt.id, created
 
@@ -223,7 +229,7 @@ def test_the_batch_path_records_each_receipt_once_when_sent_from_many_threads(
         outcomes = run_in_transaction(
             database.sessions,
             lambda session: service.record_receipts(
-                session, receipts=batch, now=NOW, future_tolerance=TOLERANCE
+                session, receipts=batch, now=NOW, limits=LIMITS
             ),
         )
         return [(o.id, o.created) for o in outcomes]  # type: ignore[union-attr]
@@ -243,7 +249,7 @@ def test_concurrent_refunds_never_return_more_than_was_bought(database: Database
     receipt, _ = run_in_transaction(
         database.sessions,
         lambda session: service.record_receipt(
-            session, receipt=a_receipt(), now=NOW, future_tolerance=TOLERANCE
+            session, receipt=a_receipt(), now=NOW, limits=LIMITS
         ),
     )
 
@@ -253,7 +259,7 @@ def test_concurrent_refunds_never_return_more_than_was_bought(database: Database
                 session,
                 receipt_id=receipt.id,
                 now=NOW,
-                future_tolerance=TOLERANCE,
+                limits=LIMITS,
                 refund=RefundIn(
                     pos_refund_no=f"R{number}",
                     refunded_at=NOW,

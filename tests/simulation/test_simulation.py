@@ -10,6 +10,7 @@ from regulars.checkout.service import commit_sale
 from regulars.points.models import PointEntry, ReceiptPoints
 from regulars.program.service import active_program, parse_program
 from regulars.sales.models import Receipt
+from regulars.sales.rules import Limits
 from regulars.simulation.schemas import period, report
 from regulars.simulation.service import simulate
 from tests.api.conftest import make_api
@@ -52,7 +53,7 @@ def sell_history(session: Session) -> None:
                 member_card=card,
                 lines=[CartLine(sku=sku, quantity=Decimal(quantity))],
             )
-            commit_sale(session, sale=sale, now=NOW, future_tolerance=timedelta(minutes=15))
+            commit_sale(session, sale=sale, now=NOW, limits=Limits())
 
 
 def test_the_active_program_replayed_gives_back_what_was_recorded(session: Session) -> None:

@@ -1,6 +1,5 @@
 """The till: quote a cart, commit a sale, refund it."""
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request, Response, status
@@ -15,6 +14,7 @@ from regulars.checkout.refunds import refund_sale
 from regulars.checkout.schemas import CartIn, Quote, RefundResult, SaleIn, SaleResult
 from regulars.checkout.service import commit_sale, quote
 from regulars.clock import utc_now
+from regulars.sales.rules import Limits
 from regulars.sales.schemas import Receipt, RefundIn
 from regulars.sales.service import get_receipt
 
@@ -36,8 +36,9 @@ def _own_store(
         raise Forbidden("this key belongs to another store")
 
 
-def _tolerance(request: Request) -> timedelta:
-    return timedelta(minutes=request.app.state.settings.future_tolerance_minutes)
+def _limits(request: Request) -> Limits:
+    limits: Limits = request.app.state.settings.receipt_limits
+    return limits
 
 
 @router.post("/checkout/quote", openapi_extra=READS_ONLY)
@@ -57,7 +58,7 @@ async def commit(
 ) -> SaleResult:
     """Commit a sale once: retried with the same store, number and content, it answers again."""
     _own_store(session, caller, code=sale.store_code)
-    result = commit_sale(session, sale=sale, now=utc_now(), future_tolerance=_tolerance(request))
+    result = commit_sale(session, sale=sale, now=utc_now(), limits=_limits(request))
     if not result.created:
         response.status_code = status.HTTP_200_OK
     return result
@@ -87,7 +88,7 @@ async def refund(
         receipt_id=receipt_id,
         refund=data,
         now=utc_now(),
-        future_tolerance=_tolerance(request),
+        limits=_limits(request),
     )
     if not result.created:
         response.status_code = status.HTTP_200_OK

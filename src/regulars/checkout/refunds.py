@@ -1,6 +1,6 @@
 """Use case of refunds at the till: money back, and the points that go with it."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import or_, select
@@ -15,6 +15,7 @@ from regulars.points.service import credit_points, fefo, lock_member, take_point
 from regulars.program.models import ProgramVersion
 from regulars.program.service import load_program
 from regulars.sales.models import Receipt, Refund
+from regulars.sales.rules import Limits
 from regulars.sales.schemas import RefundIn
 from regulars.sales.service import get_receipt, refund_receipt
 
@@ -44,7 +45,7 @@ def refund_sale(
     receipt_id: int,
     refund: RefundIn,
     now: datetime,
-    future_tolerance: timedelta,
+    limits: Limits,
 ) -> RefundResult:
     """Refund goods; reverse the points they earned and give back the points they were paid with.
 
@@ -53,7 +54,7 @@ def refund_sale(
     earnings pay off. Nothing is lost and nothing is counted twice.
     """
     record, created = refund_receipt(
-        session, receipt_id=receipt_id, refund=refund, now=now, future_tolerance=future_tolerance
+        session, receipt_id=receipt_id, refund=refund, now=now, limits=limits
     )
     points = session.get(ReceiptPoints, receipt_id)
     if not created or points is None:

@@ -7,7 +7,7 @@ and nothing moves twice.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -64,7 +64,7 @@ from regulars.program.service import NoProgram, active_program
 from regulars.promotions.rules import Allowance, Occasion
 from regulars.promotions.service import allowances, take_budget
 from regulars.sales.models import Receipt
-from regulars.sales.rules import fingerprint, line_amount
+from regulars.sales.rules import Limits, fingerprint, line_amount
 from regulars.sales.schemas import ReceiptIn, ReceiptLineIn
 from regulars.sales.service import (
     Lookups,
@@ -302,9 +302,7 @@ def _replay(session: Session, sale: SaleIn, request: str) -> SaleResult | None:
     return SaleResult.model_validate_json(committed.result).model_copy(update={"created": False})
 
 
-def commit_sale(
-    session: Session, *, sale: SaleIn, now: datetime, future_tolerance: timedelta
-) -> SaleResult:
+def commit_sale(session: Session, *, sale: SaleIn, now: datetime, limits: Limits) -> SaleResult:
     """Price and record a sale: take budgets, coupons and points; credit the points it earns.
 
     The same sale sent again (same store, receipt number and content) gets the first answer
@@ -316,7 +314,7 @@ def commit_sale(
         return replayed
     version, program = active_program(session)
     try:
-        return _commit(session, sale, request, version, program, now, future_tolerance)
+        return _commit(session, sale, request, version, program, now, limits)
     except (CouponNotRedeemable, IntegrityError) as race:
         # Another till took the coupon, or recorded this very receipt, since it was read.
         raise Contention(str(race)) from race
@@ -329,7 +327,7 @@ def _commit(
     version: int,
     program: Program,
     now: datetime,
-    future_tolerance: timedelta,
+    limits: Limits,
 ) -> SaleResult:
     setting = _setting(session, sale, program, now, catalog=catalog_copy(session), lock=True)
     priced = _price_within_budgets(session, program, setting.cart)
@@ -362,7 +360,7 @@ def _commit(
             else {},
         ),
         now,
-        future_tolerance,
+        limits,
     )
     receipt_id = write_receipt(session, draft)
     if coupon_ids:
@@ -543,13 +541,11 @@ def record_and_credit(
     *,
     receipts: Sequence[ReceiptIn],
     now: datetime,
-    future_tolerance: timedelta,
+    limits: Limits,
     earn: bool = True,
 ) -> list[Outcome]:
     """Record receipts from outside the till; with `earn`, credit what the new ones earn."""
-    outcomes = record_receipts(
-        session, receipts=receipts, now=now, future_tolerance=future_tolerance
-    )
+    outcomes = record_receipts(session, receipts=receipts, now=now, limits=limits)
     if earn:
         new = [
             (outcome.id, receipt)

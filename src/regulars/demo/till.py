@@ -23,6 +23,7 @@ from regulars.points.opening import open_balances
 from regulars.points.schemas import OpeningBalanceIn
 from regulars.points.service import balance, expire_points, mature_points
 from regulars.promotions.models import PromotionUsage
+from regulars.sales.rules import Limits
 from regulars.sales.schemas import ReceiptIn
 from regulars.tiers.models import TierChange
 
@@ -109,22 +110,20 @@ def sell(
     receipts: Sequence[ReceiptIn],
     member_ids: dict[str, int],
     rng: Random,
-    tolerance: timedelta,
+    limits: Limits,
 ) -> list[int]:
     """Commit receipts at the till, each at its own moment; returns their ids."""
     ids = []
     for receipt in receipts:
         sale = _sale(session, receipt, member_ids.get(receipt.member_card or ""), rng)
         try:
-            result = commit_sale(
-                session, sale=sale, now=receipt.sold_at, future_tolerance=tolerance
-            )
+            result = commit_sale(session, sale=sale, now=receipt.sold_at, limits=limits)
         except PointsNotRedeemable:  # the offers left less to pay than the points offered
             result = commit_sale(
                 session,
                 sale=sale.model_copy(update={"redeem_points": 0}),
                 now=receipt.sold_at,
-                future_tolerance=tolerance,
+                limits=limits,
             )
         ids.append(result.receipt_id)
     return ids

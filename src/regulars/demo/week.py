@@ -28,9 +28,10 @@ from regulars.members.service import enroll_member
 from regulars.points.bonuses import award_engagement
 from regulars.points.service import balance, mature_points
 from regulars.program.service import active_program
+from regulars.sales.rules import Limits
 from regulars.sales.schemas import RefundIn, RefundLineIn
 
-TOLERANCE = timedelta(minutes=15)
+LIMITS = Limits()
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def run_week(sessions: sessionmaker[Session], monday: date) -> list[Day]:
             payment_method="wechat_pay",
         )
         return run_in_transaction(
-            sessions, lambda s: commit_sale(s, sale=sale, now=when, future_tolerance=TOLERANCE)
+            sessions, lambda s: commit_sale(s, sale=sale, now=when, limits=LIMITS)
         )
 
     # A year of monthly big shops: about 2,900 yuan, just short of Silver's 3,000.
@@ -197,7 +198,7 @@ def run_week(sessions: sessionmaker[Session], monday: date) -> list[Day]:
             session,
             receipt_id=big.receipt_id,
             now=_at(friday, 11),
-            future_tolerance=TOLERANCE,
+            limits=LIMITS,
             refund=RefundIn(
                 pos_refund_no="R1",
                 refunded_at=_at(friday, 11),

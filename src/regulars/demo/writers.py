@@ -38,6 +38,7 @@ from regulars.members.service import enroll_members
 from regulars.program.models import ProgramVersion
 from regulars.program.service import apply_program
 from regulars.sales.models import PaymentMethod
+from regulars.sales.rules import Limits
 from regulars.sales.schemas import ReceiptIn, ReceiptLineIn, RefundIn, RefundLineIn
 
 GENDERS = (Gender.FEMALE, Gender.MALE, Gender.UNSPECIFIED)
@@ -241,22 +242,20 @@ def write_database(
         sessions, partial(till.carry_balances_over, chain=chain, cards=cards, rng=loyalty)
     )
     receipt_ids: list[int] = []
-    tolerance = timedelta(minutes=15)
+    limits = Limits()
     opens = till.till_start(chain)
     first_sale = int(
         np.searchsorted(chain.sales.sold_at, np.datetime64(opens.replace(tzinfo=None)))
     )
     for batch in _receipts(chain, cards, range(first_sale)):
-        record = partial(record_and_credit, receipts=batch, now=now, future_tolerance=tolerance)
+        record = partial(record_and_credit, receipts=batch, now=now, limits=limits)
         receipt_ids += [_recorded_id(o) for o in run_in_transaction(sessions, record)]
         progress("receipts", len(batch))
     campaign = partial(till.welcome_campaign, chain=chain, member_ids=member_ids, at=opens)
     run_in_transaction(sessions, campaign)
     by_card = dict(zip(cards, member_ids, strict=True))
     for batch in _receipts(chain, cards, range(first_sale, len(chain.sales.member))):
-        sell = partial(
-            till.sell, receipts=batch, member_ids=by_card, rng=loyalty, tolerance=tolerance
-        )
+        sell = partial(till.sell, receipts=batch, member_ids=by_card, rng=loyalty, limits=limits)
         receipt_ids += run_in_transaction(sessions, sell)
         progress("receipts", len(batch))
 
@@ -275,7 +274,7 @@ def write_database(
                 session,
                 receipt_id=receipt_ids[receipt],
                 now=now,
-                future_tolerance=tolerance,
+                limits=limits,
                 refund=RefundIn(
                     pos_refund_no=f"R{receipt_ids[receipt]}",
                     refunded_at=refunded_at,

@@ -1,6 +1,6 @@
 """Receipt import layout: one row per receipt line; a receipt's lines are consecutive rows."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -64,12 +64,10 @@ def import_receipts(
 ) -> ImportReport:
     """Record the receipts of a file; with `earn` their members earn points and tier progress
     by the active program, as at the till (without, for history that predates the program)."""
-    tolerance = timedelta(minutes=settings.future_tolerance_minutes)
+    limits = settings.receipt_limits
 
     def write(session: Session, receipts: list[ReceiptIn]) -> list[Outcome]:
-        return record_and_credit(
-            session, receipts=receipts, now=now, future_tolerance=tolerance, earn=earn
-        )
+        return record_and_credit(session, receipts=receipts, now=now, limits=limits, earn=earn)
 
     spec = ImportSpec(
         required_columns=REQUIRED,

@@ -1,11 +1,29 @@
-"""Pure rules of the sales record: line amounts, refund shares, receipt fingerprints."""
+"""Pure rules of the sales record: line amounts, refund shares, receipt fingerprints, and
+what a plausible receipt is."""
 
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from regulars.money import round_money
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Beyond these a receipt is a typing slip or a broken till, not a sale: refused.
+
+    A till clock a few minutes fast is normal, one days ahead is a bug; 999,999 beers on
+    one line is a key held down. An installation sets its own (REGULARS_MAX_LINE_QUANTITY,
+    REGULARS_MAX_LINE_AMOUNT, REGULARS_MAX_RECEIPT_AMOUNT, REGULARS_FUTURE_TOLERANCE_MINUTES).
+    """
+
+    future: timedelta = timedelta(minutes=15)
+    line_quantity: Decimal = Decimal(1000)
+    line_amount: Decimal = Decimal(50_000)
+    receipt_amount: Decimal = Decimal(200_000)
 
 
 def line_amount(quantity: Decimal, unit_price: Decimal, line_discount: Decimal) -> Decimal:

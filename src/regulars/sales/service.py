@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ from regulars.errors import Conflict, InvalidInput, NotFound, RegularsError
 from regulars.members.models import Member
 from regulars.sales import rules
 from regulars.sales.models import Receipt, ReceiptLine, Refund, RefundLine
+from regulars.sales.rules import Limits
 from regulars.sales.schemas import ReceiptIn, RefundIn
 
 
@@ -38,6 +39,10 @@ class ReceiptConflict(Conflict):
 
 class SoldInFuture(InvalidInput):
     code = "sold_in_future"
+
+
+class ImplausibleReceipt(InvalidInput):
+    code = "implausible_receipt"
 
 
 class UnknownMemberCard(NotFound):
@@ -92,15 +97,29 @@ def _lookups(session: Session, receipts: Sequence[ReceiptIn]) -> Lookups:
     )
 
 
+def _plausible(line_no: int, quantity: Decimal, amount: Decimal, limits: Limits) -> None:
+    if quantity > limits.line_quantity:
+        raise ImplausibleReceipt(
+            f"line {line_no} sells {quantity}, more than the {limits.line_quantity} a line may",
+            field=f"lines.{line_no - 1}.quantity",
+        )
+    if amount > limits.line_amount:
+        raise ImplausibleReceipt(
+            f"line {line_no} comes to {amount}, more than the {limits.line_amount} a line may",
+            field=f"lines.{line_no - 1}",
+        )
+
+
 def draft_receipt(
-    receipt: ReceiptIn, known: Lookups, now: datetime, tolerance: timedelta
+    receipt: ReceiptIn, known: Lookups, now: datetime, limits: Limits
 ) -> ReceiptDraft:
-    """The rows a receipt becomes, checked against what is known; nothing is written."""
+    """The rows a receipt becomes, checked against what is known and what is plausible;
+    nothing is written."""
     store = known.stores.get(receipt.store_code)
     if store is None:
         raise StoreNotFound(f"unknown store {receipt.store_code!r}", field="store_code")
     sold_at = as_utc(receipt.sold_at, ZoneInfo(store.timezone))
-    if sold_at > now + tolerance:
+    if sold_at > now + limits.future:
         raise SoldInFuture(
             f"sold_at {sold_at.isoformat()} is in the future (now {now.isoformat()})",
             field="sold_at",
@@ -119,6 +138,7 @@ def draft_receipt(
         if product is None:
             raise ProductNotFound(f"unknown SKU {line.sku!r}", field=f"lines.{line_no - 1}.sku")
         amounts.append(rules.line_amount(line.quantity, line.unit_price, line.line_discount))
+        _plausible(line_no, line.quantity, amounts[-1], limits)
         lines.append(
             {
                 "line_no": line_no,
@@ -128,6 +148,12 @@ def draft_receipt(
                 "line_discount": line.line_discount,
                 "amount": amounts[-1],
             }
+        )
+    if sum(amounts) > limits.receipt_amount:
+        raise ImplausibleReceipt(
+            f"the receipt comes to {sum(amounts)}, more than the {limits.receipt_amount} "
+            "a receipt may",
+            field="lines",
         )
     channel = receipt.channel or store.channel
     content = {
@@ -174,7 +200,7 @@ def record_receipts(
     *,
     receipts: Sequence[ReceiptIn],
     now: datetime,
-    future_tolerance: timedelta,
+    limits: Limits,
     known: Lookups | None = None,
 ) -> list[Outcome]:
     """Record many receipts; one outcome per input, in order.
@@ -189,7 +215,7 @@ def record_receipts(
     drafts: dict[int, ReceiptDraft] = {}
     for index, receipt in enumerate(receipts):
         try:
-            drafts[index] = draft_receipt(receipt, known, now, future_tolerance)
+            drafts[index] = draft_receipt(receipt, known, now, limits)
         except RegularsError as error:
             outcomes[index] = error
 
@@ -280,12 +306,10 @@ def _insert_one(session: Session, draft: ReceiptDraft) -> Outcome:
 
 
 def record_receipt(
-    session: Session, *, receipt: ReceiptIn, now: datetime, future_tolerance: timedelta
+    session: Session, *, receipt: ReceiptIn, now: datetime, limits: Limits
 ) -> tuple[Receipt, bool]:
     """Record one sale exactly once; returns the receipt and whether it was new."""
-    [outcome] = record_receipts(
-        session, receipts=[receipt], now=now, future_tolerance=future_tolerance
-    )
+    [outcome] = record_receipts(session, receipts=[receipt], now=now, limits=limits)
     if isinstance(outcome, RegularsError):
         raise outcome
     return get_receipt(session, receipt_id=outcome.id), outcome.created
@@ -305,7 +329,7 @@ def refund_receipt(
     receipt_id: int,
     refund: RefundIn,
     now: datetime,
-    future_tolerance: timedelta,
+    limits: Limits,
 ) -> tuple[Refund, bool]:
     """Refund lines of a receipt, at most what was bought; idempotent on the refund number."""
     locked = select(Receipt).where(Receipt.id == receipt_id).with_for_update()
@@ -317,7 +341,7 @@ def refund_receipt(
     refunded_at = as_utc(refund.refunded_at, ZoneInfo(store.timezone))
     if refunded_at < receipt.sold_at:
         raise InvalidInput("refunded_at is before the sale", field="refunded_at")
-    if refunded_at > now + future_tolerance:
+    if refunded_at > now + limits.future:
         raise SoldInFuture(
             f"refunded_at {refunded_at.isoformat()} is in the future", field="refunded_at"
         )
