@@ -20,6 +20,7 @@ def as_utc(moment: datetime, zone: ZoneInfo) -> datetime:
 
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)  # far beyond any sale, far from datetime's end
 
 
 def _date_and_time(value: object) -> object:
@@ -31,14 +32,16 @@ def _date_and_time(value: object) -> object:
     return value
 
 
-def _not_ancient(value: datetime) -> datetime:
+def _within_reason(value: datetime) -> datetime:
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)
     if aware < EARLIEST:
         raise ValueError("is before the year 2000")
+    if aware >= LATEST:
+        raise ValueError("is after the year 2199")
     return value
 
 
-Moment = Annotated[datetime, BeforeValidator(_date_and_time), AfterValidator(_not_ancient)]
+Moment = Annotated[datetime, BeforeValidator(_date_and_time), AfterValidator(_within_reason)]
 """A date and time as tills and files write it; without a zone it is read in the store's zone."""
 
 

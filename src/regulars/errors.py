@@ -1,5 +1,8 @@
 """The one error hierarchy: every business failure has a stable code and an HTTP status."""
 
+from collections.abc import Mapping
+from typing import Any
+
 
 class RegularsError(Exception):
     """A failure the caller can act on; `code` is stable and documented, `message` is for people."""
@@ -13,6 +16,17 @@ class RegularsError(Exception):
         self.field = field
         if code is not None:
             self.code = code
+
+
+def in_words(problem: Mapping[str, Any]) -> str:
+    """A validation problem's message as a sentence, without the "Value error, " label."""
+    return str(problem["msg"]).removeprefix("Value error, ")
+
+
+def a(word: object) -> str:
+    """The word with its article, as a sentence needs it: "an analyst", "a pos"."""
+    text = str(word)
+    return f"{'an' if text[:1].lower() in 'aeio' else 'a'} {text}"
 
 
 class InvalidInput(RegularsError):

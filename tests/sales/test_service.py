@@ -170,7 +170,7 @@ def test_refunds_return_a_proportional_share_and_never_more_than_was_bought(
 def test_a_refund_of_a_line_the_receipt_lacks_is_refused(session: Session) -> None:
     shop(session)
     receipt, _ = service.record_receipt(session, receipt=a_receipt(), now=NOW, limits=LIMITS)
-    with pytest.raises(service.UnknownReceiptLine):
+    with pytest.raises(service.UnknownReceiptLine) as caught:
         service.refund_receipt(
             session,
             receipt_id=receipt.id,
@@ -182,6 +182,9 @@ def test_a_refund_of_a_line_the_receipt_lacks_is_refused(session: Session) -> No
                 lines=[RefundLineIn(line_no=9, quantity=Decimal(1))],
             ),
         )
+    # The field is the refund's first line (paths count from 0); line_no counts from 1.
+    assert caught.value.field == "lines.0.line_no"
+    assert "has no line_no 9 (its lines are numbered 1 to 2)" in caught.value.message
 
 
 def test_a_batch_holding_the_same_receipt_twice_records_it_once(session: Session) -> None:

@@ -44,8 +44,10 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     app.state.settings = settings
     app.state.writers = WriterTurns(engine, settings.database_wait_seconds)
     app.state.secret = secret_key(settings)
-    app.state.rate_limit = RateLimiter(settings.rate_limit_per_minute)
-    app.state.failed_auth = RateLimiter(settings.failed_auth_per_minute)
+    app.state.rate_limit = RateLimiter(settings.rate_limit_per_minute, "requests with this key")
+    app.state.failed_auth = RateLimiter(
+        settings.failed_auth_per_minute, "failed logins from this address"
+    )
     problems.install(app)
     middleware.install(app)
     for module in ROUTERS:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from regulars.access.models import Role
 from regulars.access.service import Forbidden, NotAuthenticated, Principal, authenticate
 from regulars.clock import utc_now
-from regulars.errors import RegularsError
+from regulars.errors import RegularsError, a
 
 
 class TooManyRequests(RegularsError):
@@ -24,10 +24,10 @@ class TooManyRequests(RegularsError):
 
 
 class RateLimiter:
-    """At most `limit` events per key in any 60 seconds (one process's view)."""
+    """At most `limit` events (`what`) per key in any 60 seconds (one process's view)."""
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
+    def __init__(self, limit: int, what: str) -> None:
+        self.limit, self.what = limit, what
         self.events: defaultdict[str, deque[float]] = defaultdict(deque)
 
     def check(self, key: str) -> None:
@@ -37,7 +37,7 @@ class RateLimiter:
             window.popleft()
         if len(window) >= self.limit:
             raise TooManyRequests(
-                f"more than {self.limit} requests a minute",
+                f"more than {self.limit} {self.what} a minute",
                 retry_after=int(window[0] + 60 - now) + 1,
             )
         window.append(now)
@@ -89,7 +89,7 @@ def allow(*roles: Role) -> Callable[[Request, Principal], Awaitable[Principal]]:
 
     async def check(request: Request, principal: Caller) -> Principal:
         if principal.role not in admitted:
-            raise Forbidden(f"a {principal.role} may not do this")
+            raise Forbidden(f"{a(principal.role).capitalize()} may not do this")
         if principal.role is Role.MEMBER and "member_id" in request.path_params:
             if request.path_params["member_id"] != str(principal.member_id):
                 raise Forbidden("a member may only see their own account")

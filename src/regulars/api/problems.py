@@ -1,13 +1,17 @@
 """RFC 9457 problem+json for every error the API returns."""
 
+import json
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
 
-from regulars.errors import Contention, RegularsError
+from regulars.errors import Contention, RegularsError, in_words
 
 PROBLEM = "application/problem+json"
 
@@ -85,13 +89,67 @@ def install(app: FastAPI) -> None:
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = [
-            {
-                "field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]),
-                "message": e["msg"],
-            }
-            for e in error.errors()
-        ]
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        body = await request.body()
+        errors = [_field_problem(e, body) for e in error.errors()]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return problem(422, "invalid_input", detail, errors=errors)
+        return problem(422, "invalid_input", detail, field=errors[0]["field"], errors=errors)
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def unstorable_text(request: Request, _error: UnicodeEncodeError) -> JSONResponse:
+        # JSON may spell half of a UTF-16 pair ("\\ud800"): text no database can hold.
+        field = _lone_surrogate_at(json.loads(await request.body() or b"null"))
+        detail = "the text holds a lone surrogate (such as \\ud800), which is not a character"
+        return problem(422, "invalid_input", detail, field=field)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, error: HTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(error.status_code, f"http_{error.status_code}")
+        detail = _HTTP_DETAILS.get(error.status_code, str(error.detail))
+        response = problem(error.status_code, code, detail)
+        response.headers.update(error.headers or {})
+        return response
+
+
+_HTTP_CODES = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}
+_HTTP_DETAILS = {
+    400: "the body is not JSON text in UTF-8, or nests too deep to read",
+    404: "no such path; see /docs",
+    405: "this path does not take this method; see /docs",
+}
+
+
+def _lone_surrogate_at(value: object, path: str = "") -> str | None:
+    """The path of the first text in a JSON value that is not valid Unicode."""
+    if isinstance(value, str):
+        return None if value.encode(errors="ignore").decode() == value else path or "body"
+    if isinstance(value, dict):
+        items: list[tuple[object, object]] = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    else:
+        return None
+    for key, item in items:
+        inner = f"{path}.{key}" if path else str(key)
+        found = _lone_surrogate_at(key, inner) or _lone_surrogate_at(item, inner)
+        if found:
+            return found
+    return None
+
+
+def _field_problem(error: Any, body: bytes) -> dict[str, str]:
+    """A validation error in the words of the problem: the field's path and a sentence."""
+    location = error["loc"]
+    if error["type"] == "json_invalid":
+        return {"field": "body", "message": _where_json_breaks(body, location[-1], error)}
+    field = ".".join(str(part) for part in location[1:]) or str(location[0])
+    return {"field": field, "message": in_words(error)}
+
+
+def _where_json_breaks(body: bytes, offset: object, error: Any) -> str:
+    text = body.decode("utf-8", errors="replace")
+    at = offset if isinstance(offset, int) else 0
+    line = text.count("\n", 0, at) + 1
+    column = at - text.rfind("\n", 0, at)
+    cause = error.get("ctx", {}).get("error", "")
+    return f"not valid JSON at line {line}, column {column}: {cause}".rstrip(": ")

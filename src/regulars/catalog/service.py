@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from regulars.batch import Outcome, Recorded
 from regulars.catalog.models import Category, CategoryLevel, Channel, Product, Store
 from regulars.catalog.schemas import CategoryCreate, ProductCreate, StoreCreate
-from regulars.errors import Conflict, InvalidInput, NotFound, RegularsError
+from regulars.errors import Conflict, InvalidInput, NotFound, RegularsError, a
 from regulars.stamps.service import copy_of, renew
 
 CATALOG = "catalog"  # the stamp every change to stores, categories or products renews
@@ -54,8 +54,10 @@ def _category_values(session: Session, data: CategoryCreate) -> dict[str, object
         if parent is None:
             raise CategoryNotFound(f"unknown category {data.parent_code!r}", field="parent_code")
     if (parent.level if parent else None) != expected_parent:
+        under = a(expected_parent) if expected_parent else "nothing"
         raise InvalidInput(
-            f"a {data.level} must sit under a {expected_parent or 'nothing'}", field="parent_code"
+            f"{a(data.level)} must sit under {under}",
+            field="parent_code",
         )
     return {
         "code": data.code,

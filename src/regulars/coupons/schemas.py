@@ -6,6 +6,7 @@ from decimal import Decimal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from regulars.coupons.models import CouponKind, CouponStatus
+from regulars.errors import a
 from regulars.money import Price
 
 
@@ -52,7 +53,7 @@ class CouponTemplateCreate(BaseModel):
             CouponKind.FREE_ITEM: "free_sku",
         }[self.kind]
         if getattr(self, needs) is None:
-            raise ValueError(f"a {self.kind} coupon needs {needs}")
+            raise ValueError(f"{a(self.kind)} coupon needs {needs}")
         if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
             raise ValueError("valid_until is not after valid_from")
         return self

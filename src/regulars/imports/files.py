@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
-from regulars.errors import InvalidInput
+from regulars.errors import InvalidInput, in_words
 
 Row = dict[str, str | None]
 
@@ -156,5 +156,5 @@ def describe(
     for problem in error.errors():
         location = ".".join(str(part) for part in problem["loc"])
         column = (column_of or {}).get(location, location)
-        found.append((column, problem["msg"]))
+        found.append((column, in_words(problem)))
     return found

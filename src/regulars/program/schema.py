@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from regulars.errors import a
+
 Points = Annotated[int, Field(ge=0)]
 
 
@@ -59,7 +61,7 @@ class Multiplier(Strict):
                 "date_window": "starts and ends",
                 "member_day": "weekdays",
             }[self.kind]
-            raise ValueError(f"a {self.kind} multiplier needs {wanted}")
+            raise ValueError(f"{a(self.kind)} multiplier needs {wanted}")
         if self.starts and self.ends and self.ends < self.starts:
             raise ValueError("ends is before starts")
         return self
@@ -194,7 +196,7 @@ class Promotion(Strict):
         }
         missing = [name for name in needs[self.kind] if not getattr(self, name)]
         if missing:
-            raise ValueError(f"a {self.kind} promotion needs {' and '.join(missing)}")
+            raise ValueError(f"{a(self.kind)} promotion needs {' and '.join(missing)}")
         if self.kind == "bundle" and len(self.skus) < 2:
             raise ValueError("a bundle needs at least two skus")
         if self.kind == "flash_sale" and self.price is None and self.percent is None:

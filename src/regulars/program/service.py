@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regulars.coupons.models import CouponTemplate
-from regulars.errors import InvalidInput, NotFound
+from regulars.errors import InvalidInput, NotFound, in_words
 from regulars.program.models import ProgramVersion
 from regulars.program.schema import Program
 from regulars.promotions.service import ensure_usage_rows
@@ -39,7 +39,8 @@ def parse_program(text: str) -> Program:
         program = Program.model_validate(raw)
     except ValidationError as exc:
         problems = [
-            f"{'.'.join(str(p) for p in e['loc']) or 'program'}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e['loc']) or 'program'}: {in_words(e)}"
+            for e in exc.errors()
         ]
         first = ".".join(str(p) for p in exc.errors()[0]["loc"])
         raise InvalidProgram("; ".join(problems), field=first or None) from exc

@@ -370,12 +370,14 @@ def refund_receipt(
         line = lines.get(asked.line_no)
         if line is None:
             raise UnknownReceiptLine(
-                f"receipt {receipt_id} has no line {asked.line_no}", field=f"lines.{index}.line_no"
+                f"receipt {receipt_id} has no line_no {asked.line_no} (its lines are numbered "
+                f"1 to {len(lines)})",
+                field=f"lines.{index}.line_no",
             )
         done_quantity, done_amount = refunded.get(line.id, (Decimal("0"), Decimal("0")))
         if done_quantity + asked.quantity > line.quantity:
             raise RefundExceedsPurchase(
-                f"line {line.line_no}: refunding {asked.quantity} but only "
+                f"line_no {line.line_no}: refunding {asked.quantity} but only "
                 f"{line.quantity - done_quantity} of {line.quantity} remain",
                 field=f"lines.{index}.quantity",
             )

@@ -1,0 +1,93 @@
+"""Malformed requests: every one is answered with problem+json and a code, never a 500."""
+
+import json
+
+import pytest
+
+from tests.api.conftest import Api
+from tests.factories import NOW
+
+PROBLEM = "application/problem+json"
+SALE = {
+    "store_code": "S001",
+    "pos_receipt_no": "P-1",
+    "sold_at": NOW.isoformat(),
+    "lines": [{"sku": "RICE", "quantity": "1"}],
+}
+
+
+def _post(api: Api, body: bytes, **headers: str) -> tuple[int, str, dict[str, object]]:
+    answer = api.client.post(
+        "/v1/receipts",
+        content=body,
+        headers={**api.as_("pos"), "Content-Type": "application/json", **headers},
+    )
+    return answer.status_code, answer.headers["content-type"], answer.json()
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "field"),
+    [
+        ({**SALE, "member_card": "\ud800"}, "invalid_input", "member_card"),
+        ({**SALE, "sold_at": "9999-12-31T23:59:59Z"}, "invalid_input", "sold_at"),
+        ({**SALE, "pos_receipt_no": "\udfff-7"}, "invalid_input", "pos_receipt_no"),
+    ],
+)
+def test_values_no_database_can_hold_are_refused_with_the_field(
+    api: Api, body: dict[str, object], code: str, field: str
+) -> None:
+    status, media, problem = _post(api, json.dumps(body).encode())
+    assert (status, media) == (422, PROBLEM)
+    assert (problem["code"], problem["field"]) == (code, field)
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ("{'sold_at': 'ünïcode'}".encode("latin-1"), "malformed_body"),
+        (b"[" * 50_000 + b"]" * 50_000, "malformed_body"),
+    ],
+)
+def test_bodies_that_are_not_json_text_are_problems_with_a_code(
+    api: Api, body: bytes, code: str
+) -> None:
+    status, media, problem = _post(api, body)
+    assert (status, media) == (400, PROBLEM)
+    assert problem["code"] == code
+
+
+def test_invalid_json_says_where_in_words(api: Api) -> None:
+    status, media, problem = _post(api, b'{"store_code": "S001",\n "lines": [}')
+    assert (status, media) == (422, PROBLEM)
+    assert problem["field"] == "body"
+    assert "line 2, column 12" in str(problem["detail"])
+
+
+def test_messages_read_as_sentences(api: Api) -> None:
+    bare = {"phone": None}
+    answer = api.client.post("/v1/members", json=bare, headers=api.as_("admin"))
+    assert answer.status_code == 422
+    assert "Value error" not in answer.text
+    assert "a member needs a phone" in answer.json()["detail"]
+    refused = api.client.post(
+        "/v1/members", json={"phone": "13700137000"}, headers=api.as_("analyst")
+    )
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "An analyst may not do this"
+
+
+def test_a_replayed_refusal_is_problem_json_too(api: Api) -> None:
+    key = {"Idempotency-Key": "same-bad-sale"}
+    bad = json.dumps({**SALE, "lines": []}).encode()
+    first, again = _post(api, bad, **key), _post(api, bad, **key)
+    assert first[:2] == again[:2] == (422, PROBLEM)
+    assert first[2]["code"] == again[2]["code"] == "invalid_input"
+
+
+def test_unknown_paths_and_methods_are_problems(api: Api) -> None:
+    missing = api.client.get("/v1/no-such-thing", headers=api.as_("admin"))
+    assert (missing.status_code, missing.headers["content-type"]) == (404, PROBLEM)
+    assert missing.json()["code"] == "not_found"
+    wrong = api.client.delete("/v1/receipts", headers=api.as_("admin"))
+    assert (wrong.status_code, wrong.headers["content-type"]) == (405, PROBLEM)
+    assert wrong.json()["code"] == "method_not_allowed"
