@@ -91,3 +91,17 @@ def test_unknown_paths_and_methods_are_problems(api: Api) -> None:
     wrong = api.client.delete("/v1/receipts", headers=api.as_("admin"))
     assert (wrong.status_code, wrong.headers["content-type"]) == (405, PROBLEM)
     assert wrong.json()["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("born", ["2030-01-01", "1850-06-01"])
+def test_birth_dates_in_the_future_or_beyond_a_lifetime_are_refused(api: Api, born: str) -> None:
+    admin = api.as_("admin")
+    enrol = api.client.post(
+        "/v1/members", json={"phone": "13700137000", "birth_date": born}, headers=admin
+    )
+    change = api.client.patch(
+        f"/v1/members/{api.member_id}", json={"birth_date": born}, headers=admin
+    )
+    for answer in (enrol, change):
+        assert answer.status_code == 422
+        assert (answer.json()["code"], answer.json()["field"]) == ("invalid_input", "birth_date")

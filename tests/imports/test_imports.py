@@ -143,6 +143,8 @@ def test_member_import_normalises_reports_duplicates_and_is_idempotent(
         "12345,,Bad Phone,,,,,\n"
         "13800138002,,Zhao Liu,,,S404,,\n"
         "13800138003,,Sun Qi,,,,maybe,\n"
+        "13800138004,,Zhou Ba,,2030-01-01,,,\n"
+        "13800138005,,Wu Jiu,,1850-01-01,,,\n"
     )
     report = import_members(
         database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False
@@ -154,6 +156,8 @@ def test_member_import_normalises_reports_duplicates_and_is_idempotent(
     assert reasons["5"].startswith("phone:")
     assert reasons["6"].startswith("join_store:")
     assert reasons["7"].startswith("consent_sms:")
+    assert reasons["8"] == "birth_date: is in the future"
+    assert reasons["9"] == "birth_date: would make the member older than 120"
     assert table_counts(database, Member, ConsentRecord) == [1, 2]
     again = import_members(
         database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False

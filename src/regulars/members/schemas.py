@@ -1,11 +1,26 @@
 """API and import shapes of members."""
 
 from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from regulars.clock import Moment
+from regulars.clock import Moment, utc_now
 from regulars.members.models import ConsentChannel, Gender, MemberStatus
+
+OLDEST = 120  # years: an older birth date is a typing slip
+
+
+def _plausible_birth_date(born: date) -> date:
+    today = utc_now().date()
+    if born > today:
+        raise ValueError("is in the future")
+    if born < today.replace(year=today.year - OLDEST, day=min(today.day, 28)):
+        raise ValueError(f"would make the member older than {OLDEST}")
+    return born
+
+
+BirthDate = Annotated[date, AfterValidator(_plausible_birth_date)]
 
 
 class MemberCreate(BaseModel):
@@ -31,7 +46,7 @@ class MemberCreate(BaseModel):
     email: str | None = Field(default=None, examples=["li.na@example.com"])
     name: str | None = Field(default=None, max_length=100)
     gender: Gender = Gender.UNSPECIFIED
-    birth_date: date | None = None
+    birth_date: BirthDate | None = None
     join_store_code: str | None = None
     card_number: str | None = Field(
         default=None, description="Keep an existing card number when migrating members."
@@ -58,7 +73,7 @@ class MemberUpdate(BaseModel):
     email: str | None = None
     name: str | None = Field(default=None, max_length=100)
     gender: Gender | None = None
-    birth_date: date | None = None
+    birth_date: BirthDate | None = None
 
 
 class ConsentChange(BaseModel):
