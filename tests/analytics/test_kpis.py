@@ -161,6 +161,15 @@ def test_breakage_window_is_a_parameter() -> None:
     )
 
 
+def test_points_forfeited_on_erasure_lapse_like_expired_ones() -> None:
+    shop = tiny_shop()
+    before = program_kpis(shop, start=APRIL, end=MAY)
+    shop.execute("INSERT INTO ledger VALUES (3, 2, 'forfeit', -200, '2024-04-28 10:00:00+00')")
+    after = program_kpis(shop, start=APRIL, end=MAY)
+    assert after["points_expired"].value == before["points_expired"].value + 200
+    assert after["outstanding_points"].value == before["outstanding_points"].value - 200
+
+
 def test_tiers_at_the_end_and_moves_during_the_period() -> None:
     report = program_kpis(tiny_shop(), start=APRIL, end=MAY)
     # 1 May: 1 silver (turns gold only on 3 May), 2 regular (never changed), 4 gold,

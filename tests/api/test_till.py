@@ -2,6 +2,10 @@
 
 from pathlib import Path
 
+from sqlalchemy import select
+
+from regulars.points.models import EntryKind, PointEntry
+from regulars.points.service import ledger_discrepancies
 from tests.api.conftest import Api, make_api
 from tests.conftest import Database
 from tests.factories import NOW
@@ -174,7 +178,17 @@ def test_export_holds_everything_and_erase_keeps_every_total(api: Api) -> None:
     assert erased.status_code == 200
     assert erased.json()["status"] == "erased"
     assert (erased.json()["phone"], erased.json()["email"], erased.json()["name"]) == (None,) * 3
-    assert totals() == before
+    assert totals()[0::2] == before[0::2]  # every receipt stays as it was
+    # The balance is settled by the documented rule: what was left is forfeited, audited.
+    assert totals()[1] == 0
+    with api.database.sessions() as session:
+        assert ledger_discrepancies(session) == []
+        forfeits = session.scalars(
+            select(PointEntry).where(PointEntry.kind == EntryKind.FORFEIT)
+        ).all()
+    assert [(e.member_id, e.points, e.reason) for e in forfeits] == [
+        (api.member_id, -115, "forfeited on erasure")
+    ]
     for query in ({"phone": "13800138000"}, {"card_number": api.card}):
         found = client.get("/v1/members", params=query, headers=api.as_("support"))
         assert found.status_code == 404, query

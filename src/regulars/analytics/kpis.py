@@ -17,7 +17,8 @@ Definitions, for a period ``[start, end)``:
 - points earned: ``earn`` and ``bonus`` entries less the earnings taken back on refunds
   (negative ``reverse`` entries); points redeemed: ``burn`` entries less the redeemed
   points given back on refunds (positive ``reverse`` entries); points expired: ``expire``
-  entries. Manual adjustments and transfers between merged accounts are neither.
+  entries, and the points forfeited when an account is erased (``forfeit``). Manual
+  adjustments and transfers between merged accounts are neither.
 - redemption rate: points redeemed / points earned in the period. It can pass 1 when
   members spend points they earned before.
 - breakage rate: points expired / points earned over the trailing ``breakage_window``
@@ -215,7 +216,7 @@ class _Warehouse:
                           kind IN ('earn', 'bonus') OR (kind = 'reverse' AND points < 0)), 0),
                       coalesce(-sum(points) FILTER (
                           kind = 'burn' OR (kind = 'reverse' AND points > 0)), 0),
-                      coalesce(-sum(points) FILTER (kind = 'expire'), 0)
+                      coalesce(-sum(points) FILTER (kind IN ('expire', 'forfeit')), 0)
                FROM ledger WHERE created_at >= $start AND created_at < $end""",
             start=start,
             end=end,

@@ -24,6 +24,7 @@ class EntryKind(StrEnum):
     BONUS = "bonus"
     TRANSFER = "transfer"
     OPENING = "opening"  # a balance carried over from the chain's previous loyalty system
+    FORFEIT = "forfeit"  # a closing account's balance settled: points left, a debt written off
 
 
 class PointLot(Base):

@@ -370,6 +370,20 @@ def expire_points(session: Session, *, as_of: datetime) -> tuple[int, int]:
     return len(lots), points
 
 
+def forfeit_points(session: Session, *, member_id: int, now: datetime, reason: str) -> int:
+    """Settle a closing account: points left are forfeited and a debt is written off, each
+    by a `forfeit` entry on its lot; the member's balance is then 0. Returns the net points
+    taken (a debt written off counts negative)."""
+    lock_member(session, member_id)
+    open_lots = select(PointLot).where(PointLot.member_id == member_id, PointLot.remaining != 0)
+    taken = 0
+    for lot in session.scalars(open_lots.order_by(PointLot.id)):
+        taken += lot.remaining
+        _move(session, lot, -lot.remaining, EntryKind.FORFEIT, now, reason=reason)
+    session.flush()
+    return taken
+
+
 def mature_points(session: Session, *, as_of: datetime) -> tuple[int, int]:
     """Record that pending lots became spendable; (lots, points). Spending never waits for this."""
     lots = list(

@@ -15,6 +15,7 @@ from regulars.members.models import ConsentChannel, ConsentRecord, Gender, Membe
 from regulars.members.rules import new_card_number, new_referral_code
 from regulars.members.service import get_member
 from regulars.points.models import EntryKind, PointEntry
+from regulars.points.service import forfeit_points
 from regulars.referrals.models import ReferralReward
 from regulars.rewards.models import RewardOrder
 from regulars.sales.models import Receipt, Refund
@@ -119,8 +120,10 @@ def export_member(session: Session, *, member_id: int) -> dict[str, Any]:
 
 
 def erase_member(session: Session, *, member_id: int, now: datetime) -> None:
-    """Remove personal data and unlink identifiers; receipts and points stay as they are."""
+    """Remove personal data and unlink identifiers; receipts and the ledger stay as they are,
+    and the balance is settled: the points left are forfeited (see `forfeit_points`)."""
     member = get_member(session, member_id=member_id)
+    forfeit_points(session, member_id=member_id, now=now, reason="forfeited on erasure")
     member.phone = None
     member.email = None
     member.name = None
