@@ -66,11 +66,11 @@ def test_upgrade_demo_and_import_round_trip(configured: str, tmp_path: Path) -> 
     with sessions() as session:
         before = session.scalar(select(func.count()).select_from(Receipt))
     again = runner.invoke(app, ["import", "receipts", str(out / "receipt_lines.parquet")])
-    assert again.exit_code == 0, again.output
+    assert again.exit_code == 1, again.output  # the till-priced copies are rejected, below
     assert re.search(r"records written\s+0\s", again.output)
     # The demo sold its last week through the till, whose offers priced those receipts
     # anew: the files' copies of them differ, are refused as conflicts, and overwrite nothing.
-    with (out / "receipt_lines.rejects.csv").open() as rejects:
+    with (out / "receipt_lines.parquet.rejects.csv").open() as rejects:
         reasons = {row["reason"] for row in csv.DictReader(rejects)}
     assert reasons, again.output
     assert all(
@@ -149,3 +149,29 @@ def test_a_job_in_the_future_is_refused_and_a_writing_job_asks_first(configured:
     again = runner.invoke(app, [*expire, "--allow-future", "--yes"])
     assert again.exit_code == 0
     assert "0 points in 0 lots expired" in again.output
+
+
+def test_an_import_with_rejects_fails_the_script_and_keeps_every_row_as_written(
+    configured: str, tmp_path: Path
+) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    source = tmp_path / "members.csv"
+    source.write_text(
+        "phone,name\n"
+        "138 0013 8000,Li Na\n"
+        "+86 138 0013 8000,Zhang San\n"  # the same phone: refused when written
+        '13800138001,"Wang, Wei",extra\n'  # three fields: refused when read
+        ",\n"
+        "13800138002,Zhao Liu\n"
+    )
+    failed = runner.invoke(app, ["import", "members", str(source)])
+    assert failed.exit_code == 1
+    assert "rows_rejected: 2 of 4 rows" in failed.output
+    assert re.search(r"blank rows, skipped\s+1", failed.output)
+    with (tmp_path / "members.csv.rejects.csv").open() as handle:
+        rejects = list(csv.reader(handle))
+    assert [row[0] for row in rejects[1:]] == ["3", "4"]
+    assert rejects[2][2:] == ["13800138001", "Wang, Wei", "extra"]
+    accepted = runner.invoke(app, ["import", "members", str(source), "--allow-rejects"])
+    assert accepted.exit_code == 0, accepted.output
+    assert re.search(r"already present, unchanged\s+2", accepted.output)

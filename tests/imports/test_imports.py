@@ -76,7 +76,7 @@ def test_receipt_import_keeps_good_receipts_and_explains_every_reject(
     )
     assert (report.rows, report.created, report.unchanged) == (12, 2, 0)
     assert table_counts(database, Receipt, ReceiptLine) == [2, 3]
-    reasons = rejects(tmp_path / "sales.rejects.csv")
+    reasons = rejects(tmp_path / "sales.csv.rejects.csv")
     assert set(reasons) == {"5", "6", "7", "8", "9", "10", "11", "12", "13"}
     assert reasons["5"].startswith("sku: unknown SKU 'GHOST'")
     assert reasons["6"].startswith("quantity:")
@@ -116,7 +116,7 @@ def test_the_same_number_with_new_content_is_rejected_as_a_conflict(
         database.sessions, second, settings=SETTINGS, now=NOW, show_progress=False
     )
     assert report.created == 0
-    assert "already recorded with different content" in rejects(tmp_path / "day2.rejects.csv")["2"]
+    assert "already recorded with different content" in rejects(tmp_path / "day2.csv.rejects.csv")["2"]
 
 
 def test_a_file_without_required_columns_is_refused_before_anything_is_written(
@@ -150,7 +150,7 @@ def test_member_import_normalises_reports_duplicates_and_is_idempotent(
         database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False
     )
     assert report.created == 1
-    reasons = rejects(tmp_path / "members.rejects.csv")
+    reasons = rejects(tmp_path / "members.csv.rejects.csv")
     assert reasons["3"].startswith("birth_date:")
     assert reasons["4"].startswith("phone:")  # the same phone as row 2, written differently
     assert reasons["5"].startswith("phone:")
@@ -197,9 +197,9 @@ def test_catalogue_import_builds_the_tree_and_never_overwrites(
         )
     ]
     assert [r.created for r in first] == [1, 3, 1]
-    assert rejects(tmp_path / "stores.rejects.csv")["3"].startswith("channel:")
-    assert rejects(tmp_path / "categories.rejects.csv")["5"].startswith("parent_code:")
-    product_rejects = rejects(tmp_path / "products.rejects.csv")
+    assert rejects(tmp_path / "stores.csv.rejects.csv")["3"].startswith("channel:")
+    assert rejects(tmp_path / "categories.csv.rejects.csv")["5"].startswith("parent_code:")
+    product_rejects = rejects(tmp_path / "products.csv.rejects.csv")
     assert product_rejects["3"].startswith("regular_price:")
     assert product_rejects["4"].startswith("category_code:")
     with database.sessions() as session:
@@ -212,7 +212,7 @@ def test_catalogue_import_builds_the_tree_and_never_overwrites(
     )
     changed = import_catalog(database.sessions, products, ProductCreate, show_progress=False)
     assert changed.unchanged == 0
-    assert "different name, regular_price" in rejects(tmp_path / "products.rejects.csv")["2"]
+    assert "different name, regular_price" in rejects(tmp_path / "products.csv.rejects.csv")["2"]
 
 
 def test_a_receipt_whose_rows_are_scattered_is_refused_whole(
@@ -230,7 +230,7 @@ def test_a_receipt_whose_rows_are_scattered_is_refused_whole(
         database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False
     )
     assert report.created == 1
-    reasons = rejects(tmp_path / "scattered.rejects.csv")
+    reasons = rejects(tmp_path / "scattered.csv.rejects.csv")
     assert set(reasons) == {"2", "4"}
     assert "not consecutive" in reasons["2"]
     assert table_counts(database, Receipt, ReceiptLine) == [1, 1]
@@ -267,7 +267,7 @@ def test_dates_and_numbers_that_lax_parsing_would_misread_are_refused(
         database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False
     )
     assert report.created == 0
-    reason = rejects(tmp_path / "odd.rejects.csv")["2"]
+    reason = rejects(tmp_path / "odd.csv.rejects.csv")["2"]
     assert reason.startswith(f"{column}:")
     assert words in reason
 
@@ -296,7 +296,7 @@ def test_a_row_with_a_nul_character_is_rejected_alone(database: Database, tmp_pa
         database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False
     )
     assert report.created == 1
-    assert rejects(tmp_path / "nul.rejects.csv")["2"] == "contains a NUL character"
+    assert rejects(tmp_path / "nul.csv.rejects.csv")["2"] == "contains a NUL character"
 
 
 def test_member_rows_identified_by_email_card_or_local_time_reimport_cleanly(
@@ -314,7 +314,7 @@ def test_member_rows_identified_by_email_card_or_local_time_reimport_cleanly(
         database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False
     )
     assert first.created == 2
-    assert rejects(tmp_path / "members.rejects.csv")["4"].startswith("card_number:")
+    assert rejects(tmp_path / "members.csv.rejects.csv")["4"].startswith("card_number:")
     with database.sessions() as session:
         joined = session.scalars(select(Member.joined_at).where(Member.email.is_not(None))).one()
         assert joined.isoformat() == "2025-01-01T02:00:00+00:00"  # 10:00 in Shanghai
@@ -327,7 +327,7 @@ def test_member_rows_identified_by_email_card_or_local_time_reimport_cleanly(
     changed = import_members(
         database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False
     )
-    assert "consents.sms" in rejects(tmp_path / "members.rejects.csv")["2"]
+    assert "consents.sms" in rejects(tmp_path / "members.csv.rejects.csv")["2"]
     assert changed.unchanged == 0
 
 
@@ -350,7 +350,7 @@ def test_reimporting_a_tree_with_inherited_exclusions_changes_nothing(
     products.write_text("sku,name,brand,category_code,regular_price\nP1,Formula,Feihe,TOYS,9.90\n")
     moved = import_catalog(database.sessions, products, ProductCreate, show_progress=False)
     assert moved.unchanged == 0
-    assert "category_code" in rejects(tmp_path / "products.rejects.csv")["2"]
+    assert "category_code" in rejects(tmp_path / "products.csv.rejects.csv")["2"]
 
 
 def _member_history(database: Database, tmp_path: Path) -> tuple[Path, int]:
@@ -427,7 +427,7 @@ def test_opening_balances_carry_points_over_once_with_their_expiry(
         database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False
     )
     assert (report.created, report.unchanged) == (2, 0)
-    reasons = rejects(tmp_path / "balances.rejects.csv")
+    reasons = rejects(tmp_path / "balances.csv.rejects.csv")
     assert set(reasons) == {"4", "5", "6"}
     assert reasons["4"].startswith("expires_at: these points expired")
     assert reasons["5"].startswith("member_card:")
@@ -450,4 +450,4 @@ def test_opening_balances_carry_points_over_once_with_their_expiry(
         database.sessions, source, settings=SETTINGS, now=NOW, show_progress=False
     )
     assert changed.created == 0
-    assert "never overwrites" in rejects(tmp_path / "balances.rejects.csv")["2"]
+    assert "never overwrites" in rejects(tmp_path / "balances.csv.rejects.csv")["2"]

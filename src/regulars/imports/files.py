@@ -23,6 +23,20 @@ class NumberedRow:
     values: Row
 
 
+@dataclass(frozen=True)
+class BrokenRow:
+    """A row that cannot even be split into the header's fields; kept as it was written."""
+
+    number: int
+    reason: str
+    fields: list[str]
+
+
+@dataclass(frozen=True)
+class BlankRow:
+    number: int
+
+
 def _text(value: object) -> str | None:
     if value is None:
         return None
@@ -68,8 +82,8 @@ class RowReader:
         except LookupError as exc:
             raise InvalidInput(f"unknown encoding {self.encoding!r}", field="encoding") from exc
 
-    def __iter__(self) -> Iterator[NumberedRow | tuple[int, str]]:
-        """Each row, or (row number, reason) for a row that cannot even be split into fields."""
+    def __iter__(self) -> Iterator[NumberedRow | BrokenRow | BlankRow]:
+        """Each row, a broken one with its reason, or a blank one."""
         with self._readable():
             yield from self._rows()
 
@@ -93,7 +107,7 @@ class RowReader:
                 f"{self.path.name} is not a readable Parquet file: {exc}", field="file"
             ) from exc
 
-    def _rows(self) -> Iterator[NumberedRow | tuple[int, str]]:
+    def _rows(self) -> Iterator[NumberedRow | BrokenRow | BlankRow]:
         if self.is_parquet:
             number = 1
             for batch in pq.ParquetFile(self.path).iter_batches(batch_size=10_000):
@@ -106,33 +120,46 @@ class RowReader:
             next(reader)
             for number, fields in enumerate(reader, start=2):
                 if not any(field.strip() for field in fields):
+                    yield BlankRow(number)
                     continue
                 if len(fields) != len(self.columns):
-                    yield number, f"has {len(fields)} fields, the header has {len(self.columns)}"
+                    reason = f"has {len(fields)} fields, the header has {len(self.columns)}"
+                    yield BrokenRow(number, reason, fields)
                     continue
                 if any("\x00" in field for field in fields):
-                    yield number, "contains a NUL character"
+                    yield BrokenRow(number, "contains a NUL character", fields)
                     continue
                 yield NumberedRow(
                     number, {k: _text(v) for k, v in zip(self.columns, fields, strict=True)}
                 )
 
 
+def _row_number(reject: list[object]) -> int:
+    number = reject[0]
+    assert isinstance(number, int)
+    return number
+
+
 class RejectsFile:
-    """`<input>.rejects.csv`: every refused row, its row number and the reason, in one place."""
+    """`<input>.rejects.csv`: every refused row in the order of the input, with its row number,
+    the reason and its cells as they were written."""
 
     def __init__(self, input_path: Path, columns: Sequence[str]) -> None:
-        self.path = input_path.with_name(input_path.stem + ".rejects.csv")
+        self.path = input_path.with_name(input_path.name + ".rejects.csv")
         self.columns = list(columns)
-        self.count = 0
-        self._handle = self.path.open("w", newline="", encoding="utf-8")
-        self._writer = csv.writer(self._handle)
-        self._writer.writerow(["row", "reason", *self.columns])
+        self.rows: list[list[object]] = []
+        self.path.unlink(missing_ok=True)  # an earlier run's rejects are not this run's
+
+    @property
+    def count(self) -> int:
+        return len(self.rows)
 
     def reject(self, number: int, reason: str, values: Row | None = None) -> None:
-        self.count += 1
         values = values or {}
-        self._writer.writerow([number, reason, *(values.get(c) or "" for c in self.columns)])
+        self.rows.append([number, reason, *(values.get(c) or "" for c in self.columns)])
+
+    def reject_broken(self, row: BrokenRow) -> None:
+        self.rows.append([row.number, row.reason, *row.fields])
 
     def __enter__(self) -> "RejectsFile":
         return self
@@ -143,9 +170,13 @@ class RejectsFile:
         error: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._handle.close()
-        if self.count == 0:
-            self.path.unlink(missing_ok=True)
+        if not self.rows:
+            return
+        in_input_order = sorted(self.rows, key=_row_number)
+        with self.path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["row", "reason", *self.columns])
+            writer.writerows(in_input_order)
 
 
 def describe(

@@ -16,7 +16,14 @@ from regulars.batch import Outcome, Recorded
 from regulars.console import row_progress
 from regulars.db import run_in_transaction
 from regulars.errors import RegularsError
-from regulars.imports.files import NumberedRow, RejectsFile, RowReader, describe
+from regulars.imports.files import (
+    BlankRow,
+    BrokenRow,
+    NumberedRow,
+    RejectsFile,
+    RowReader,
+    describe,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -35,6 +42,7 @@ class ImportReport:
     created: int = 0
     unchanged: int = 0
     rejected_rows: int = 0
+    blank_rows: int = 0  # rows without a single value: skipped, and counted
     rejects_file: Path | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -115,7 +123,7 @@ def _scattered_keys(reader: RowReader, spec: ImportSpec[M]) -> set[str]:
     scattered: set[str] = set()
     previous: str | None = None
     for item in reader:
-        if isinstance(item, tuple):
+        if not isinstance(item, NumberedRow):
             continue
         key = spec.key_of(item)
         if key != previous:
@@ -137,9 +145,11 @@ def _units(
     """Consecutive rows with the same key form one unit."""
     current: Unit | None = None
     for item in reader:
-        if isinstance(item, tuple):
-            number, reason = item
-            rejects.reject(number, reason)
+        if isinstance(item, BlankRow):
+            report.blank_rows += 1
+            continue
+        if isinstance(item, BrokenRow):
+            rejects.reject_broken(item)
             report.rows += 1
             continue
         key = spec.key_of(item)
