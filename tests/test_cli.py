@@ -175,3 +175,16 @@ def test_an_import_with_rejects_fails_the_script_and_keeps_every_row_as_written(
     accepted = runner.invoke(app, ["import", "members", str(source), "--allow-rejects"])
     assert accepted.exit_code == 0, accepted.output
     assert re.search(r"already present, unchanged\s+2", accepted.output)
+
+
+def test_no_command_but_db_upgrade_creates_a_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("REGULARS_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    listed = runner.invoke(app, ["keys", "list"])
+    get_settings.cache_clear()
+    assert listed.exit_code == 1
+    assert f"no database at {tmp_path / 'var' / 'regulars.db'}" in listed.output.replace("\n", "")
+    assert list(tmp_path.iterdir()) == []

@@ -5,6 +5,7 @@ back, and retries the whole use case when PostgreSQL reports a serialization con
 SQLite reports a busy database.
 """
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar, cast
+from urllib.parse import quote, unquote
 
 from sqlalchemy import (
     BigInteger,
@@ -28,7 +30,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -169,9 +171,11 @@ def make_engine(url: str, *, connections: int | None = None, wait: float = 30) -
         else {"pool_size": connections, "max_overflow": 0, "pool_timeout": wait}
     )
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": wait}, **pool)
+        file = _sqlite_file(parsed)
+        if file is not None:  # opened read-write, never created: that is `db upgrade`'s job
+            uri = f"file:{quote(str(file))}?mode=rw"
+            parsed = parsed.set(database=uri, query={**parsed.query, "uri": "true"})
+        engine = create_engine(parsed, connect_args={"timeout": wait}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas(wait))
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
@@ -242,6 +246,12 @@ REQUIRED_TABLE = "alembic_version"
 
 def ensure_migrated(engine: Engine) -> None:
     """Refuse to work on a database that `regulars db upgrade` has not prepared."""
+    file = _sqlite_file(engine.url)
+    if file is not None and not file.exists():
+        raise DatabaseNotReady(
+            f"there is no database at {file}; `regulars db upgrade` creates it "
+            "(or set REGULARS_DATABASE_URL to the one you meant)"
+        )
     try:
         present = inspect(engine).has_table(REQUIRED_TABLE)
     except OperationalError as exc:
@@ -272,10 +282,24 @@ def _alembic_config(connection: Any) -> Any:
     return config
 
 
+def _sqlite_file(url: URL) -> Path | None:
+    """The file of a SQLite database, None for one in memory or another database."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    assert url.database is not None
+    if url.database.startswith("file:"):  # as make_engine opens it
+        return Path(unquote(url.database.removeprefix("file:").partition("?")[0]))
+    return Path(url.database).absolute()
+
+
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
-    """Apply every migration up to `revision`."""
+    """Apply every migration up to `revision`; a SQLite database is created here, only."""
     from alembic import command
 
+    file = _sqlite_file(engine.url)
+    if file is not None and not file.exists():
+        file.parent.mkdir(parents=True, exist_ok=True)
+        sqlite3.connect(file).close()
     try:
         with engine.begin() as connection:
             command.upgrade(_alembic_config(connection), revision)

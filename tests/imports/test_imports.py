@@ -116,7 +116,9 @@ def test_the_same_number_with_new_content_is_rejected_as_a_conflict(
         database.sessions, second, settings=SETTINGS, now=NOW, show_progress=False
     )
     assert report.created == 0
-    assert "already recorded with different content" in rejects(tmp_path / "day2.csv.rejects.csv")["2"]
+    assert (
+        "already recorded with different content" in rejects(tmp_path / "day2.csv.rejects.csv")["2"]
+    )
 
 
 def test_a_file_without_required_columns_is_refused_before_anything_is_written(
