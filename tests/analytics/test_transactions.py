@@ -79,3 +79,31 @@ def test_bad_files_are_refused_naming_the_column(
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(TransactionsFileNotFound, match="nope.csv"):
         load_transactions(duckdb.connect(), tmp_path / "nope.csv", columns=COLUMNS)
+
+
+def test_a_header_ending_in_lf_over_rows_ending_in_crlf_loads(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(b"cust,day,paid\n" + b"A,2026-01-02,12.50\r\nB,2026-01-05,3\r\n" * 40)
+    connection = duckdb.connect()
+    report = load_transactions(connection, path, columns=Columns("cust", "day", "paid"))
+    assert (report.rows, report.customers) == (80, 2)
+    [(total,)] = connection.execute("SELECT sum(amount) FROM transactions").fetchall()
+    assert total == pytest.approx(40 * 15.5)
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"PAR1\x00\x01not really parquet", "data.parquet cannot be read"),
+        (b"cust,day,paid\n\xff\xfe\x00A,2026-01-02,1\n", "data.csv cannot be read"),
+    ],
+)
+def test_an_unreadable_file_is_one_line_naming_it(
+    tmp_path: Path, content: bytes, words: str
+) -> None:
+    name = "data.parquet" if content.startswith(b"PAR1") else "data.csv"
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(BadTransactions, match=words) as refused:
+        load_transactions(duckdb.connect(), path, columns=Columns("cust", "day", "paid"))
+    assert "\n" not in refused.value.message

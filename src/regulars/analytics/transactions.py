@@ -15,6 +15,9 @@ that is not a number, an empty file) stops the load with a message naming the co
 an example, and nothing is created.
 """
 
+import csv
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -61,7 +64,20 @@ class LoadReport:
 def _whitespace_table(path: Path, header: bool) -> pa.Table:
     """Split each line on runs of blanks; DuckDB's CSV reader wants one fixed delimiter."""
     with path.open(encoding="utf-8") as text:
-        rows = [line.split() for line in text if line.strip()]
+        return _table([line.split() for line in text if line.strip()], header)
+
+
+def _python_csv_table(path: Path, header: bool, separator: str | None) -> pa.Table:
+    """Read a CSV that DuckDB's sniffer gives up on, such as one whose header ends in LF and
+    whose rows end in CRLF: Python's reader takes any mix of line endings."""
+    with path.open(encoding="utf-8-sig", newline="") as text:
+        sample = text.read(1 << 16)
+        text.seek(0)
+        delimiter = separator or csv.Sniffer().sniff(sample, delimiters=",;|\t").delimiter
+        return _table([row for row in csv.reader(text, delimiter=delimiter) if any(row)], header)
+
+
+def _table(rows: list[list[str]], header: bool) -> pa.Table:
     if header and rows:
         names, rows = rows[0], rows[1:]
     else:
@@ -82,9 +98,22 @@ def _source(
         return connection.read_parquet(str(path))
     if separator == WHITESPACE:
         return connection.from_arrow(_whitespace_table(path, header))
-    if separator:
+    try:  # no separator: DuckDB sniffs it
         return connection.read_csv(str(path), header=header, all_varchar=True, sep=separator)
-    return connection.read_csv(str(path), header=header, all_varchar=True)
+    except duckdb.InvalidInputException:
+        return connection.from_arrow(_python_csv_table(path, header, separator))
+
+
+@contextmanager
+def _readable(path: Path) -> Iterator[None]:
+    """Whatever a file does wrong that the checks below do not name: one line naming it."""
+    try:
+        yield
+    except (duckdb.Error, csv.Error, UnicodeDecodeError) as error:
+        cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise BadTransactions(
+            f"{path.name} cannot be read: {cause}", field="transactions"
+        ) from error
 
 
 def purchase_days(connection: duckdb.DuckDBPyConnection, *, empty: str) -> tuple[date, date]:
@@ -170,9 +199,15 @@ def load_transactions(
     header:
         Whether the first line names the columns (text files only).
     """
-    raw = _source(connection, Path(path), separator, header)
-    _require(raw, columns)
-    connection.register("raw", raw)
+    with _readable(Path(path)):
+        raw = _source(connection, Path(path), separator, header)
+        _require(raw, columns)
+        connection.register("raw", raw)
+        return _load(connection, columns)
+
+
+def _load(connection: duckdb.DuckDBPyConnection, columns: Columns) -> LoadReport:
+    """Check the registered ``raw`` rows, then make the ``transactions`` table of them."""
     date = _quoted(columns.date)
     moment = (
         f"try_strptime(CAST({date} AS VARCHAR), '{columns.date_format}')"
