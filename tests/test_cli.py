@@ -1,5 +1,7 @@
 import csv
 import re
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -188,3 +190,26 @@ def test_no_command_but_db_upgrade_creates_a_database(
     assert listed.exit_code == 1
     assert f"no database at {tmp_path / 'var' / 'regulars.db'}" in listed.output.replace("\n", "")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("command", "not_loaded"),
+    [
+        ([], {"sqlalchemy", "duckdb", "fastapi", "sklearn", "scipy", "pydantic_settings"}),
+        (["version"], {"sqlalchemy", "duckdb", "fastapi", "sklearn", "scipy"}),
+        (["keys", "--help"], {"duckdb", "fastapi", "sklearn", "scipy"}),
+        (["analyze", "rfm", "--help"], {"fastapi", "sklearn", "scipy"}),
+    ],
+)
+def test_a_command_imports_only_what_it_uses(command: list[str], not_loaded: set[str]) -> None:
+    script = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from regulars.cli import app\n"
+        f"CliRunner().invoke(app, {command!r})\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.split()
+    assert not not_loaded & set(loaded)

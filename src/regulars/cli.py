@@ -1,34 +1,81 @@
 """The `regulars` command: one Typer app per feature, joined here."""
 
-from typing import Annotated
+import importlib
+from functools import cached_property
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from regulars import __version__
-from regulars.access.cli import audit_app, keys_app
-from regulars.analytics.cli import app as analyze_app
-from regulars.analytics.cli import warehouse_app
-from regulars.config import get_settings
 from regulars.console import console, reports_errors
-from regulars.db import make_engine, new_migration, upgrade_database
-from regulars.demo.cli import app as demo_app
-from regulars.imports.cli import app as import_app
-from regulars.jobs import app as jobs_app
-from regulars.program.cli import app as program_app
+
+# Each feature's commands: (module, Typer app in it, what they are for). A feature's module
+# is imported only when one of its commands runs, so `regulars --help` starts at once and a
+# command loads what it uses, not scikit-learn for `keys list`.
+FEATURES = {
+    "import": (
+        "regulars.imports.cli",
+        "app",
+        "Import members and receipts from CSV or Parquet files.",
+    ),
+    "demo": ("regulars.demo.cli", "app", "A synthetic supermarket chain with known hidden truths."),
+    "program": (
+        "regulars.program.cli",
+        "app",
+        "The loyalty program: earn rules, tiers, expiry, redemption.",
+    ),
+    "jobs": ("regulars.jobs", "app", "Scheduled jobs: points, tiers, coupons and birthdays."),
+    "keys": ("regulars.access.cli", "keys_app", "API keys for tills, staff and analysts."),
+    "audit": ("regulars.access.cli", "audit_app", "The audit log."),
+    "warehouse": (
+        "regulars.analytics.cli",
+        "warehouse_app",
+        "The analytics warehouse (Parquet, read with DuckDB).",
+    ),
+    "analyze": (
+        "regulars.analytics.cli",
+        "app",
+        "Customer analytics: RFM, lifetime value, churn, types, cohorts, KPIs.",
+    ),
+}
+
+
+class _Later(TyperGroup):
+    """A feature's commands, listed by name and purpose, loaded when used."""
+
+    def __init__(self, name: str, module: str, attribute: str, purpose: str) -> None:
+        super().__init__(name=name, help=purpose)
+        self.module, self.attribute = module, attribute
+
+    @cached_property
+    def loaded(self) -> TyperGroup:
+        feature = getattr(importlib.import_module(self.module), self.attribute)
+        group = typer.main.get_group(feature)
+        group.name, group.help = self.name, self.help
+        return group
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        return self.loaded.make_context(*args, **kwargs)
+
+    def invoke(self, ctx: Any) -> Any:
+        return self.loaded.invoke(ctx)
+
+
+class _Commands(TyperGroup):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, (module, attribute, purpose) in FEATURES.items():
+            self.commands[name] = _Later(name, module, attribute, purpose)
+
 
 app = typer.Typer(
-    help="Regulars: loyalty and customer insight for supermarkets.", no_args_is_help=True
+    cls=_Commands,
+    help="Regulars: loyalty and customer insight for supermarkets.",
+    no_args_is_help=True,
 )
 db_app = typer.Typer(help="The operational database.")
 app.add_typer(db_app, name="db")
-app.add_typer(import_app, name="import")
-app.add_typer(demo_app, name="demo")
-app.add_typer(program_app, name="program")
-app.add_typer(jobs_app, name="jobs")
-app.add_typer(keys_app, name="keys")
-app.add_typer(audit_app, name="audit")
-app.add_typer(warehouse_app, name="warehouse")
-app.add_typer(analyze_app, name="analyze")
 
 
 @db_app.command("upgrade")
@@ -37,8 +84,10 @@ def db_upgrade(
     revision: Annotated[str, typer.Option(help="Migrate to this revision.")] = "head",
 ) -> None:
     """Create or migrate the tables of the configured database."""
-    url = get_settings().database_url
-    upgrade_database(make_engine(url), revision)
+    from regulars.config import get_settings
+    from regulars.db import make_engine, upgrade_database
+
+    upgrade_database(make_engine(get_settings().database_url), revision)
     console.print(f"database migrated to {revision}")
 
 
@@ -48,6 +97,9 @@ def db_revision(
     message: Annotated[str, typer.Argument(help="What the migration changes.")],
 ) -> None:
     """For developers: write a migration for what the tables differ from the database."""
+    from regulars.config import get_settings
+    from regulars.db import make_engine, new_migration
+
     new_migration(make_engine(get_settings().database_url), message)
 
 

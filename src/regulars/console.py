@@ -2,7 +2,7 @@
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -16,11 +16,11 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.text import Text
-from sqlalchemy.orm import Session, sessionmaker
 
-from regulars.config import get_settings
-from regulars.db import ensure_migrated, make_engine, make_sessionmaker
 from regulars.errors import RegularsError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # an error stays on one line
@@ -43,7 +43,10 @@ def reports_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def open_database(*, require_migrated: bool = True) -> sessionmaker[Session]:
+def open_database(*, require_migrated: bool = True) -> "sessionmaker[Session]":
+    from regulars.config import get_settings
+    from regulars.db import ensure_migrated, make_engine, make_sessionmaker
+
     engine = make_engine(get_settings().database_url)
     if require_migrated:
         ensure_migrated(engine)

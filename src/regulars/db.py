@@ -256,7 +256,7 @@ def ensure_migrated(engine: Engine) -> None:
         present = inspect(engine).has_table(REQUIRED_TABLE)
     except OperationalError as exc:
         raise DatabaseNotReady(f"cannot open the database: {exc.orig}") from exc
-    where = engine.url.render_as_string(hide_password=True)
+    where = file or engine.url.render_as_string(hide_password=True)
     if not present:
         raise DatabaseNotReady(
             f"the database at {where} is not migrated; run `regulars db upgrade` first"

@@ -23,7 +23,7 @@ from regulars.points.service import expire_points, mature_points
 from regulars.program.service import active_program
 from regulars.tiers.service import review_tiers
 
-app = typer.Typer(help="Scheduled jobs: points, tiers, coupons and birthdays.")
+app = typer.Typer()
 
 
 class Job(StrEnum):

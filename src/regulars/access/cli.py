@@ -12,8 +12,8 @@ from regulars.clock import utc_now
 from regulars.console import console, open_database, reports_errors
 from regulars.db import run_in_transaction, session_scope
 
-keys_app = typer.Typer(help="API keys for tills, staff and analysts.")
-audit_app = typer.Typer(help="The audit log.")
+keys_app = typer.Typer()
+audit_app = typer.Typer()
 
 
 @keys_app.command("create")

@@ -2,24 +2,21 @@
 
 Every analysis reads either the warehouse (default) or, with ``--transactions FILE``, an
 analyst's own file; the options naming the file's columns are shared by all commands.
+Each command imports its analysis when it runs: `analyze rfm` does not wait for the
+machine-learning libraries that churn and clustering need.
 """
 
 from dataclasses import asdict
 from datetime import datetime, time
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import duckdb
 import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 
-from regulars.analytics.charts import holdout_chart, retention_chart
-from regulars.analytics.churn import churn_report
-from regulars.analytics.cohorts import retention
-from regulars.analytics.kpis import program_kpis, shown
-from regulars.analytics.lifetime_value import lifetime_value, write_lifetime_value
 from regulars.analytics.options import (
     AsOf,
     Out,
@@ -30,19 +27,19 @@ from regulars.analytics.options import (
     reads_transactions,
     write_summary,
 )
-from regulars.analytics.pipeline import Findings, analyse, last_purchase_day, member_scores
-from regulars.analytics.report import render_report
 from regulars.analytics.rfm import rfm_table, segment_migration, segment_summary
-from regulars.analytics.segments import PARQUET_NAME, compare_with_demo_truth, segment_members
+from regulars.analytics.transactions import last_purchase_day
 from regulars.analytics.warehouse import open_warehouse, sync_warehouse
 from regulars.clock import utc_now
 from regulars.config import get_settings
 from regulars.console import console, err_console, open_database, reports_errors, row_progress
 from regulars.db import ensure_migrated, make_engine, run_in_transaction
-from regulars.insights.service import store_scores
 
-warehouse_app = typer.Typer(help="The analytics warehouse (Parquet, read with DuckDB).")
-app = typer.Typer(help="Customer analytics: RFM, lifetime value, churn, types, cohorts, KPIs.")
+if TYPE_CHECKING:
+    from regulars.analytics.pipeline import Findings
+
+warehouse_app = typer.Typer()
+app = typer.Typer()
 
 
 @warehouse_app.command("sync")
@@ -139,6 +136,9 @@ def clv(
     ),
 ) -> None:
     """BG/NBD, Pareto/NBD and Gamma-Gamma; P(alive), expected purchases and CLV per customer."""
+    from regulars.analytics.charts import holdout_chart
+    from regulars.analytics.lifetime_value import lifetime_value, write_lifetime_value
+
     end = parse_day(calibration_end, "calibration_end")
     with console.status("fitting BG/NBD, Pareto/NBD and Gamma-Gamma"):
         result = lifetime_value(
@@ -193,6 +193,8 @@ def churn(
     ] = None,
 ) -> None:
     """Churn risk per customer from a gradient-boosting model, checked against P(alive)."""
+    from regulars.analytics.churn import churn_report
+
     with console.status("training and testing the churn model"):
         found = churn_report(
             connection, out, horizon_days=horizon_days, cutoff=parse_optional_day(cutoff, "cutoff")
@@ -218,6 +220,9 @@ def cohorts(
     out: Out = Path("var/analytics/cohorts"),
 ) -> None:
     """Retention by join month (or first-purchase month for a plain file), with a heat map."""
+    from regulars.analytics.charts import retention_chart
+    from regulars.analytics.cohorts import retention
+
     found = retention(connection)
     out.mkdir(parents=True, exist_ok=True)
     found.write_parquet(out / "retention.parquet")
@@ -238,6 +243,8 @@ def kpis(
     warehouse: Warehouse = None,
 ) -> None:
     """Program KPIs for a period, each beside the period of equal length before it."""
+    from regulars.analytics.kpis import program_kpis, shown
+
     settings = get_settings()
     first, after = parse_day(start, "start"), parse_day(end, "end")
     found = program_kpis(
@@ -274,6 +281,8 @@ def types(
     warehouse: Warehouse = None,
 ) -> None:
     """Shopper types by documented rules, and k-means clusters described in words."""
+    from regulars.analytics.segments import PARQUET_NAME, compare_with_demo_truth, segment_members
+
     settings = get_settings()
     connection = open_warehouse(warehouse or settings.warehouse_dir)
     day = parse_optional_day(as_of, "as_of") or last_purchase_day(connection)
@@ -305,7 +314,9 @@ def types(
     console.print(f"written to {out}")
 
 
-def _findings(warehouse: Path | None, out: Path, as_of: str | None) -> Findings:
+def _findings(warehouse: Path | None, out: Path, as_of: str | None) -> "Findings":
+    from regulars.analytics.pipeline import analyse
+
     settings = get_settings()
     connection = open_warehouse(warehouse or settings.warehouse_dir, materialise=True)
     with console.status("analysing") as status:
@@ -326,6 +337,9 @@ def score(
     warehouse: Warehouse = None,
 ) -> None:
     """Run every analysis and store each member's segment, type, CLV, P(alive) and risk."""
+    from regulars.analytics.pipeline import member_scores
+    from regulars.insights.service import store_scores
+
     findings = _findings(warehouse, out, as_of)
     scores = member_scores(findings)
     description: dict[str, object] = {
@@ -363,6 +377,8 @@ def report(
     warehouse: Warehouse = None,
 ) -> None:
     """One self-contained HTML page: KPIs, segments, value, churn, cohorts, types."""
+    from regulars.analytics.report import render_report
+
     findings = _findings(warehouse, out.with_suffix(".files"), as_of)
     for name, reason in findings.skipped.items():
         err_console.print(f"[yellow]skipped[/yellow] {name}: {reason}")

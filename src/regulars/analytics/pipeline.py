@@ -25,7 +25,7 @@ from regulars.analytics.lifetime_value import (
 )
 from regulars.analytics.rfm import RfmTable, SegmentSummary, rfm_table, segment_summary
 from regulars.analytics.segments import PARQUET_NAME, SegmentationSummary, segment_members
-from regulars.analytics.transactions import purchase_days
+from regulars.analytics.transactions import last_purchase_day, purchase_days
 from regulars.errors import RegularsError
 from regulars.insights.schemas import MemberScores
 
@@ -55,12 +55,6 @@ class Findings:
     retention: Retention
     kpis: ProgramKpis
     skipped: dict[str, str]
-
-
-def last_purchase_day(connection: duckdb.DuckDBPyConnection) -> date:
-    """The default ``as_of`` of every analysis: the last day anyone bought."""
-    _, last = purchase_days(connection, empty="there are no purchases to analyse")
-    return last
 
 
 def _churn_horizon(connection: duckdb.DuckDBPyConnection, as_of: date) -> int:

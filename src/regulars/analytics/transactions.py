@@ -134,6 +134,12 @@ def purchase_days(connection: duckdb.DuckDBPyConnection, *, empty: str) -> tuple
     return first, last
 
 
+def last_purchase_day(connection: duckdb.DuckDBPyConnection) -> date:
+    """The default ``as_of`` of every analysis: the last day anyone bought."""
+    _, last = purchase_days(connection, empty="there are no purchases to analyse")
+    return last
+
+
 def relations(connection: duckdb.DuckDBPyConnection) -> set[str]:
     """The tables and views a connection holds: analyses read the optional ones if present."""
     rows = connection.execute(

@@ -18,7 +18,7 @@ from regulars.demo.writers import write_database, write_parquet
 from regulars.errors import Conflict, InvalidInput
 from regulars.members.models import Member
 
-app = typer.Typer(help="A synthetic supermarket chain with known hidden truths.")
+app = typer.Typer()
 
 
 @app.command("generate")

@@ -17,7 +17,7 @@ from regulars.imports.members import import_members
 from regulars.imports.pipeline import ImportReport
 from regulars.imports.receipts import import_receipts
 
-app = typer.Typer(help="Import members and receipts from CSV or Parquet files.")
+app = typer.Typer()
 
 FileArgument = Annotated[
     Path, typer.Argument(help="A .csv or .parquet file in the documented layout.")

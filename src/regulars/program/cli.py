@@ -16,7 +16,7 @@ from regulars.program.service import active_program, active_version, apply_progr
 from regulars.simulation.schemas import Figures, period, report
 from regulars.simulation.service import simulate
 
-app = typer.Typer(help="The loyalty program: earn rules, tiers, expiry, redemption.")
+app = typer.Typer()
 
 
 @app.command("apply")
