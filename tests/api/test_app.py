@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from regulars.api.app import create_app
@@ -75,3 +77,13 @@ def test_reads_go_on_while_a_writer_holds_the_database(api) -> None:  # type: ig
     engine.dispose()
     assert response.status_code == 200
     assert len(response.json()) == 2
+
+
+def test_the_docs_work_without_internet(api: Api) -> None:
+    for page in ("/docs", "/redoc"):
+        html = api.client.get(page).text
+        assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css|png))"', html)
+        assert assets, page
+        for asset in assets:
+            assert asset.startswith("/docs-assets/"), asset  # nothing from a CDN
+            assert api.client.get(asset).status_code == 200, asset

@@ -1,6 +1,7 @@
 """The FastAPI application."""
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from regulars import __version__
 from regulars.api import (
@@ -33,8 +34,9 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
         wait=settings.database_wait_seconds,
     )
     ensure_migrated(engine)
-    app = FastAPI(
+    app = FastAPIOffline(  # the docs work on a store network without internet
         title="Regulars",
+        static_url="/docs-assets",
         version=__version__,
         description="Loyalty and customer insight for supermarkets and retail chains. "
         "Authenticate with `Authorization: Bearer <key>` (tills, staff) or a member token.",
