@@ -1,16 +1,75 @@
+import json
+import logging
 import re
+from pathlib import Path
 
 import pytest
 
 from regulars.api.app import create_app
 from regulars.config import Settings
+from regulars.db import make_engine, make_sessionmaker
 from regulars.errors import DatabaseNotReady
-from tests.api.conftest import Api
+from tests.api.conftest import Api, make_api
+from tests.conftest import Database
+from tests.factories import NOW
 
 
 def test_health_and_version_need_no_key(api: Api) -> None:
-    assert api.client.get("/health").json() == {"status": "ok"}
+    assert api.client.get("/health").json() == {"status": "ok", "database": "ok"}
     assert api.client.get("/version").json()["version"]
+
+
+def test_health_says_when_the_database_does_not_answer(api: Api) -> None:
+    # Port 9 on loopback has no server: the connection is refused at once.
+    gone = make_engine("postgresql://nobody@127.0.0.1:9/none")
+    api.client.app.state.readers = make_sessionmaker(gone)  # type: ignore[attr-defined]
+    answer = api.client.get("/health")
+    assert (answer.status_code, answer.json()["code"]) == (503, "database_unreachable")
+
+
+def test_metrics_count_requests_sales_and_points(api: Api) -> None:
+    def figure(name: str) -> float:
+        text = api.client.get("/metrics").text
+        found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)
+        return float(found.group(1)) if found else 0.0
+
+    sales, earned = (
+        figure("regulars_sales_total"),
+        figure('regulars_points_total{movement="earned"}'),
+    )
+    sale = {
+        "store_code": "S001",
+        "pos_receipt_no": "M-1",
+        "sold_at": NOW.isoformat(),
+        "member_card": api.card,
+        "lines": [{"sku": "RICE", "quantity": "2"}],
+    }
+    assert api.client.post("/v1/receipts", json=sale, headers=api.as_("pos")).status_code == 201
+    assert api.client.post("/v1/receipts", json=sale, headers=api.as_("pos")).status_code == 200
+    assert figure("regulars_sales_total") == sales + 1  # the replay is no new sale
+    assert figure('regulars_points_total{movement="earned"}') == earned + 100
+    route = 'method="POST",route="/v1/receipts",status="201"'
+    assert figure(f"regulars_http_requests_total{{{route}}}") >= 1
+    assert (
+        figure('regulars_http_request_duration_seconds_count{method="POST",route="/v1/receipts"}')
+        >= 2
+    )
+
+
+def test_requests_are_logged_as_json_lines_when_asked(
+    database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    api = make_api(database, tmp_path, log_format="json")
+    requests = logging.getLogger("regulars.requests")
+    requests.addHandler(caplog.handler)  # the log writes to its own stream, not the root's
+    try:
+        api.client.get("/v1/stores", headers={**api.as_("analyst"), "X-Request-Id": "r-42"})
+    finally:
+        requests.removeHandler(caplog.handler)
+    [line] = [json.loads(r.getMessage()) for r in caplog.records if r.name == "regulars.requests"]
+    assert line["request_id"] == "r-42"
+    assert (line["route"], line["status"], line["actor"]) == ("/v1/stores", 200, "analyst")
+    api.client.close()
 
 
 def test_stores_and_product_pages(api: Api) -> None:

@@ -12,6 +12,7 @@ from regulars.api import (
     insights,
     members,
     middleware,
+    operations,
     points,
     problems,
     program,
@@ -54,15 +55,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     middleware.install(app)
     for module in ROUTERS:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
-
-    @app.get("/health", tags=["operations"])
-    def health() -> dict[str, str]:
-        """Whether the service is up."""
-        return {"status": "ok"}
-
-    @app.get("/version", tags=["operations"])
-    def version() -> dict[str, str]:
-        """The running version."""
-        return {"version": __version__}
-
+    app.include_router(operations.router)
+    if settings.log_format == "json":
+        operations.log_requests_as_json()
     return app

@@ -1,5 +1,6 @@
 """The till: quote a cart, commit a sale, refund it."""
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request, Response, status
@@ -14,6 +15,7 @@ from regulars.checkout.refunds import refund_sale
 from regulars.checkout.schemas import CartIn, Quote, RefundResult, SaleIn, SaleResult
 from regulars.checkout.service import commit_sale, quote
 from regulars.clock import utc_now
+from regulars.operations.metrics import count_sale
 from regulars.sales.rules import Limits
 from regulars.sales.schemas import Receipt, RefundIn
 from regulars.sales.service import get_receipt
@@ -61,6 +63,11 @@ async def commit(
     result = commit_sale(session, sale=sale, now=utc_now(), limits=_limits(request))
     if not result.created:
         response.status_code = status.HTTP_200_OK
+        return result
+    counted = partial(
+        count_sale, points_earned=result.points_earned, points_redeemed=result.points_redeemed
+    )
+    request.state.after_commit.append(counted)
     return result
 
 

@@ -130,6 +130,7 @@ class UnitOfWork(APIRoute):
             for attempt in range(1, ATTEMPTS + 1):
                 with (state.readers if reads_only else state.sessions)() as session:
                     request.state.session, request.state.claim = session, None
+                    request.state.after_commit = []  # what the work says once it holds
                     try:
                         response = await handler(request)
                     except Replay as replay:
@@ -160,6 +161,8 @@ class UnitOfWork(APIRoute):
             settle(session, claimed, Answer(response.status_code, bytes(response.body).decode()))
         self._audit(session, request, response.status_code)
         session.commit()
+        for then in request.state.after_commit:
+            then()
 
     def _fail(self, session: Session, request: Request, status: int) -> None:
         """Undo the work; the refusal itself is audited and the key left free for a retry."""

@@ -1,0 +1,1 @@
+"""Running the service: health, metrics and request logs for the chain's IT."""
