@@ -143,6 +143,7 @@ def _sqlite_pragmas(wait: float) -> Callable[[Any, Any], None]:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")  # what is deleted is overwritten with zeros
         cursor.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
         cursor.close()
 
@@ -185,6 +186,19 @@ def make_engine(url: str, *, connections: int | None = None, wait: float = 30) -
         return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
     waits = f"-c lock_timeout={int(wait * 1000)}"  # a row or table lock held too long
     return create_engine(parsed, pool_pre_ping=True, connect_args={"options": waits}, **pool)
+
+
+def write_back_log(engine: Engine) -> None:
+    """SQLite: copy the write-ahead log into the database file and empty it, so the earlier
+    versions of changed rows (an erased member's) are gone from disk, not only unreachable.
+    Waits for readers up to the busy timeout; PostgreSQL needs nothing here."""
+    if engine.dialect.name != "sqlite":
+        return
+    connection = engine.raw_connection()
+    try:
+        connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+    finally:
+        connection.close()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from regulars.db import make_engine, upgrade_database
 from regulars.points.models import EntryKind, PointEntry
 from regulars.points.service import ledger_discrepancies
 from tests.api.conftest import Api, make_api
@@ -279,3 +280,18 @@ def test_the_chain_sets_its_own_limits(database: Database, tmp_path: Path) -> No
     assert over.status_code == 422
     assert "more than the 100 a receipt may" in over.json()["detail"]
     strict.client.close()
+
+
+def test_an_erased_member_leaves_no_trace_in_the_sqlite_files(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    upgrade_database(make_engine(url))
+    api = make_api(Database(url), tmp_path)
+    old_card = api.card.encode()
+    sale = {**SALE, "member_card": api.card}
+    assert api.client.post("/v1/receipts", json=sale, headers=api.as_("pos")).status_code == 201
+    assert any(old_card in file.read_bytes() for file in tmp_path.glob("shop.db*"))
+    erase = api.client.post(f"/v1/members/{api.member_id}/erase", headers=api.as_("support"))
+    assert erase.status_code == 200
+    for file in tmp_path.glob("shop.db*"):  # the database, its write-ahead log, its index
+        assert old_card not in file.read_bytes(), file.name
+    api.client.close()

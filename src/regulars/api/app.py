@@ -42,6 +42,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
         description="Loyalty and customer insight for supermarkets and retail chains. "
         "Authenticate with `Authorization: Bearer <key>` (tills, staff) or a member token.",
     )
+    app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.readers = make_sessionmaker(engine.execution_options(read_only=True))
     app.state.settings = settings

@@ -1,6 +1,7 @@
 """Members: enrol, read, update, find, consent, merge."""
 
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, status
@@ -12,6 +13,7 @@ from regulars.access.service import Forbidden, Principal
 from regulars.api.dependencies import MAX_ID, DbSession, MemberId, allow
 from regulars.api.unit_of_work import PERSONAL, routes
 from regulars.clock import utc_now
+from regulars.db import write_back_log
 from regulars.members import service
 from regulars.members.schemas import Consent, ConsentChange, Member, MemberCreate, MemberUpdate
 from regulars.points.service import merge_accounts
@@ -135,7 +137,9 @@ def export(member_id: MemberId, session: DbSession, caller: Self) -> dict[str, A
 
 
 @router.post("/{member_id}/erase")
-def erase(member_id: MemberId, session: DbSession, caller: Staff) -> Member:
+def erase(member_id: MemberId, session: DbSession, caller: Staff, request: Request) -> Member:
     """Erase personal data; receipts and points stay, no longer linked to a person."""
     erase_member(session, member_id=member_id, now=utc_now())
+    # Once committed, the earlier versions of the rows leave the disk too.
+    request.state.after_commit.append(partial(write_back_log, request.app.state.engine))
     return Member.model_validate(service.get_member(session, member_id=member_id))
