@@ -2,6 +2,7 @@
 
 import importlib
 from functools import cached_property
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -101,6 +102,38 @@ def db_revision(
     from regulars.db import make_engine, new_migration
 
     new_migration(make_engine(get_settings().database_url), message)
+
+
+@db_app.command("backup")
+@reports_errors
+def db_backup(
+    file: Annotated[Path, typer.Argument(help="Where to write the backup.")],
+) -> None:
+    """Write a consistent copy of the database while it keeps working (SQLite's online
+    backup, or pg_dump for PostgreSQL)."""
+    from regulars.config import get_settings
+    from regulars.operations.backup import backup
+
+    backup(get_settings().database_url, file)
+    console.print(f"backed up to {file}")
+
+
+@db_app.command("restore")
+@reports_errors
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="A backup written by `regulars db backup`.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
+) -> None:
+    """Replace everything in the configured database with a backup."""
+    from regulars.config import get_settings
+    from regulars.operations.backup import restore
+
+    url = get_settings().database_url
+    if not yes and not typer.confirm(f"Replace everything in {url} with {file}?", default=False):
+        console.print("Nothing restored.")
+        raise typer.Exit(1)
+    restore(url, file)
+    console.print(f"restored {file}")
 
 
 @app.command("serve")
