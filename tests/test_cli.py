@@ -213,3 +213,23 @@ def test_a_command_imports_only_what_it_uses(command: list[str], not_loaded: set
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     ).stdout.split()
     assert not not_loaded & set(loaded)
+
+
+def test_the_scheduler_runs_what_is_due_once_and_shows_its_log(
+    configured: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REGULARS_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
+    get_settings.cache_clear()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    first = runner.invoke(app, ["scheduler", "run", "--once"])
+    assert first.exit_code == 1  # no program yet: the loyalty jobs fail, and say so
+    assert "expire-points due" in first.output
+    assert "failed" in first.output
+    again = runner.invoke(app, ["scheduler", "run", "--once"])
+    assert again.exit_code == 0
+    assert "due" not in again.output.split("\n", 1)[1]  # nothing ran twice
+    log = runner.invoke(app, ["scheduler", "runs"])
+    assert log.exit_code == 0
+    assert all(job in log.output for job in ("mature-points", "tier-review", "warehouse-sync"))
+    shown = runner.invoke(app, ["scheduler", "show"])
+    assert "member-scores" in shown.output

@@ -27,6 +27,11 @@ FEATURES = {
         "The loyalty program: earn rules, tiers, expiry, redemption.",
     ),
     "jobs": ("regulars.jobs", "app", "Scheduled jobs: points, tiers, coupons and birthdays."),
+    "scheduler": (
+        "regulars.scheduler.cli",
+        "app",
+        "Run the nightly jobs on their schedule, once per due time; what ran.",
+    ),
     "keys": ("regulars.access.cli", "keys_app", "API keys for tills, staff and analysts."),
     "audit": ("regulars.access.cli", "audit_app", "The audit log."),
     "warehouse": (

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     max_concurrent_requests: int = 16  # per server process, one connection each; the rest queue
     # A request that cannot get the database within this many seconds is answered 503.
     database_wait_seconds: float = 5
+    schedule_file: Path | None = None  # TOML changing the jobs' default schedule
     log_format: Literal["text", "json"] = "text"  # json: one line per request on stderr
 
     @property

@@ -1,6 +1,7 @@
 """What every CLI command shares: the console, error reporting, progress bars, the database."""
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -22,7 +23,10 @@ from regulars.errors import RegularsError
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-console = Console()
+# A terminal gets tables fitted to its width; piped output (a file, grep, a log) is never
+# cut to 80 columns, so ids and reasons arrive whole.
+PIPED_WIDTH = 1000
+console = Console(width=None if sys.stdout.isatty() else PIPED_WIDTH)
 err_console = Console(stderr=True, soft_wrap=True)  # an error stays on one line
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -15,6 +15,7 @@ from regulars.promotions import models as promotions
 from regulars.referrals import models as referrals
 from regulars.rewards import models as rewards
 from regulars.sales import models as sales
+from regulars.scheduler import models as scheduler
 from regulars.stamps import models as stamps
 from regulars.tiers import models as tiers
 
@@ -34,6 +35,7 @@ __all__ = [
     "referrals",
     "rewards",
     "sales",
+    "scheduler",
     "stamps",
     "tiers",
 ]

@@ -9,6 +9,8 @@ from regulars.api.app import create_app
 from regulars.config import Settings
 from regulars.db import make_engine, make_sessionmaker
 from regulars.errors import DatabaseNotReady
+from regulars.scheduler.schedule import DEFAULTS
+from regulars.scheduler.service import run_due
 from tests.api.conftest import Api, make_api
 from tests.conftest import Database
 from tests.factories import NOW
@@ -146,3 +148,11 @@ def test_the_docs_work_without_internet(api: Api) -> None:
         for asset in assets:
             assert asset.startswith("/docs-assets/"), asset  # nothing from a CDN
             assert api.client.get(asset).status_code == 200, asset
+
+
+def test_metrics_say_when_each_scheduled_job_last_finished(api: Api, tmp_path: Path) -> None:
+    jobs = tuple(entry for entry in DEFAULTS if entry.job == "expire-points")
+    settings = Settings(environment="test", warehouse_dir=tmp_path)
+    run_due(api.database.engine, settings, jobs, clock=lambda: NOW, holder="test")
+    text = api.client.get("/metrics").text
+    assert 'regulars_job_last_success_timestamp_seconds{job="expire-points"}' in text

@@ -7,8 +7,6 @@ machine-learning libraries that churn and clustering need.
 """
 
 from dataclasses import asdict
-from datetime import datetime, time
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -33,7 +31,7 @@ from regulars.analytics.warehouse import open_warehouse, sync_warehouse
 from regulars.clock import utc_now
 from regulars.config import get_settings
 from regulars.console import console, err_console, open_database, reports_errors, row_progress
-from regulars.db import ensure_migrated, make_engine, run_in_transaction
+from regulars.db import ensure_migrated, make_engine
 
 if TYPE_CHECKING:
     from regulars.analytics.pipeline import Findings
@@ -337,36 +335,22 @@ def score(
     warehouse: Warehouse = None,
 ) -> None:
     """Run every analysis and store each member's segment, type, CLV, P(alive) and risk."""
-    from regulars.analytics.pipeline import member_scores
-    from regulars.insights.service import store_scores
+    from regulars.analytics.scoring import score_members
 
-    findings = _findings(warehouse, out, as_of)
-    scores = member_scores(findings)
-    description: dict[str, object] = {
-        "as_of": findings.as_of.isoformat(),
-        "models": findings.value.params if findings.value else None,
-        "churn": {
-            "horizon_days": findings.churn.horizon_days,
-            "roc_auc": findings.churn.model.roc_auc,
-        }
-        if findings.churn
-        else None,
-        "types": {"k": findings.types.k} if findings.types else None,
-        "skipped": findings.skipped,
-    }
-    run = run_in_transaction(
-        open_database(),
-        partial(
-            store_scores,
-            scores=scores,
-            data_until=datetime.combine(findings.as_of, time.max, tzinfo=get_settings().zone),
-            description=description,
+    settings = get_settings()
+    with console.status("analysing") as status:
+        scored = score_members(
+            open_database(),
+            warehouse=warehouse or settings.warehouse_dir,
+            out=out,
+            zone=settings.zone,
             now=utc_now(),
-        ),
-    )
-    for name, reason in findings.skipped.items():
+            as_of=parse_optional_day(as_of, "as_of"),
+            step=lambda name: status.update(f"analysing: {name}"),
+        )
+    for name, reason in scored.skipped.items():
         err_console.print(f"[yellow]skipped[/yellow] {name}: {reason}")
-    console.print(f"{len(scores):,} members scored by run {run.id}; files in {out}")
+    console.print(f"{scored.members:,} members scored by run {scored.run_id}; files in {out}")
 
 
 @app.command("report")

@@ -10,7 +10,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from regulars import __version__
 from regulars.api.problems import problem
-from regulars.operations.metrics import REGISTRY
+from regulars.operations.metrics import REGISTRY, job_figures
+from regulars.scheduler.service import last_successes
 
 router = APIRouter(tags=["operations"])
 
@@ -37,10 +38,17 @@ def version() -> dict[str, str]:
 
 
 @router.get("/metrics", response_class=Response)
-def metrics() -> Response:
-    """Requests by route and status, their latency, sales and points, in the Prometheus
-    text format; each server process counts its own."""
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+def metrics(request: Request) -> Response:
+    """Requests by route and status, their latency, sales and points (each server process
+    counts its own), and when each scheduled job last finished well, in the Prometheus text
+    format."""
+    figures = generate_latest(REGISTRY)
+    try:
+        with request.app.state.readers() as session:
+            figures += job_figures(last_successes(session))
+    except SQLAlchemyError:
+        pass  # /health says the database is gone; the process's own figures still count
+    return Response(figures, media_type=CONTENT_TYPE_LATEST)
 
 
 def log_requests_as_json() -> None:

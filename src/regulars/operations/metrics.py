@@ -1,6 +1,8 @@
 """The figures `/metrics` shows in the Prometheus text format, kept per server process."""
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter(
@@ -29,3 +31,18 @@ def count_sale(*, points_earned: int, points_redeemed: int) -> None:
     SALES.inc()
     POINTS.labels("earned").inc(points_earned)
     POINTS.labels("redeemed").inc(points_redeemed)
+
+
+def job_figures(last_successes: dict[str, datetime]) -> bytes:
+    """When each scheduled job last finished well, read from the run log at each scrape: the
+    jobs run in the scheduler's process, not the server's."""
+    registry = CollectorRegistry()
+    gauge = Gauge(
+        "regulars_job_last_success_timestamp_seconds",
+        "When each scheduled job last finished well (Unix time).",
+        ["job"],
+        registry=registry,
+    )
+    for job, finished in last_successes.items():
+        gauge.labels(job).set(finished.timestamp())
+    return generate_latest(registry)

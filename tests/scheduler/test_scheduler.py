@@ -1,0 +1,126 @@
+"""The scheduler: due times in the chain's zone, each job once per due time, whatever happens."""
+
+import threading
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from regulars.config import Settings
+from regulars.db import run_in_transaction
+from regulars.errors import InvalidInput
+from regulars.scheduler.models import JobRun
+from regulars.scheduler.schedule import DEFAULTS, Entry, load_schedule
+from regulars.scheduler.service import LEASE, run_due
+from tests.conftest import Database
+from tests.factories import NOW, make_program
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+LOYALTY = tuple(entry for entry in DEFAULTS if entry.job in {"mature-points", "expire-points"})
+
+
+def test_a_daily_job_is_due_at_its_local_time() -> None:
+    entry = Entry("expire-points", time(0, 10))
+    before = datetime(2026, 6, 14, 16, 9, tzinfo=UTC)  # 00:09 on 15 June in Shanghai
+    after = before + timedelta(minutes=1)
+    assert entry.latest_due(before, SHANGHAI) == datetime(2026, 6, 13, 16, 10, tzinfo=UTC)
+    assert entry.latest_due(after, SHANGHAI) == after
+
+
+@given(
+    st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2040, 1, 1)),
+    st.sampled_from(["day", "month"]),
+    st.integers(1, 28),
+    st.times(),
+)
+def test_the_latest_due_time_is_the_last_one_not_after_now(
+    moment: datetime, every: str, day: int, at: time
+) -> None:
+    now = moment.replace(tzinfo=UTC)
+    entry = Entry("member-scores", at, every=every, day=day)  # type: ignore[arg-type]
+    due = entry.latest_due(now, SHANGHAI)
+    local = due.astimezone(SHANGHAI)
+    assert due <= now
+    assert local.time() == at
+    assert every == "day" or local.day == day
+    assert now - due <= (timedelta(days=1) if every == "day" else timedelta(days=31))
+
+
+def test_a_schedule_file_changes_the_defaults_and_refuses_unknown_jobs(tmp_path: Path) -> None:
+    file = tmp_path / "schedule.toml"
+    file.write_text('[jobs.warehouse-sync]\nat = "01:30"\n[jobs.member-scores]\nenabled = false\n')
+    changed = {entry.job: entry for entry in load_schedule(file)}
+    assert changed["warehouse-sync"].at == time(1, 30)
+    assert not changed["member-scores"].enabled
+    file.write_text("[jobs.wash-floors]\nat = '05:00'\n")
+    with pytest.raises(InvalidInput, match="wash-floors"):
+        load_schedule(file)
+
+
+def _settings(tmp_path: Path) -> Settings:
+    return Settings(environment="test", warehouse_dir=tmp_path / "warehouse")
+
+
+def _runs(database: Database) -> list[tuple[str, str]]:
+    with database.sessions() as session:
+        return [(r.job, r.status) for r in session.scalars(select(JobRun).order_by(JobRun.job))]
+
+
+def test_each_job_runs_once_per_due_time_across_restarts(
+    database: Database, tmp_path: Path
+) -> None:
+    run_in_transaction(database.sessions, make_program)
+    settings = _settings(tmp_path)
+
+    def tick(holder: str) -> list[str]:
+        found = run_due(database.engine, settings, LOYALTY, clock=lambda: NOW, holder=holder)
+        return [outcome.job for outcome in found]
+
+    assert sorted(tick("first")) == ["expire-points", "mature-points"]
+    assert tick("after a restart") == []
+    assert _runs(database) == [("expire-points", "done"), ("mature-points", "done")]
+
+
+def test_concurrent_schedulers_run_each_job_once(database: Database, tmp_path: Path) -> None:
+    run_in_transaction(database.sessions, make_program)
+    settings, ran, lock = _settings(tmp_path), [], threading.Lock()
+
+    def scheduler(name: str) -> None:
+        found = run_due(database.engine, settings, LOYALTY, clock=lambda: NOW, holder=name)
+        with lock:
+            ran.extend(outcome.job for outcome in found)
+
+    threads = [threading.Thread(target=scheduler, args=(f"s{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(ran) == ["expire-points", "mature-points"]
+
+
+def test_a_dead_holder_is_taken_over_after_its_lease_and_failures_are_logged(
+    database: Database, tmp_path: Path
+) -> None:
+    settings = _settings(tmp_path)
+    # No program yet: the jobs fail, and say why.
+    failed = run_due(database.engine, settings, LOYALTY, clock=lambda: NOW, holder="a")
+    assert {outcome.status for outcome in failed} == {"failed"}
+    assert all("program" in outcome.report for outcome in failed)
+    run_in_transaction(database.sessions, make_program)
+    later = NOW + timedelta(days=1)
+    with database.sessions() as session:  # a scheduler that died while running expire-points
+        due = LOYALTY[1].latest_due(later, settings.zone)
+        session.add(
+            JobRun(job="expire-points", due_at=due, holder="dead:1", started_at=later,
+                   lease_until=later + LEASE, status="running")
+        )  # fmt: skip
+        session.commit()
+    alive = run_due(database.engine, settings, LOYALTY, clock=lambda: later, holder="b")
+    assert [outcome.job for outcome in alive] == ["mature-points"]  # the lease still holds
+    expired = later + LEASE + timedelta(seconds=1)
+    taken = run_due(database.engine, settings, LOYALTY[1:], clock=lambda: expired, holder="c")
+    assert [(o.job, o.status) for o in taken] == [("expire-points", "done")]
