@@ -1,14 +1,16 @@
 import csv
+import json
 import re
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from regulars.audit.service import record
 from regulars.checkout.models import CommittedSale
 from regulars.cli import app
 from regulars.config import get_settings
@@ -233,3 +235,26 @@ def test_the_scheduler_runs_what_is_due_once_and_shows_its_log(
     assert all(job in log.output for job in ("mature-points", "tier-review", "warehouse-sync"))
     shown = runner.invoke(app, ["scheduler", "show"])
     assert "member-scores" in shown.output
+
+
+def test_audit_tail_filters_and_speaks_json_with_whole_request_ids(configured: str) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    written = [
+        ("agent 7", "POST /v1/members/{member_id}/erase", "member_id=7", "a" * 40),
+        ("agent 7", "GET /v1/members/{member_id}", "member_id=17", "b" * 40),
+        ("till 1", "POST /v1/receipts", "member_id=7,receipt_id=3", "c" * 40),
+    ]
+    sessions = make_sessionmaker(make_engine(configured))
+    with sessions() as session:
+        for n, (actor, action, named, request_id) in enumerate(written):
+            at = datetime(2026, 6, 1 + n, 4, tzinfo=UTC)
+            record(session, at=at, actor=actor, role="support", action=action, object=named,
+                   status=200, request_id=request_id)  # fmt: skip
+        session.commit()
+    as_json = runner.invoke(app, ["audit", "tail", "--member", "7", "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    lines = [json.loads(line) for line in as_json.output.splitlines()]
+    assert [line["request_id"] for line in lines] == ["a" * 40, "c" * 40]
+    table = runner.invoke(app, ["audit", "tail", "--actor", "agent 7", "--since", "2026-06-02"])
+    assert "b" * 40 in table.output  # whole, not cut to the terminal's 80 columns
+    assert "a" * 40 not in table.output

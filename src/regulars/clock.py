@@ -1,10 +1,12 @@
 """Time helpers: the system stores UTC and reasons about business days in a store's zone."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BeforeValidator
+
+from regulars.errors import InvalidInput
 
 
 def utc_now() -> datetime:
@@ -17,6 +19,18 @@ def as_utc(moment: datetime, zone: ZoneInfo) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(UTC)
+
+
+def moment_of(text: str, zone: ZoneInfo, *, field: str) -> datetime:
+    """A moment typed on the command line: a date means the start of that day in `zone`; a
+    date and time without a zone is read in `zone`."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{text!r} is not a date (YYYY-MM-DD)", field=field) from exc
+    if len(text) == 10:
+        moment = datetime.combine(moment.date(), time.min)
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)

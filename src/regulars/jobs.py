@@ -5,7 +5,6 @@ the future is refused unless asked for, and before it writes it shows what it wi
 asks (a nightly script says `--yes`); `--dry-run` shows the effect and writes nothing.
 """
 
-from datetime import datetime, time
 from enum import StrEnum
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -13,7 +12,7 @@ from zoneinfo import ZoneInfo
 import typer
 from sqlalchemy.orm import Session
 
-from regulars.clock import utc_now
+from regulars.clock import moment_of, utc_now
 from regulars.console import console, open_database, reports_errors
 from regulars.coupons.service import expire_coupons
 from regulars.db import run_in_transaction
@@ -34,17 +33,6 @@ class Job(StrEnum):
     BIRTHDAY_BONUS = "birthday-bonus"
 
 
-def as_of_moment(text: str, zone: ZoneInfo) -> datetime:
-    """A date means the start of that day in the program's zone; a full time is taken as given."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise InvalidInput(f"--as-of {text!r} is not a date (YYYY-MM-DD)", field="as_of") from exc
-    if len(text) == 10:
-        moment = datetime.combine(moment.date(), time.min)
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
-
-
 class DateInTheFuture(InvalidInput):
     code = "date_in_the_future"
 
@@ -52,7 +40,7 @@ class DateInTheFuture(InvalidInput):
 def run_job(session: Session, job: Job, as_of_text: str, *, allow_future: bool = False) -> str:
     """Run `job` as of a moment; one that has not come yet only with `allow_future`."""
     version, program = active_program(session)
-    as_of = as_of_moment(as_of_text, ZoneInfo(program.timezone))
+    as_of = moment_of(as_of_text, ZoneInfo(program.timezone), field="as_of")
     if as_of > utc_now() and not allow_future:
         raise DateInTheFuture(
             f"--as-of {as_of_text} has not come yet in {program.timezone}: the job would act "

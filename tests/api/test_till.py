@@ -112,7 +112,8 @@ def test_writes_and_personal_reads_are_audited(api: Api) -> None:
     )
     cart = {k: v for k, v in SALE.items() if k != "pos_receipt_no"}
     assert api.client.post("/v1/checkout/quote", json=cart, headers=api.as_("pos")).is_success
-    assert api.client.post("/v1/receipts", json=SALE, headers=api.as_("pos")).is_success
+    sold = api.client.post("/v1/receipts", json=SALE, headers=api.as_("pos"))
+    assert sold.is_success
     from regulars.audit.service import latest
 
     with api.database.sessions() as session:
@@ -125,8 +126,37 @@ def test_writes_and_personal_reads_are_audited(api: Api) -> None:
         201,
     ) in entries
     actions = [action for _, action, _, _ in entries]
-    assert "POST /v1/receipts" in actions
     assert "POST /v1/checkout/quote" not in actions  # a quote writes nothing
+    sale_entry = ("till 1", "POST /v1/receipts", f"receipt_id={sold.json()['receipt_id']}", 201)
+    assert sale_entry in entries
+
+
+def test_enrolments_and_lookups_name_the_member_and_admins_read_the_log(api: Api) -> None:
+    support, admin = api.as_("support"), api.as_("admin")
+    enrolled = api.client.post("/v1/members", json={"phone": "13700137000"}, headers=support)
+    new_id = enrolled.json()["id"]
+    api.client.get("/v1/members", params={"phone": "13800138000"}, headers=support)
+    api.client.post(f"/v1/members/{new_id}/erase", headers=support)
+
+    def log(**filters: object) -> list[tuple[str, str]]:
+        answer = api.client.get("/v1/audit", params=filters, headers=admin)
+        assert answer.status_code == 200, answer.text
+        return [(e["action"], e["object"]) for e in answer.json()]
+
+    assert log(member_id=new_id) == [
+        ("POST /v1/members", f"member_id={new_id}"),
+        ("POST /v1/members/{member_id}/erase", f"member_id={new_id}"),
+    ]
+    assert log(member_id=api.member_id) == [("GET /v1/members", f"member_id={api.member_id}")]
+    assert log(action="erase", actor="agent 7") == [
+        ("POST /v1/members/{member_id}/erase", f"member_id={new_id}")
+    ]
+    first, *rest = api.client.get("/v1/audit", headers=admin).json()
+    assert [e["id"] for e in rest] == [
+        e["id"]
+        for e in api.client.get("/v1/audit", params={"after": first["id"]}, headers=admin).json()
+    ]
+    assert api.client.get("/v1/audit", headers=support).status_code == 403
 
 
 def test_coupons_issue_wallet_and_void(api: Api) -> None:

@@ -7,8 +7,10 @@ from rich.table import Table
 
 from regulars.access.models import Role
 from regulars.access.service import create_key, list_keys, revoke_key
-from regulars.audit.service import latest
-from regulars.clock import utc_now
+from regulars.audit.schemas import AuditEntryOut
+from regulars.audit.service import AuditFilter, latest
+from regulars.clock import moment_of, utc_now
+from regulars.config import get_settings
 from regulars.console import console, open_database, reports_errors
 from regulars.db import run_in_transaction, session_scope
 
@@ -63,19 +65,40 @@ def revoke_command(key_id: Annotated[int, typer.Argument(help="The key's id.")])
 @audit_app.command("tail")
 @reports_errors
 def tail_command(
-    lines: Annotated[int, typer.Option("-n", help="How many entries.")] = 20,
+    lines: Annotated[int, typer.Option("-n", min=1, help="How many entries.")] = 20,
+    actor: Annotated[str | None, typer.Option(help="Only this actor's entries.")] = None,
+    action: Annotated[
+        str | None, typer.Option(help="Only actions containing this, e.g. erase.")
+    ] = None,
+    member: Annotated[int | None, typer.Option(help="Only entries naming this member id.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only from this day or moment on (local time).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
 ) -> None:
-    """The latest entries of the audit log."""
-    table = Table("at", "actor", "role", "action", "object", "status", "request")
+    """The latest entries of the audit log, oldest first."""
+    settings = get_settings()
+    found = AuditFilter(
+        actor=actor,
+        action=action,
+        member_id=member,
+        since=moment_of(since, settings.zone, field="since") if since else None,
+    )
     with session_scope(open_database()) as session:
-        for entry in latest(session, limit=lines):
-            table.add_row(
-                f"{entry.at:%Y-%m-%d %H:%M:%S}",
-                entry.actor,
-                entry.role,
-                entry.action,
-                entry.object,
-                str(entry.status),
-                entry.request_id[:12],
-            )
+        entries = [AuditEntryOut.model_validate(e) for e in latest(session, found, limit=lines)]
+    if as_json:
+        for entry in entries:
+            console.out(entry.model_dump_json(), highlight=False)
+        return
+    table = Table("at", "actor", "role", "action", "object", "status", "request")
+    for entry in entries:
+        table.add_row(
+            f"{entry.at.astimezone(settings.zone):%Y-%m-%d %H:%M:%S}",
+            entry.actor,
+            entry.role,
+            entry.action,
+            entry.object,
+            str(entry.status),
+            entry.request_id,
+        )
     console.print(table)

@@ -6,6 +6,7 @@ from fastapi_offline import FastAPIOffline
 from regulars import __version__
 from regulars.api import (
     access,
+    audit,
     catalog,
     checkout,
     coupons,
@@ -23,7 +24,7 @@ from regulars.api.unit_of_work import WriterTurns
 from regulars.config import Settings, get_settings, secret_key
 from regulars.db import ensure_migrated, make_engine, make_sessionmaker
 
-ROUTERS = (members, checkout, points, tiers, coupons, program, access, catalog, insights)
+ROUTERS = (members, checkout, points, tiers, coupons, program, access, catalog, insights, audit)
 
 
 def create_app(database_url: str | None = None, settings: Settings | None = None) -> FastAPI:

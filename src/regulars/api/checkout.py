@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from regulars.access.models import Role
 from regulars.access.service import Forbidden, Principal
 from regulars.api.dependencies import DbSession, ReceiptId, allow
-from regulars.api.unit_of_work import READS_ONLY, routes
+from regulars.api.unit_of_work import READS_ONLY, names_objects, routes
 from regulars.catalog.service import catalog_copy
 from regulars.checkout.refunds import refund_sale
 from regulars.checkout.schemas import CartIn, Quote, RefundResult, SaleIn, SaleResult
@@ -61,6 +61,7 @@ async def commit(
     """Commit a sale once: retried with the same store, number and content, it answers again."""
     _own_store(session, caller, code=sale.store_code)
     result = commit_sale(session, sale=sale, now=utc_now(), limits=_limits(request))
+    names_objects(request, receipt_id=result.receipt_id)
     if not result.created:
         response.status_code = status.HTTP_200_OK
         return result

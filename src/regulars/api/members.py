@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from regulars.access.models import Role
 from regulars.access.service import Forbidden, Principal
 from regulars.api.dependencies import MAX_ID, DbSession, MemberId, allow
-from regulars.api.unit_of_work import PERSONAL, routes
+from regulars.api.unit_of_work import PERSONAL, names_objects, routes
 from regulars.clock import utc_now
 from regulars.db import write_back_log
 from regulars.members import service
@@ -46,6 +46,7 @@ def enroll(data: MemberCreate, session: DbSession, request: Request, caller: Til
         region=settings.phone_region,
         zone=settings.zone,
     )
+    names_objects(request, member_id=member.id)
     return Member.model_validate(member)
 
 
@@ -68,6 +69,7 @@ def find(
         email=email,
         region=request.app.state.settings.phone_region,
     )
+    names_objects(request, member_id=member.id)
     return Member.model_validate(member)
 
 

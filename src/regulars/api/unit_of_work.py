@@ -99,6 +99,12 @@ async def idempotency_key(request: Request, caller: Caller) -> None:
     request.state.claim = claimed
 
 
+def names_objects(request: Request, **ids: int) -> None:
+    """Name in the audit row the objects a request made or found that its path does not
+    name: a new member's id, the member a phone led to, a new receipt."""
+    request.state.audited_ids = ids
+
+
 def routes(**options: Any) -> APIRouter:
     """A router whose every route runs as one unit of work and honours Idempotency-Key."""
     return APIRouter(route_class=UnitOfWork, dependencies=[Depends(idempotency_key)], **options)
@@ -131,6 +137,7 @@ class UnitOfWork(APIRoute):
                 with (state.readers if reads_only else state.sessions)() as session:
                     request.state.session, request.state.claim = session, None
                     request.state.after_commit = []  # what the work says once it holds
+                    request.state.audited_ids = {}  # see `names_objects`
                     try:
                         response = await handler(request)
                     except Replay as replay:
@@ -174,7 +181,7 @@ class UnitOfWork(APIRoute):
         principal: Principal | None = getattr(request.state, "principal", None)
         if principal is None or not self.audited:
             return
-        params = request.path_params
+        params = {**request.path_params, **request.state.audited_ids}
         audit.record(
             session,
             at=utc_now(),
