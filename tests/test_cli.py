@@ -17,6 +17,7 @@ from regulars.config import get_settings
 from regulars.db import make_engine, make_sessionmaker, upgrade_database
 from regulars.points.models import PointLot
 from regulars.sales.models import Receipt
+from tests.factories import make_store
 
 runner = CliRunner()
 
@@ -117,6 +118,12 @@ def test_keys_are_printed_once_whole_and_can_be_revoked(configured: str) -> None
     refused = runner.invoke(app, ["keys", "create", "--role", "pos"])
     assert refused.exit_code == 1
     assert "bound to one store" in refused.output
+    with make_sessionmaker(make_engine(configured))() as session:
+        make_store(session, "S042")
+        session.commit()
+    till = runner.invoke(app, ["keys", "create", "--role", "pos", "--store", "S042"])
+    assert till.exit_code == 0, till.output
+    assert re.search(r"pos key\s+│ pos\s+│ S042", runner.invoke(app, ["keys", "list"]).output)
 
 
 def _points_left(url: str) -> int:

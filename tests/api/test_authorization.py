@@ -18,12 +18,13 @@ from tests.api.conftest import Api, make_api
 from tests.conftest import Database
 
 # Least privileged first, and erasure last: once a member is erased their token is closed.
-CALLERS = ("nobody", "pos", "analyst", "other_member", "member", "support", "admin")
+CALLERS = ("nobody", "pos", "analyst", "app", "other_member", "member", "support", "admin")
 ROLE_OF = {
     "admin": Role.ADMIN,
     "pos": Role.POS,
     "support": Role.SUPPORT,
     "analyst": Role.ANALYST,
+    "app": Role.APP,
     "member": Role.MEMBER,
     "other_member": Role.MEMBER,
 }

@@ -1,6 +1,7 @@
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
+from random import Random
 
 import pytest
 from sqlalchemy import func, select
@@ -8,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from regulars.checkout.schemas import CartIn, CartLine, SaleIn
 from regulars.checkout.service import commit_sale, quote
+from regulars.coupons.codes import new_code
 from regulars.coupons.models import Coupon, CouponKind, CouponStatus
 from regulars.coupons.schemas import CouponTemplateCreate
 from regulars.coupons.service import (
@@ -156,10 +158,14 @@ def test_coupons_know_their_owner_expiry_and_limits(session: Session) -> None:
     )
     with pytest.raises(CouponLimitReached):
         issue_coupons(session, template_code="WELCOME10", member_ids=[first], now=NOW, source="t")
-    priced = quote(
-        session, cart=CartIn(**cart(other, 2, coupons=(coupon.code, "NOSUCHCODE"))), now=NOW
-    )
-    assert [r.reason for r in priced.rejected_coupons] == ["coupon_other_member", "coupon_unknown"]
+    never_issued = new_code(Random(7))  # well formed, but no coupon has it
+    shown = (coupon.code, never_issued, "NOSUCHCODE")
+    priced = quote(session, cart=CartIn(**cart(other, 2, coupons=shown)), now=NOW)
+    assert [r.reason for r in priced.rejected_coupons] == [
+        "coupon_other_member",
+        "coupon_unknown",
+        "coupon_check_failed",
+    ]
     month_later = NOW + timedelta(days=31)
     assert wallet(session, member_id=first, now=NOW) != []
     assert wallet(session, member_id=first, now=month_later) == []

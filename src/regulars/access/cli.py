@@ -21,7 +21,9 @@ audit_app = typer.Typer()
 @keys_app.command("create")
 @reports_errors
 def create_command(
-    role: Annotated[Role, typer.Option(help="admin, pos, support or analyst.")],
+    role: Annotated[
+        Role, typer.Option(help="admin, pos (one store's till), support, analyst or app.")
+    ],
     name: Annotated[str, typer.Option(help="Who or what uses the key.")] = "",
     store: Annotated[str | None, typer.Option(help="pos keys: the store code.")] = None,
 ) -> None:
@@ -42,12 +44,12 @@ def list_command() -> None:
     """Every key, revoked ones included."""
     table = Table("id", "name", "role", "store", "created", "revoked")
     with session_scope(open_database()) as session:
-        for key in list_keys(session):
+        for key, store in list_keys(session):
             table.add_row(
                 str(key.id),
                 key.name,
                 str(key.role),
-                str(key.store_id or ""),
+                store or "",
                 f"{key.created_at:%Y-%m-%d %H:%M}",
                 f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "",
             )

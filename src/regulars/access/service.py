@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regulars.access.models import ApiKey, Role
+from regulars.catalog.models import Store
 from regulars.catalog.service import StoreNotFound, stores_by_code
 from regulars.errors import InvalidInput, NotFound, RegularsError
 from regulars.members.models import Member, MemberStatus
@@ -111,8 +112,10 @@ def authenticate_key(session: Session, text: str) -> Principal:
     return key.principal
 
 
-def list_keys(session: Session) -> list[ApiKey]:
-    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+def list_keys(session: Session) -> list[tuple[ApiKey, str | None]]:
+    """Every key with the code of its store (tills), revoked ones included."""
+    query = select(ApiKey, Store.code).outerjoin(Store, Store.id == ApiKey.store_id)
+    return [(key, code) for key, code in session.execute(query.order_by(ApiKey.id))]
 
 
 def revoke_key(session: Session, *, key_id: int, now: datetime) -> ApiKey:

@@ -2,8 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Query, status
-from pydantic import BaseModel, Field
+from fastapi import Depends, Query
+from fastapi import status as http
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 
 from regulars.access.models import Role
@@ -24,12 +25,21 @@ Self = Annotated[Principal, Depends(allow(Role.SUPPORT, Role.MEMBER))]
 
 
 class IssueIn(BaseModel):
+    """To members by id, or bearer coupons that anyone holding the code may use."""
+
     member_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
-        min_length=1, max_length=10_000
+        default_factory=list, max_length=10_000
     )
+    bearer: int = Field(default=0, ge=0, le=10_000, description="How many bearer coupons.")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> "IssueIn":
+        if bool(self.member_ids) == bool(self.bearer):
+            raise ValueError("give either member_ids or a number of bearer coupons")
+        return self
 
 
-@router.post("/coupon-templates", status_code=status.HTTP_201_CREATED)
+@router.post("/coupon-templates", status_code=http.HTTP_201_CREATED)
 def create_template(
     data: CouponTemplateCreate, session: DbSession, caller: Admin
 ) -> CouponTemplate:
@@ -57,23 +67,30 @@ def read_template(code: str, session: DbSession, caller: Readers) -> CouponTempl
     return CouponTemplate.model_validate(service.get_template(session, code=code))
 
 
-@router.post("/coupon-templates/{code}/issue", status_code=status.HTTP_201_CREATED)
+@router.post("/coupon-templates/{code}/issue", status_code=http.HTTP_201_CREATED)
 def issue(code: str, data: IssueIn, session: DbSession, caller: Staff) -> list[Coupon]:
-    """Issue one coupon to each member listed; all or nothing."""
+    """Issue one coupon to each member listed, or `bearer` coupons for anyone; all or
+    nothing."""
+    holders: list[int | None] = [*data.member_ids] or [None] * data.bearer
     issued = service.issue_coupons(
-        session, template_code=code, member_ids=data.member_ids, now=utc_now(), source=caller.name
+        session, template_code=code, member_ids=holders, now=utc_now(), source=caller.name
     )
     return [Coupon.model_validate(c) for c in issued]
 
 
 @router.get("/members/{member_id}/coupons")
-def member_wallet(member_id: MemberId, session: DbSession, caller: Self) -> list[Coupon]:
-    """The coupons a member can still use, soonest to expire first."""
+def member_wallet(
+    member_id: MemberId,
+    session: DbSession,
+    caller: Self,
+    status: Annotated[
+        service.WalletView, Query(description="Which coupons: by default those still usable.")
+    ] = service.WalletView.USABLE,
+) -> list[Coupon]:
+    """A member's coupons, soonest to expire first."""
     get_member(session, member_id=member_id)
-    return [
-        Coupon.model_validate(c)
-        for c in service.wallet(session, member_id=member_id, now=utc_now())
-    ]
+    found = service.wallet(session, member_id=member_id, now=utc_now(), view=status)
+    return [Coupon.model_validate(c) for c in found]
 
 
 @router.post("/coupons/{code}/void")

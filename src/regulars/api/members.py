@@ -114,7 +114,7 @@ def change_consent(
         member_id=member_id,
         channel=change.channel,
         granted=change.granted,
-        source=change.source,
+        source=change.source or caller.name,
         now=utc_now(),
     )
     return Consent.model_validate(record)

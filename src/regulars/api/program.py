@@ -18,7 +18,10 @@ from regulars.simulation.service import simulate
 
 router = routes(prefix="/v1/program", tags=["program"])
 Admin = Annotated[Principal, Depends(allow())]
-Readers = Annotated[Principal, Depends(allow(Role.SUPPORT, Role.ANALYST, Role.POS))]
+Readers = Annotated[
+    Principal,
+    Depends(allow(Role.SUPPORT, Role.ANALYST, Role.POS, Role.APP, Role.MEMBER)),
+]
 
 
 class ProgramIn(BaseModel):

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 from random import Random
 
 from sqlalchemy import func, select, update
@@ -121,15 +122,31 @@ def issue_coupons(
     return issued
 
 
-def wallet(session: Session, *, member_id: int, now: datetime) -> list[Coupon]:
-    """A member's coupons that can still be used, soonest to expire first."""
+class WalletView(StrEnum):
+    USABLE = "usable"
+    USED = "used"
+    EXPIRED = "expired"  # also those past their validity that the nightly job has not marked
+    VOIDED = "voided"
+    ALL = "all"
+
+
+def wallet(
+    session: Session, *, member_id: int, now: datetime, view: WalletView = WalletView.USABLE
+) -> list[Coupon]:
+    """A member's coupons of one kind (by default those that can still be used), soonest to
+    expire first."""
+    lapsed = Coupon.valid_until.is_not(None) & (Coupon.valid_until <= now)
+    shown = {
+        WalletView.USABLE: (Coupon.status == CouponStatus.ISSUED) & ~lapsed,
+        WalletView.USED: Coupon.status == CouponStatus.REDEEMED,
+        WalletView.EXPIRED: (Coupon.status == CouponStatus.EXPIRED)
+        | ((Coupon.status == CouponStatus.ISSUED) & lapsed),
+        WalletView.VOIDED: Coupon.status == CouponStatus.VOIDED,
+        WalletView.ALL: Coupon.id.is_not(None),
+    }[view]
     query = (
         select(Coupon)
-        .where(
-            Coupon.member_id == member_id,
-            Coupon.status == CouponStatus.ISSUED,
-            (Coupon.valid_until.is_(None)) | (Coupon.valid_until > now),
-        )
+        .where(Coupon.member_id == member_id, shown)
         .order_by(Coupon.valid_until.is_(None), Coupon.valid_until, Coupon.id)
     )
     return list(session.scalars(query))
@@ -161,7 +178,11 @@ def _by_code(session: Session, code: str) -> Coupon:
     return coupon
 
 
-def _problem(coupon: Coupon | None, member_id: int | None, now: datetime) -> tuple[str, str] | None:
+def _problem(
+    code: str, coupon: Coupon | None, member_id: int | None, now: datetime
+) -> tuple[str, str] | None:
+    if coupon is None and not codes.is_well_formed(code):
+        return "coupon_check_failed", "this is no coupon code as printed: check what was typed"
     if coupon is None:
         return "coupon_unknown", "no such coupon"
     if coupon.status is CouponStatus.REDEEMED:
@@ -197,7 +218,7 @@ def presented(
     for code in wanted:
         coupon = found.get(code)
         template = templates.get(coupon.template_id) if coupon else None
-        problem = _problem(coupon, member_id, now)
+        problem = _problem(code, coupon, member_id, now)
         if template is None:  # unknown code: rejected for its problem, the terms never read
             shown.append(
                 PresentedCoupon(

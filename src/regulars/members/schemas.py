@@ -55,7 +55,13 @@ class MemberCreate(BaseModel):
         default=None, description="Defaults to now; without a zone, the join store's zone."
     )
     referred_by_code: str | None = None
-    consents: dict[ConsentChannel, bool] = Field(default_factory=dict)
+    consents: dict[ConsentChannel, bool] = Field(
+        default_factory=dict,
+        description="Whether the member agrees to be contacted on each channel, e.g. "
+        '`{"sms": true, "email": false}`; channels: '
+        + ", ".join(f"`{channel}`" for channel in ConsentChannel)
+        + ". A channel left out is not agreed to.",
+    )
 
     @model_validator(mode="after")
     def _reachable(self) -> "MemberCreate":
@@ -81,7 +87,12 @@ class ConsentChange(BaseModel):
 
     channel: ConsentChannel
     granted: bool
-    source: str = Field(min_length=1, max_length=40, examples=["app"])
+    source: str | None = Field(
+        default=None,
+        max_length=40,
+        examples=["store desk"],
+        description="Where the member said so; the caller's name when left out.",
+    )
 
 
 class Consent(BaseModel):

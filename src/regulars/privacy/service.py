@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from regulars.coupons.models import Coupon
+from regulars.catalog.models import Product, Store
+from regulars.coupons.models import Coupon, CouponTemplate
 from regulars.members.models import ConsentChannel, ConsentRecord, Gender, MemberStatus
 from regulars.members.rules import new_card_number, new_referral_code
 from regulars.members.service import get_member
@@ -39,14 +40,34 @@ def _plain(row: Any, *names: str) -> dict[str, Any]:
 
 
 def export_member(session: Session, *, member_id: int) -> dict[str, Any]:
-    """Everything held about a member, as plain data."""
+    """Everything held about a member, as plain data a person can read: stores by their
+    code, goods by SKU and name, coupons by their template's code and name."""
     member = get_member(session, member_id=member_id)
-    receipts = session.scalars(
-        select(Receipt)
-        .where(Receipt.member_id == member_id)
-        .options(selectinload(Receipt.lines))
-        .order_by(Receipt.id)
+    receipts = list(
+        session.scalars(
+            select(Receipt)
+            .where(Receipt.member_id == member_id)
+            .options(selectinload(Receipt.lines))
+            .order_by(Receipt.id)
+        )
     )
+    stores = dict(session.execute(select(Store.id, Store.code)).all())
+    product_ids = {line.product_id for r in receipts for line in r.lines}
+    products = {
+        row.id: row
+        for row in session.execute(
+            select(Product.id, Product.sku, Product.name).where(Product.id.in_(product_ids))
+        )
+    }
+    coupons = _rows(session, Coupon, Coupon.member_id, member_id)
+    templates = {
+        row.id: row
+        for row in session.execute(
+            select(CouponTemplate.id, CouponTemplate.code, CouponTemplate.name).where(
+                CouponTemplate.id.in_({c.template_id for c in coupons})
+            )
+        )
+    }
     return {
         "member": _plain(
             member,
@@ -58,12 +79,12 @@ def export_member(session: Session, *, member_id: int) -> dict[str, Any]:
             "gender",
             "birth_date",
             "joined_at",
-            "join_store_id",
             "status",
             "referral_code",
             "referred_by_id",
             "merged_into_id",
-        ),
+        )
+        | {"join_store": stores.get(member.join_store_id) if member.join_store_id else None},
         "consents": [
             _plain(r, "channel", "granted", "recorded_at", "source")
             for r in _rows(session, ConsentRecord, ConsentRecord.member_id, member_id)
@@ -73,7 +94,6 @@ def export_member(session: Session, *, member_id: int) -> dict[str, Any]:
                 **_plain(
                     r,
                     "id",
-                    "store_id",
                     "pos_receipt_no",
                     "channel",
                     "sold_at",
@@ -81,16 +101,13 @@ def export_member(session: Session, *, member_id: int) -> dict[str, Any]:
                     "total_amount",
                     "discount_amount",
                 ),
+                "store": stores[r.store_id],
                 "lines": [
-                    _plain(
-                        line,
-                        "line_no",
-                        "product_id",
-                        "quantity",
-                        "unit_price",
-                        "line_discount",
-                        "amount",
-                    )
+                    _plain(line, "line_no", "quantity", "unit_price", "line_discount", "amount")
+                    | {
+                        "sku": products[line.product_id].sku,
+                        "product": products[line.product_id].name,
+                    }
                     for line in r.lines
                 ],
             }
@@ -101,8 +118,9 @@ def export_member(session: Session, *, member_id: int) -> dict[str, Any]:
             for e in _rows(session, PointEntry, PointEntry.member_id, member_id)
         ],
         "coupons": [
-            _plain(c, "code", "template_id", "status", "issued_at", "valid_until", "redeemed_at")
-            for c in _rows(session, Coupon, Coupon.member_id, member_id)
+            _plain(c, "code", "status", "issued_at", "valid_until", "redeemed_at")
+            | {"template": templates[c.template_id].code, "name": templates[c.template_id].name}
+            for c in coupons
         ],
         "tier_changes": [
             _plain(t, "from_code", "to_code", "reason", "changed_at")
