@@ -69,7 +69,12 @@ def api(database: Database, tmp_path: Path) -> Iterator[Api]:
 
 
 def test_every_endpoint_admits_exactly_its_roles(api: Api) -> None:
-    values = {"member_id": str(api.member_id), "receipt_id": "1", "code": "WELCOME10"}
+    values = {
+        "member_id": str(api.member_id),
+        "receipt_id": "1",
+        "code": "WELCOME10",
+        "sku": "RICE",
+    }
     for route, roles in sorted(routes(api), key=lambda found: found[0].path.endswith("/erase")):
         path = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], route.path)
         for method in route.methods:

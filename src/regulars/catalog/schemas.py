@@ -24,6 +24,15 @@ class Store(StoreCreate):
     id: int
 
 
+class StoreUpdate(BaseModel):
+    """What may change about a store; its code and zone stay, as its sales were dated in it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    region: str | None = Field(default=None, min_length=1, max_length=100)
+
+
 class CategoryCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -49,6 +58,29 @@ class ProductCreate(BaseModel):
     private_label: bool = False
     premium: bool = False
     fresh: bool = False
+
+
+class Category(CategoryCreate):
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
+
+    id: int
+    parent_code: str | None = None
+
+
+class ProductUpdate(BaseModel):
+    """What may change about a product. A new price counts from the next sale; receipts keep
+    the prices they were rung up at."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    brand: str | None = Field(default=None, min_length=1, max_length=100)
+    regular_price: Price | None = None
+    excluded_from_points: bool | None = None
+    excluded_from_promotions: bool | None = None
+    private_label: bool | None = None
+    premium: bool | None = None
+    fresh: bool | None = None
 
 
 class Product(BaseModel):

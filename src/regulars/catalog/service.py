@@ -3,19 +3,29 @@
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import cast
+from typing import TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import BaseModel
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from regulars.batch import Outcome, Recorded
 from regulars.catalog.models import Category, CategoryLevel, Channel, Product, Store
-from regulars.catalog.schemas import CategoryCreate, ProductCreate, StoreCreate
+from regulars.catalog.schemas import (
+    CategoryCreate,
+    ProductCreate,
+    ProductUpdate,
+    StoreCreate,
+    StoreUpdate,
+)
 from regulars.errors import Conflict, InvalidInput, NotFound, RegularsError, a
 from regulars.stamps.service import copy_of, renew
 
 CATALOG = "catalog"  # the stamp every change to stores, categories or products renews
+
+
+T = TypeVar("T", Store, Product)
 
 
 class StoreNotFound(NotFound):
@@ -56,7 +66,7 @@ def _category_values(session: Session, data: CategoryCreate) -> dict[str, object
     if (parent.level if parent else None) != expected_parent:
         under = a(expected_parent) if expected_parent else "nothing"
         raise InvalidInput(
-            f"{a(data.level)} must sit under {under}",
+            f"{a(data.level).capitalize()} must sit under {under}",
             field="parent_code",
         )
     return {
@@ -116,6 +126,38 @@ def add_category(session: Session, *, data: CategoryCreate) -> Category:
 
 def add_product(session: Session, *, data: ProductCreate) -> Product:
     return cast(Product, add_catalog_record(session, data=data))
+
+
+def update_store(session: Session, *, code: str, changes: StoreUpdate) -> Store:
+    store = stores_by_code(session, [code]).get(code)
+    if store is None:
+        raise StoreNotFound(f"unknown store {code!r}", field="code")
+    return _changed(session, store, changes)
+
+
+def update_product(session: Session, *, sku: str, changes: ProductUpdate) -> Product:
+    """Change a product; a new price counts from the next sale, receipts keep theirs."""
+    product = products_by_sku(session, [sku]).get(sku)
+    if product is None:
+        raise ProductNotFound(f"unknown SKU {sku!r}", field="sku")
+    return _changed(session, product, changes)
+
+
+def _changed(session: Session, record: T, changes: BaseModel) -> T:
+    for name, value in changes.model_dump(exclude_unset=True).items():
+        if value is None:
+            raise InvalidInput(f"{name} cannot be emptied", field=name)
+        setattr(record, name, value)
+    session.flush()
+    renew(session, CATALOG)  # every process's copy of the catalogue is set aside
+    return record
+
+
+def list_categories(session: Session) -> list[tuple[Category, str | None]]:
+    """Every category with its parent's code, in the order they were added (parents first)."""
+    parent = aliased(Category)
+    query = select(Category, parent.code).outerjoin(parent, parent.id == Category.parent_id)
+    return [(c, code) for c, code in session.execute(query.order_by(Category.id))]
 
 
 def stores_by_code(session: Session, codes: Iterable[str]) -> dict[str, Store]:
