@@ -106,6 +106,22 @@ def test_clv_from_a_plain_file_reproduces_the_published_cdnow_parameters(tmp_pat
     assert (out / "holdout.html").stat().st_size > 1_000_000  # plotly.js inside
 
 
+def test_empty_holdout_groups_are_null_in_valid_json(tmp_path: Path) -> None:
+    out = tmp_path / "clv"
+    cdnow = ["--transactions", str(SHARED_DATA / "CDNOW_sample.txt"), "--no-header"]
+    cdnow += ["--separator", "whitespace", "--customer-col", "column0", "--date-col", "column2"]
+    cdnow += ["--amount-col", "column4", "--date-format", "%Y%m%d"]
+    # Two weeks of history: nobody bought 3 times or more yet.
+    dates = ["--calibration-end", "1997-01-15", "--holdout-end", "1997-06-30"]
+    result = runner.invoke(app, ["analyze", "clv", *cdnow, *dates, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = (out / "holdout.json").read_text()
+    buckets = json.loads(text, parse_constant=pytest.fail)["bgnbd"]["by_calibration_frequency"]
+    empty = [b for b in buckets if b["customers"] == 0]
+    assert empty
+    assert all(b["actual_mean"] is None for b in empty)
+
+
 @pytest.mark.parametrize(
     ("arguments", "words"),
     [

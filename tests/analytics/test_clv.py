@@ -490,6 +490,27 @@ def test_an_optimiser_out_of_iterations_is_reported(summary: CalibrationSummary)
     with pytest.raises(ModelFitFailed) as failed:
         BgNbd(max_iterations=2).fit(summary.frequency, summary.recency, summary.T)
     assert failed.value.code == "model_fit_failed"
+    assert "after 2 iterations" in failed.value.message  # the optimiser's reason, whole
+    assert not failed.value.message.rstrip().endswith(":")
+
+
+def test_a_free_repeat_purchase_leaves_its_buyer_out_of_the_spend_model(
+    summary: CalibrationSummary,
+) -> None:
+    spends = summary.monetary_value.copy()
+    free = int(np.flatnonzero(summary.frequency > 0)[0])
+    spends[free] = 0.0  # one repeat buyer whose purchases after the first were all free
+    fitted = GammaGamma().fit(summary.frequency, spends)
+    assert (fitted.n_customers_, fitted.left_out_) == (945, 1)
+    assert_params_close(fitted.params_, {"p": 6.25, "q": 3.74, "gamma": 15.44})
+    assert np.isfinite(fitted.expected_spend(summary.frequency, spends)).all()
+
+
+def test_a_degenerate_fit_on_too_little_data_is_refused() -> None:
+    # Two customers: the likelihood climbs as the parameters run off towards infinity.
+    with pytest.raises(ModelFitFailed) as degenerate:
+        BgNbd().fit([1, 0], [4.0, 0.0], [8.6, 8.0])
+    assert "too few" in degenerate.value.message
 
 
 def test_predictions_need_a_fitted_model() -> None:

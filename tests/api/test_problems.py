@@ -31,6 +31,12 @@ def _post(api: Api, body: bytes, **headers: str) -> tuple[int, str, dict[str, ob
         ({**SALE, "member_card": "\ud800"}, "invalid_input", "member_card"),
         ({**SALE, "sold_at": "9999-12-31T23:59:59Z"}, "invalid_input", "sold_at"),
         ({**SALE, "pos_receipt_no": "\udfff-7"}, "invalid_input", "pos_receipt_no"),
+        ({**SALE, "pos_receipt_no": "A\u0000B"}, "invalid_input", "pos_receipt_no"),
+        (
+            {**SALE, "lines": [{"sku": "RI\u0000CE", "quantity": "1"}]},
+            "invalid_input",
+            "lines.0.sku",
+        ),
     ],
 )
 def test_values_no_database_can_hold_are_refused_with_the_field(
@@ -54,6 +60,11 @@ def test_bodies_that_are_not_json_text_are_problems_with_a_code(
     status, media, problem = _post(api, body)
     assert (status, media) == (400, PROBLEM)
     assert problem["code"] == code
+
+
+def test_a_nul_in_a_query_is_refused_naming_the_parameter(api: Api) -> None:
+    found = api.client.get("/v1/members?phone=138%00", headers=api.as_("support"))
+    assert (found.status_code, found.json()["field"]) == (422, "phone")
 
 
 def test_invalid_json_says_where_in_words(api: Api) -> None:

@@ -154,6 +154,12 @@ def clv(
             ),
         )
     console.print(table)
+    left_out = int(result.params["gamma_gamma"].get("repeat_buyers_left_out", 0))
+    if left_out:
+        console.print(
+            f"[yellow]note[/yellow] Gamma-Gamma left out {left_out:,} repeat buyers who spent "
+            "nothing after their first purchase (paid with coupons or points)"
+        )
     written = write_lifetime_value(result, out)
     if result.holdout:
         checks = Table(
@@ -164,11 +170,11 @@ def clv(
             title="repeat purchases per customer in the holdout",
         )
         for bucket in result.holdout["bgnbd"].buckets:
+            means = (bucket.actual_mean, bucket.predicted_mean)
             checks.add_row(
                 bucket.label,
                 f"{bucket.customers:,}",
-                f"{bucket.actual_mean:.2f}",
-                f"{bucket.predicted_mean:.2f}",
+                *(f"{mean:.2f}" if bucket.customers else "–" for mean in means),
             )
         console.print(checks)
         chart = out / "holdout.html"

@@ -36,6 +36,8 @@ class GammaGamma(MaximumLikelihoodModel):
     ``params_`` holds ``p``, ``q`` and ``gamma``; the gradient is analytic.
     """
 
+    left_out_: int = 0  # repeat buyers without spend after their first purchase
+
     parameter_names = ("p", "q", "gamma")
     analytic_gradient = True
 
@@ -56,12 +58,14 @@ class GammaGamma(MaximumLikelihoodModel):
             monetary_value: average spend per repeat purchase, > 0 for repeat buyers.
 
         Returns:
-            The fitted model, with ``params_``, ``log_likelihood_`` and ``n_customers_``
-            (the repeat buyers it learned from).
+            The fitted model, with ``params_``, ``log_likelihood_``, ``n_customers_`` (the
+            repeat buyers it learned from) and ``left_out_`` (repeat buyers whose purchases
+            after the first came to nothing, e.g. paid wholly with coupons: their spend says
+            nothing about the spend distribution, so they are left out and counted).
 
         Raises:
-            InvalidInput: malformed columns, no repeat buyer, a repeat buyer whose
-                average spend is not positive, or all repeat buyers spending the same.
+            InvalidInput: malformed columns, no repeat buyer with a positive spend, or all
+                of them spending the same.
             ModelFitFailed: the optimiser did not converge or ran to a boundary.
         """
         x, spend = _spend_history(frequency, monetary_value, for_fit=True)
@@ -71,12 +75,15 @@ class GammaGamma(MaximumLikelihoodModel):
                 "no customer made a repeat purchase: there is no spend to learn from",
                 field="frequency",
             )
-        if (spend[repeat] <= 0).any():
+        paying = repeat & (spend > 0)
+        self.left_out_ = int((repeat & ~paying).sum())
+        if not paying.any():
             raise InvalidInput(
-                "monetary_value must be > 0 for customers with repeat purchases",
+                "no repeat buyer spent anything after the first purchase: there is no spend "
+                "to learn from",
                 field="monetary_value",
             )
-        x, spend = x[repeat], spend[repeat]
+        x, spend = x[paying], spend[paying]
         if np.ptp(spend) == 0:
             # The likelihood then grows without bound as the spend spread shrinks to 0.
             raise InvalidInput(

@@ -7,6 +7,7 @@ and the CLV falls back as documented on ``LifetimeValue``.
 """
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -95,7 +96,10 @@ def lifetime_value(
     rate = (1 + yearly_discount_rate) ** (1 / PERIODS_PER_YEAR[time_unit]) - 1
     try:
         spend = GammaGamma().fit(summary.frequency, summary.monetary_value)
-        params["gamma_gamma"] = _fitted(spend)
+        params["gamma_gamma"] = {
+            **_fitted(spend),
+            "repeat_buyers_left_out": float(spend.left_out_),
+        }
         clv = customer_lifetime_value(
             bgnbd, spend, summary, horizon_periods=periods, discount_rate_per_period=rate
         )
@@ -139,7 +143,7 @@ def write_lifetime_value(result: LifetimeValue, out: Path) -> list[Path]:
     """``params.json``, ``customers.parquet`` and, with a holdout, ``holdout.json``."""
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "params.json", out / "customers.parquet"]
-    written[0].write_text(json.dumps(result.params, indent=2))
+    written[0].write_text(_json(result.params))
     s = result.summary
     pq.write_table(
         pa.table(
@@ -159,7 +163,7 @@ def write_lifetime_value(result: LifetimeValue, out: Path) -> list[Path]:
     if result.holdout:
         written.append(out / "holdout.json")
         written[-1].write_text(
-            json.dumps(
+            _json(
                 {
                     name: {
                         "actual_total": h.actual_total,
@@ -168,8 +172,22 @@ def write_lifetime_value(result: LifetimeValue, out: Path) -> list[Path]:
                         "by_calibration_frequency": [vars(b) for b in h.buckets],
                     }
                     for name, h in result.holdout.items()
-                },
-                indent=2,
+                }
             )
         )
     return written
+
+
+def _json(value: object) -> str:
+    """Strict JSON: a figure that does not exist (the mean of an empty group) is null."""
+
+    def finite(item: object) -> object:
+        if isinstance(item, dict):
+            return {key: finite(inner) for key, inner in item.items()}
+        if isinstance(item, list):
+            return [finite(inner) for inner in item]
+        if isinstance(item, float) and not math.isfinite(item):
+            return None
+        return item
+
+    return json.dumps(finite(value), indent=2, allow_nan=False)

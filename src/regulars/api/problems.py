@@ -1,6 +1,5 @@
 """RFC 9457 problem+json for every error the API returns."""
 
-import json
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -95,13 +94,6 @@ def install(app: FastAPI) -> None:
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return problem(422, "invalid_input", detail, field=errors[0]["field"], errors=errors)
 
-    @app.exception_handler(UnicodeEncodeError)
-    async def unstorable_text(request: Request, _error: UnicodeEncodeError) -> JSONResponse:
-        # JSON may spell half of a UTF-16 pair ("\\ud800"): text no database can hold.
-        field = _lone_surrogate_at(json.loads(await request.body() or b"null"))
-        detail = "the text holds a lone surrogate (such as \\ud800), which is not a character"
-        return problem(422, "invalid_input", detail, field=field)
-
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, error: HTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(error.status_code, f"http_{error.status_code}")
@@ -117,24 +109,6 @@ _HTTP_DETAILS = {
     404: "no such path; see /docs",
     405: "this path does not take this method; see /docs",
 }
-
-
-def _lone_surrogate_at(value: object, path: str = "") -> str | None:
-    """The path of the first text in a JSON value that is not valid Unicode."""
-    if isinstance(value, str):
-        return None if value.encode(errors="ignore").decode() == value else path or "body"
-    if isinstance(value, dict):
-        items: list[tuple[object, object]] = list(value.items())
-    elif isinstance(value, list):
-        items = list(enumerate(value))
-    else:
-        return None
-    for key, item in items:
-        inner = f"{path}.{key}" if path else str(key)
-        found = _lone_surrogate_at(key, inner) or _lone_surrogate_at(item, inner)
-        if found:
-            return found
-    return None
 
 
 def _field_problem(error: Any, body: bytes) -> dict[str, str]:

@@ -31,10 +31,11 @@ from sqlalchemy.orm import Session
 
 from regulars.access.service import Principal
 from regulars.api.dependencies import Caller
+from regulars.api.text import refuse_unstorable_text
 from regulars.audit import service as audit
 from regulars.clock import utc_now
 from regulars.db import is_conflict
-from regulars.errors import Contention
+from regulars.errors import Contention, InvalidInput
 from regulars.idempotency.service import Answer, Claim, claim, settle
 
 PERSONAL = "personal data"  # routes tagged with this are audited on read too
@@ -126,6 +127,10 @@ class UnitOfWork(APIRoute):
         reads_only = self.reads_only and not self.audited
 
         async def run(request: Request) -> Response:
+            try:
+                refuse_unstorable_text(await request.body(), request.query_params)
+            except InvalidInput as refused:
+                return await _problem(request, refused)
             if reads_only:
                 return await attempts(request)
             async with request.app.state.writers.turn():
