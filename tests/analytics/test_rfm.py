@@ -399,3 +399,16 @@ def test_cdnow_migration_adds_up(cdnow: duckdb.DuckDBPyConnection, cdnow_rows: l
     assert migration.counts[:-1].sum() == len(rfm_table(cdnow, as_of=start))
     after = Counter(rfm_table(cdnow, as_of=end).segment.tolist())
     assert migration.counts.sum(axis=0).tolist() == [after[label] for label in migration.to_labels]
+
+
+def test_money_is_summed_exactly_so_equal_spends_score_equally() -> None:
+    day = datetime(2026, 3, 2, 10)
+    shop = make_transactions(
+        [("A", day, 0.10, "a1"), ("A", day, 0.20, "a2"), ("B", day, 0.30, "b1")]
+        + [(f"C{n}", day, 0.05 * n, f"c{n}") for n in range(1, 9)]
+    )
+    table = rfm_table(shop, as_of=day.date(), quantiles=5)
+    index = {customer: n for n, customer in enumerate(table.customer_id)}
+    a, b = index["A"], index["B"]
+    assert table.monetary[a] == table.monetary[b]  # 0.10 + 0.20 is 0.30, as on the receipt
+    assert table.m[a] == table.m[b]

@@ -23,7 +23,9 @@ from regulars.errors import InvalidInput
 NOT_YET_A_CUSTOMER: Final = "Not yet a customer"
 
 # Frequency counts visits: distinct receipts, and for rows without a receipt (sources that
-# only know the day) distinct purchase days. The two counts never collide.
+# only know the day) distinct purchase days. The two counts never collide. Money is summed
+# in exact decimals (to 1/10,000 of the currency), so 0.10 + 0.20 is the 0.30 on a receipt
+# and two customers who spent the same get the same score.
 _RFM_SQL: Final = """
 SELECT
     customer_id,
@@ -31,7 +33,7 @@ SELECT
     count(DISTINCT receipt_id)
         + count(DISTINCT CASE WHEN receipt_id IS NULL THEN CAST(purchased_at AS DATE) END)
         AS frequency,
-    sum(amount) AS monetary
+    CAST(sum(CAST(amount AS DECIMAL(38, 4))) AS DOUBLE) AS monetary
 FROM transactions
 WHERE purchased_at < CAST($as_of AS DATE) + INTERVAL 1 DAY
 GROUP BY customer_id
