@@ -11,7 +11,13 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn.base import clone
 
-from regulars.analytics.churn import ChurnModel, ChurnSummary, churn_report
+from regulars.analytics.churn import (
+    BASELINE_FEATURE,
+    ChurnModel,
+    ChurnSummary,
+    churn_report,
+    default_horizon,
+)
 from regulars.analytics.churn_features import (
     FEATURE_NAMES,
     ChurnFeatures,
@@ -20,9 +26,10 @@ from regulars.analytics.churn_features import (
     evaluate,
 )
 from regulars.analytics.clv_fitting import ModelNotFitted
+from regulars.analytics.transactions import Columns, load_transactions
 from regulars.analytics.warehouse import open_warehouse
 from regulars.errors import InvalidInput
-from tests.analytics.conftest import DemoWarehouse
+from tests.analytics.conftest import SHARED_DATA, DemoWarehouse
 
 Row = tuple[str, datetime, float, str | None, str | None]
 
@@ -242,7 +249,7 @@ def test_model_is_a_scikit_learn_estimator() -> None:
         ({"horizon_days": 30, "cutoff": date(2024, 1, 30)}, "cutoff"),  # 60 days before it
         ({"horizon_days": 30, "cutoff": date(2024, 11, 1)}, "cutoff"),  # after the last
         ({"horizon_days": 30, "top_drivers": 0}, "top_drivers"),
-        ({"horizon_days": 30, "top_drivers": len(FEATURE_NAMES) + 1}, "top_drivers"),
+        ({"horizon_days": 30, "top_drivers": len(FEATURE_NAMES) + 2}, "top_drivers"),
     ],
 )
 def test_report_refuses_bad_inputs_naming_the_field(
@@ -294,14 +301,18 @@ def test_demo_cutoffs_leave_no_label_overlapping_features(demo_run: DemoRun) -> 
     assert 0.2 < summary.test_churn_rate < 0.8  # both outcomes well represented
 
 
-def test_demo_model_beats_chance_and_the_bgnbd_baseline(demo_run: DemoRun) -> None:
-    model, baseline = demo_run.summary.model, demo_run.summary.baseline
-
-    # Measured: model ROC-AUC 0.93, PR-AUC 0.92, Brier 0.11; baseline 1 - P(alive)
-    # ROC-AUC 0.79, PR-AUC 0.86, Brier 0.17.
+def test_demo_model_beats_chance_and_says_whether_it_beats_the_bgnbd_baseline(
+    demo_run: DemoRun,
+) -> None:
+    summary = demo_run.summary
+    model, baseline = summary.model, summary.baseline
+    # Measured: model ROC-AUC 0.94, Brier 0.10; the BG/NBD chance of no purchase in the
+    # horizon 0.95, Brier 0.09. The demo's members buy and leave much as BG/NBD tells it, so
+    # the baseline is hard to beat there, and the summary says it was not beaten.
     assert model.roc_auc > 0.85
-    assert model.roc_auc >= baseline.roc_auc - 0.02
-    assert model.brier < baseline.brier
+    assert baseline.roc_auc > 0.85  # 1 - P(alive) alone scored 0.79
+    assert model.roc_auc >= baseline.roc_auc - 0.03
+    assert summary.beats_baseline == (model.roc_auc > baseline.roc_auc)
     assert demo_run.plain.model.roc_auc > 0.85  # recency and trends carry most of it
     assert [b.customers for b in model.calibration] == [b.customers for b in baseline.calibration]
     observed = [b.observed_churn for b in model.calibration]
@@ -318,10 +329,15 @@ def test_demo_scores_drivers_and_summary_are_written(demo_run: DemoRun) -> None:
     assert all(0 <= risk <= 1 for risk in scores["churn_risk"] + scores["baseline_risk"])
     assert np.mean(scores["churn_risk"]) == pytest.approx(summary.mean_risk)
     assert sorted(drivers["customer_id"]) == sorted(scores["customer_id"] * 3)
-    assert set(drivers["feature"]) <= set(FEATURE_NAMES)
+    assert set(drivers["feature"]) <= {*FEATURE_NAMES, BASELINE_FEATURE}
     assert written["model"]["roc_auc"] == pytest.approx(summary.model.roc_auc)
     assert written["score_cutoff"] == "2026-10-31"
-    assert summary.importance[0].feature == "recency_days"
+    # The strongest drivers: BG/NBD's own figure, which folds recency and frequency together,
+    # then recency itself.
+    assert [found.feature for found in summary.importance[:2]] == [
+        BASELINE_FEATURE,
+        "recency_days",
+    ]
 
 
 def test_drivers_are_the_risk_change_at_the_typical_value(
@@ -347,3 +363,20 @@ def test_drivers_are_the_risk_change_at_the_typical_value(
     assert expected > 0.3  # a long absence is what makes this customer risky
     top = drivers.to_arrow(top=1).to_pydict()
     assert top["feature"][longest_gone] == "recency_days"
+
+
+def test_on_cdnow_the_baseline_is_bgnbds_chance_of_no_purchase(tmp_path: Path) -> None:
+    cdnow = duckdb.connect()
+    columns = Columns("column0", "column2", "column4", date_format="%Y%m%d")
+    load_transactions(
+        cdnow,
+        SHARED_DATA / "CDNOW_sample.txt",
+        columns=columns,
+        separator="whitespace",
+        header=False,
+    )
+    summary = churn_report(cdnow, tmp_path, horizon_days=90)
+    # 1 - P(alive) scored 0.345 here, worse than chance: one-off buyers all got risk 0.
+    assert summary.baseline.roc_auc == pytest.approx(0.834, abs=0.005)
+    assert summary.beats_baseline == (summary.model.roc_auc > summary.baseline.roc_auc)
+    assert default_horizon(cdnow) == 181  # nine in ten repeat purchases come within it

@@ -32,6 +32,7 @@ from regulars.analytics.clv_summary import (
     calibration_summary,
     holdout_comparison,
 )
+from regulars.analytics.lifetime_value import lifetime_value
 from regulars.errors import InvalidInput
 from tests.analytics.factories import make_transactions
 
@@ -506,11 +507,19 @@ def test_a_free_repeat_purchase_leaves_its_buyer_out_of_the_spend_model(
     assert np.isfinite(fitted.expected_spend(summary.frequency, spends)).all()
 
 
-def test_a_degenerate_fit_on_too_little_data_is_refused() -> None:
-    # Two customers: the likelihood climbs as the parameters run off towards infinity.
-    with pytest.raises(ModelFitFailed) as degenerate:
-        BgNbd().fit([1, 0], [4.0, 0.0], [8.6, 8.0])
-    assert "too few" in degenerate.value.message
+def test_a_fit_on_too_little_data_is_refused_with_the_reason() -> None:
+    # Two customers: the likelihood runs off (r = 7e6, b = 2e-7), describing nothing.
+    shop = make_transactions(
+        [
+            ("A", datetime(2024, 1, 1), 10.0),
+            ("A", datetime(2024, 2, 1), 12.0),
+            ("B", datetime(2024, 1, 5), 7.0),
+            ("A", datetime(2024, 4, 1), 5.0),
+        ]
+    )
+    with pytest.raises(ModelFitFailed) as refused:
+        lifetime_value(shop, calibration_end=date(2024, 3, 1), holdout_end=date(2024, 4, 1))
+    assert "2 customers, 1 of them repeat buyers, are too few" in refused.value.message
 
 
 def test_predictions_need_a_fitted_model() -> None:

@@ -10,10 +10,16 @@ ever overlaps the data its features came from::
 
 The test metrics come from the model fitted at T1; the scores at C come from the same
 model refitted at T2, the latest cut-off whose labels are known. Each is set against the
-buy-till-you-die baseline 1 - P(alive) of a BG/NBD fitted on the purchases up to the same
-cut-off (``clv.py``), since a churn model earns its keep only by beating that. (BG/NBD
-holds that a customer can only drop out right after a purchase, so it gives one-off buyers
-a risk of 0: that is where the baseline loses most.)
+buy-till-you-die baseline of a BG/NBD fitted on the purchases up to the same cut-off
+(``clv.py``): its probability of no purchase in the horizon, since a churn model earns its
+keep only by beating that. (1 - P(alive) alone would be a poor baseline: BG/NBD holds that
+a customer can only drop out right after a purchase, so it gives every one-off buyer a
+risk of 0, and on CDNOW it ranks worse than chance.) When the model does not beat the
+baseline on the test cut-off, the summary says so.
+
+The default horizon comes from the data (``default_horizon``): long enough that most
+customers who are still around buy again within it, short enough to leave room for the
+two cut-offs.
 
 Who is scored: every customer with a purchase on or before the cut-off; members who never
 bought have no behaviour to go on.
@@ -229,19 +235,69 @@ class ChurnModel(BaseEstimator):
 
 
 def baseline_risk(
-    connection: duckdb.DuckDBPyConnection, customer_ids: npt.NDArray[np.str_], *, cutoff: date
+    connection: duckdb.DuckDBPyConnection,
+    customer_ids: npt.NDArray[np.str_],
+    *,
+    cutoff: date,
+    horizon_days: int,
 ) -> npt.NDArray[np.float64]:
-    """1 - P(alive) at ``cutoff`` from a BG/NBD fitted on the purchases up to it.
+    """The BG/NBD probability of no purchase in the ``horizon_days`` after ``cutoff``, from a
+    model fitted on the purchases up to it.
+
+    A customer who has dropped out buys nothing; one still alive buys at a rate lambda whose
+    posterior, given x repeat purchases in T weeks, is Gamma(r + x, alpha + T), so they buy
+    nothing in the next t weeks with probability ((alpha + T) / (alpha + T + t))^(r + x):
+    P(none) = 1 - P(alive) + P(alive) ((alpha + T) / (alpha + T + t))^(r + x).
 
     ``customer_ids`` must be the customers with a purchase on or before ``cutoff`` (those of
     ``churn_features``), the same population the BG/NBD summary holds.
     """
     summary = calibration_summary(connection, calibration_end=cutoff, time_unit="week")
-    model = BgNbd().fit(summary.frequency, summary.recency, summary.T)
-    alive = model.probability_alive(summary.frequency, summary.recency, summary.T)
+    history = (summary.frequency, summary.recency, summary.T)
+    model = BgNbd().fit(*history)
+    alive = model.probability_alive(*history)
+    r, alpha = model.params_["r"], model.params_["alpha"]
+    quiet_if_alive = ((alpha + summary.T) / (alpha + summary.T + horizon_days / 7)) ** (
+        r + summary.frequency
+    )
+    none = 1.0 - alive + alive * quiet_if_alive
     order = np.argsort(summary.customer_ids)
     at = order[np.searchsorted(summary.customer_ids, customer_ids, sorter=order)]
-    return np.asarray(1.0 - alive[at], dtype=np.float64)
+    return np.asarray(none[at], dtype=np.float64)
+
+
+BASELINE_FEATURE: Final = "bgnbd_no_purchase"
+
+
+def _features(
+    connection: duckdb.DuckDBPyConnection, cutoff: date, horizon_days: int
+) -> tuple[ChurnFeatures, npt.NDArray[np.float64]]:
+    """The features at ``cutoff`` with the baseline's figure among them (the model learns
+    what it adds to BG/NBD), and that figure."""
+    features = churn_features(connection, cutoff=cutoff)
+    baseline = baseline_risk(
+        connection, features.customer_ids, cutoff=cutoff, horizon_days=horizon_days
+    )
+    return features.with_column(BASELINE_FEATURE, baseline), baseline
+
+
+def default_horizon(connection: duckdb.DuckDBPyConnection) -> int:
+    """Days without a purchase that say a customer has left, from the data: the time within
+    which nine in ten repeat purchases follow the one before (at least 14 days), but no more
+    than a third of the history, which must also hold the train and test cut-offs."""
+    first, last = purchase_days(connection, empty="nobody can churn")
+    [(gap,)] = connection.execute(
+        """
+        SELECT quantile_cont(gap, 0.9) FROM (
+            SELECT date_diff('day', lag(day) OVER (PARTITION BY customer_id ORDER BY day), day)
+                AS gap
+            FROM (SELECT DISTINCT customer_id, CAST(purchased_at AS DATE) AS day
+                  FROM transactions)
+        ) WHERE gap IS NOT NULL
+        """
+    ).fetchall()
+    usual = max(14, round(gap)) if gap is not None else 90
+    return max(1, min(usual, ((last - first).days - 1) // 3))
 
 
 @dataclass(frozen=True)
@@ -257,7 +313,8 @@ class ChurnSummary:
     test_customers: int
     test_churn_rate: float
     model: Evaluation
-    baseline: Evaluation  # 1 - P(alive) of a BG/NBD on the same history
+    baseline: Evaluation  # BG/NBD's probability of no purchase in the horizon, same history
+    beats_baseline: bool  # the model ranks the test customers better than the baseline
     scored_customers: int
     mean_risk: float
     importance: tuple[FeatureImportance, ...]  # strongest first
@@ -319,7 +376,7 @@ def churn_report(
     connection: duckdb.DuckDBPyConnection,
     output: Path,
     *,
-    horizon_days: int = 90,
+    horizon_days: int | None = None,
     cutoff: date | None = None,
     top_drivers: int = 3,
     model: ChurnModel | None = None,
@@ -332,7 +389,8 @@ def churn_report(
         output: folder for ``churn_scores.parquet`` (risk and baseline per customer),
             ``churn_drivers.parquet`` (one row per customer and driver rank) and
             ``churn_summary.json``; created if missing.
-        horizon_days: days without a purchase that count as churn.
+        horizon_days: days without a purchase that count as churn; by default from the
+            data (``default_horizon``).
         cutoff: the day to score customers on; default the last purchase day. There must be
             more than ``2 * horizon_days`` days of purchases before it (module doc).
         top_drivers: drivers kept per customer.
@@ -346,12 +404,14 @@ def churn_report(
             ``no_transactions``) an empty table.
         ModelFitFailed: the BG/NBD baseline found no maximum-likelihood fit (``clv.py``).
     """
+    if horizon_days is None:
+        horizon_days = default_horizon(connection)
     train_cutoff, test_cutoff, score_cutoff = _cutoffs(connection, horizon_days, cutoff)
-    _check_top(top_drivers, len(FEATURE_NAMES), field="top_drivers")
+    _check_top(top_drivers, len(FEATURE_NAMES) + 1, field="top_drivers")
     template = model or ChurnModel()
-    train = churn_features(connection, cutoff=train_cutoff)
-    test = churn_features(connection, cutoff=test_cutoff)
-    scored = churn_features(connection, cutoff=score_cutoff)
+    train, _ = _features(connection, train_cutoff, horizon_days)
+    test, test_baseline = _features(connection, test_cutoff, horizon_days)
+    scored, scored_baseline = _features(connection, score_cutoff, horizon_days)
     train_churned = churned_after(
         connection, train.customer_ids, cutoff=train_cutoff, horizon_days=horizon_days
     )
@@ -360,9 +420,7 @@ def churn_report(
     )
     tested = clone(template).fit(train, train_churned)
     model_evaluation = evaluate(test_churned, tested.churn_probability(test))
-    baseline_evaluation = evaluate(
-        test_churned, baseline_risk(connection, test.customer_ids, cutoff=test_cutoff)
-    )
+    baseline_evaluation = evaluate(test_churned, test_baseline)
 
     final = clone(template).fit(test, test_churned)
     risk = final.churn_probability(scored)
@@ -379,6 +437,7 @@ def churn_report(
         test_churn_rate=float(test_churned.mean()),
         model=model_evaluation,
         baseline=baseline_evaluation,
+        beats_baseline=model_evaluation.roc_auc > baseline_evaluation.roc_auc,
         scored_customers=len(scored),
         mean_risk=float(risk.mean()),
         importance=drivers.importance(),
@@ -387,13 +446,7 @@ def churn_report(
         drivers_path=output / DRIVERS_FILE,
         summary_path=output / SUMMARY_FILE,
     )
-    _write_scores(
-        summary.scores_path,
-        scored,
-        risk,
-        baseline_risk(connection, scored.customer_ids, cutoff=score_cutoff),
-        horizon_days,
-    )
+    _write_scores(summary.scores_path, scored, risk, scored_baseline, horizon_days)
     pq.write_table(drivers.to_arrow(top=top_drivers), summary.drivers_path)
     summary.summary_path.write_text(json.dumps(asdict(summary), default=str, indent=2))
     return summary

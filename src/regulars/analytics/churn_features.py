@@ -41,7 +41,7 @@ compared with the end of the cut-off day in the connection's time zone (UTC for 
 warehouse), which may differ from the shops' local day by a few hours.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Final
 
@@ -230,6 +230,12 @@ class ChurnFeatures:
     def column(self, name: str) -> npt.NDArray[np.float64]:
         """One feature for every customer, by name."""
         return self.values[:, self.names.index(name)]
+
+    def with_column(self, name: str, column: npt.NDArray[np.float64]) -> "ChurnFeatures":
+        """These features and one more, in the same customer order."""
+        return replace(
+            self, names=(*self.names, name), values=np.column_stack([self.values, column])
+        )
 
 
 def churn_features(connection: duckdb.DuckDBPyConnection, *, cutoff: date) -> ChurnFeatures:

@@ -190,8 +190,12 @@ def churn(
     connection: duckdb.DuckDBPyConnection,
     out: Out = Path("var/analytics/churn"),
     horizon_days: Annotated[
-        int, typer.Option(help="Days without a purchase that count as churn.")
-    ] = 90,
+        int | None,
+        typer.Option(
+            help="Days without a purchase that count as churn (default: from the data: "
+            "the time within which nine in ten repeat purchases follow the one before)."
+        ),
+    ] = None,
     cutoff: Annotated[
         str | None, typer.Option(help="Score as of this day (default: last sale).")
     ] = None,
@@ -208,11 +212,17 @@ def churn(
         "ROC-AUC",
         "PR-AUC",
         "Brier",
-        title=f"churn within {horizon_days} days, tested on {found.test_cutoff}",
+        title=f"churn within {found.horizon_days} days, tested on {found.test_cutoff}",
     )
-    for name, value in (("model", found.model), ("1 − P(alive)", found.baseline)):
+    rows = (("model", found.model), ("BG/NBD: no purchase in the horizon", found.baseline))
+    for name, value in rows:
         table.add_row(name, f"{value.roc_auc:.3f}", f"{value.pr_auc:.3f}", f"{value.brier:.3f}")
     console.print(table)
+    if not found.beats_baseline:
+        err_console.print(
+            "[yellow]warning[/yellow] the model does not beat the BG/NBD baseline on the test "
+            "period: rely on the baseline's figure, or give the model more history"
+        )
     console.print(f"{found.scored_customers:,} customers scored; written to {out}")
 
 

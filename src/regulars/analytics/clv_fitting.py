@@ -34,12 +34,11 @@ class ModelFitFailed(RegularsError):
     status = 422
 
 
-# The optimiser searches log-parameters within +-25 (about 1e-11 to 7e10). Fitted parameters
-# of real purchase histories lie far inside (CDNOW: 0.24 to 16 a week, 30 to 80 a day); one
-# beyond 1e-6 to 1e6 is a likelihood running off towards a boundary on degenerate data (too
-# few customers or repeat purchases), not a maximum.
+# The optimiser searches log-parameters within +-25 (about 1e-11 to 7e10); a parameter that
+# ends within 1 of that box is a likelihood running off to a boundary on degenerate data,
+# not a maximum. (Large parameters alone are no sign of trouble: r and alpha growing
+# together is the limit of customers who all buy at the same rate.)
 _LOG_PARAMETER_BOUND = 25.0
-_LOG_PARAMETER_SANE = np.log(1e6)
 
 # Rows from which grouping them by hashing beats sorting them (measured on CDNOW copies).
 _HASH_GROUPING_FROM = 100_000
@@ -122,7 +121,7 @@ def _maximise(
             options={"gtol": tolerance, "ftol": tolerance * 1e-3, "maxiter": max_iterations},
         )
     log_params = np.asarray(result.x, dtype=np.float64)
-    if not np.isfinite(result.fun) or (np.abs(log_params) > _LOG_PARAMETER_SANE).any():
+    if not np.isfinite(result.fun) or (np.abs(log_params) > _LOG_PARAMETER_BOUND - 1).any():
         shown = ", ".join(f"{value:.3g}" for value in np.exp(log_params))
         raise ModelFitFailed(
             f"the fit is degenerate (parameters {shown}): the likelihood has no proper "

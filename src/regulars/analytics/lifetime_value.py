@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from regulars.analytics.clv import BgNbd, ParetoNbd
+from regulars.analytics.clv_fitting import ModelFitFailed
 from regulars.analytics.clv_spend import (
     GammaGamma,
     customer_lifetime_value,
@@ -34,6 +35,10 @@ from regulars.analytics.clv_summary import (
 from regulars.errors import RegularsError
 
 PERIODS_PER_YEAR = {"week": 52, "day": 365}
+# Four parameters per model: on fewer customers the likelihood is flat or runs off to a
+# boundary, and the "fit" describes nothing (two customers give r = 7e6, b = 2e-7).
+MIN_CUSTOMERS = 30
+MIN_REPEAT_BUYERS = 10
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,6 +87,13 @@ def lifetime_value(
     summary = calibration_summary(
         connection, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit
     )
+    repeat_buyers = int((summary.frequency > 0).sum())
+    if len(summary) < MIN_CUSTOMERS or repeat_buyers < MIN_REPEAT_BUYERS:
+        raise ModelFitFailed(
+            f"{len(summary):,} customers, {repeat_buyers:,} of them repeat buyers, are too few "
+            f"to fit the models: at least {MIN_CUSTOMERS} customers and {MIN_REPEAT_BUYERS} "
+            "repeat buyers are needed"
+        )
     periods = horizon or PERIODS_PER_YEAR[time_unit]
     history = (summary.frequency, summary.recency, summary.T)
     bgnbd = BgNbd().fit(*history)
@@ -110,7 +122,7 @@ def lifetime_value(
         holdout["bgnbd"] = holdout_comparison(bgnbd, summary)
         if pareto is not None:
             holdout["pareto_nbd"] = holdout_comparison(pareto, summary)
-    return LifetimeValue(
+    found = LifetimeValue(
         summary=summary,
         params=params,
         probability_alive=bgnbd.probability_alive(*history),
@@ -119,6 +131,13 @@ def lifetime_value(
         horizon=periods,
         holdout=holdout,
     )
+    predictions = (found.probability_alive, found.expected_purchases, found.clv)
+    if not all(np.isfinite(column).all() for column in predictions):
+        raise ModelFitFailed(
+            "the fitted models give no finite prediction for some customers: the history is "
+            "too short or too uneven to fit them"
+        )
+    return found
 
 
 def _clv_at_mean_spend(

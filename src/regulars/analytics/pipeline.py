@@ -25,11 +25,10 @@ from regulars.analytics.lifetime_value import (
 )
 from regulars.analytics.rfm import RfmTable, SegmentSummary, rfm_table, segment_summary
 from regulars.analytics.segments import PARQUET_NAME, SegmentationSummary, segment_members
-from regulars.analytics.transactions import last_purchase_day, purchase_days
+from regulars.analytics.transactions import last_purchase_day
 from regulars.errors import RegularsError
 from regulars.insights.schemas import MemberScores
 
-CHURN_HORIZON_DAYS: Final = 90
 KPI_PERIOD_DAYS: Final = 30
 
 T = TypeVar("T")
@@ -55,12 +54,6 @@ class Findings:
     retention: Retention
     kpis: ProgramKpis
     skipped: dict[str, str]
-
-
-def _churn_horizon(connection: duckdb.DuckDBPyConnection, as_of: date) -> int:
-    """90 days, or a third of the history when it is shorter (train, test and labels)."""
-    first, _ = purchase_days(connection, empty="there are no purchases to analyse")
-    return max(1, min(CHURN_HORIZON_DAYS, ((as_of - first).days - 1) // 3))
 
 
 def analyse(
@@ -101,9 +94,7 @@ def analyse(
         write_lifetime_value(value, folder / "clv")
     churn = attempt(
         "churn risk",
-        lambda: churn_report(
-            connection, folder / "churn", horizon_days=_churn_horizon(connection, day), cutoff=day
-        ),
+        lambda: churn_report(connection, folder / "churn", cutoff=day),
     )
     types = attempt(
         "shopper types",

@@ -74,11 +74,17 @@ def value_finding(clv: npt.NDArray[np.float64]) -> str:
 def churn_finding(churn: ChurnSummary, by_segment: dict[str, float]) -> str:
     model, baseline = churn.model, churn.baseline
     riskiest = max(by_segment, key=lambda s: by_segment[s])
-    return (
+    found = (
         f"{riskiest} members are the most likely to stop buying (mean risk "
         f"{by_segment[riskiest]:.0%} within {churn.horizon_days} days). The model "
         f"ranks churners with ROC-AUC {model.roc_auc:.2f}, against {baseline.roc_auc:.2f} "
-        "for the BG/NBD probability of being alive."
+        "for the BG/NBD chance of no purchase in that time."
+    )
+    if churn.beats_baseline:
+        return found
+    return found + (
+        " The model does not beat that simpler baseline on the test period: act on the "
+        "BG/NBD figure, or give it more history."
     )
 
 
