@@ -1,6 +1,7 @@
 """The analyze commands end to end: files written, scores stored, errors in one line."""
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import timedelta
@@ -65,6 +66,15 @@ def test_the_report_is_one_offline_page_with_a_finding_under_each_chart(
     assert html.count("plotly.js v") == 1  # embedded once, no network needed
     assert "<script src=" not in html
     assert "ROC-AUC" in html
+    page_text = re.sub(r"<script.*?</script>", "", html, flags=re.S)
+    assert "NaN" not in page_text
+    assert "%{customdata:.0%} of revenue" in html  # the tree map's revenue, not its colour
+    active = re.search(r"<td>Active members</td><td class=num>([\d,.]+)</td>", html)
+    assert active is not None
+    assert "." not in active.group(1)  # members are counted, not measured
+    assert "members by tier, at the end" in html
+    assert "price_sensitive" not in page_text
+    assert '"ticktext":["0","10","100","1,000","10,000"]' in html
 
 
 @pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="the reference data sets are absent")

@@ -39,7 +39,7 @@ def retention_chart(found: Retention) -> go.Figure:
     figure = go.Figure(
         go.Heatmap(
             z=share.tolist(),
-            x=[f"month {k}" for k in range(found.share.shape[1])],
+            x=["month 0 (joining)"] + [f"month {k}" for k in range(1, found.share.shape[1])],
             y=[
                 f"{label} ({size:,})" for label, size in zip(found.labels, found.sizes, strict=True)
             ],
@@ -64,7 +64,8 @@ def segment_chart(rows: Sequence[SegmentSummary]) -> go.Figure:
             parents=[""] * len(rows),
             values=[r.customers for r in rows],
             marker={"colors": [r.revenue_share for r in rows], "colorscale": "Greens"},
-            texttemplate="%{label}<br>%{value:,} customers<br>%{color:.0%} of revenue",
+            customdata=[r.revenue_share for r in rows],
+            texttemplate="%{label}<br>%{value:,} customers<br>%{customdata:.0%} of revenue",
         )
     )
     figure.update_layout(title="RFM segments: size and share of revenue", **LAYOUT)

@@ -283,7 +283,7 @@ def _features(
 
 def default_horizon(connection: duckdb.DuckDBPyConnection) -> int:
     """Days without a purchase that say a customer has left, from the data: the time within
-    which nine in ten repeat purchases follow the one before (at least 14 days), but no more
+    which nine in ten repeat purchases follow the one before (at least 30 days), but no more
     than a third of the history, which must also hold the train and test cut-offs."""
     first, last = purchase_days(connection, empty="nobody can churn")
     [(gap,)] = connection.execute(
@@ -296,7 +296,7 @@ def default_horizon(connection: duckdb.DuckDBPyConnection) -> int:
         ) WHERE gap IS NOT NULL
         """
     ).fetchall()
-    usual = max(14, round(gap)) if gap is not None else 90
+    usual = max(30, round(gap)) if gap is not None else 90
     return max(1, min(usual, ((last - first).days - 1) // 3))
 
 

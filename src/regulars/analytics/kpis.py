@@ -74,10 +74,13 @@ Figure = tuple[float | None, str | None]  # a value, or None and the reason
 
 
 def shown(value: float | None, unit: str) -> str:
-    """A KPI value as people read it: shares in per cent, the rest with two decimals."""
+    """A KPI value as people read it: shares in per cent, counts of members and points as
+    whole numbers, money and rates with two decimals."""
     if value is None:
         return "–"
-    return f"{value:.1%}" if unit == "share" else f"{value:,.2f}"
+    if unit == "share":
+        return f"{value:.1%}"
+    return f"{value:,.0f}" if unit in {"members", "points"} else f"{value:,.2f}"
 
 
 @dataclass(frozen=True)

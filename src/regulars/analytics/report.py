@@ -19,7 +19,7 @@ from regulars import __version__
 from regulars.analytics.charts import LAYOUT, retention_chart, segment_chart
 from regulars.analytics.churn import ChurnSummary
 from regulars.analytics.cohorts import Retention
-from regulars.analytics.kpis import Kpi, ProgramKpis, shown
+from regulars.analytics.kpis import ProgramKpis, shown
 from regulars.analytics.lifetime_value import LifetimeValue
 from regulars.analytics.pipeline import Findings
 from regulars.analytics.rfm import SegmentSummary
@@ -76,9 +76,10 @@ def churn_finding(churn: ChurnSummary, by_segment: dict[str, float]) -> str:
     riskiest = max(by_segment, key=lambda s: by_segment[s])
     found = (
         f"{riskiest} members are the most likely to stop buying (mean risk "
-        f"{by_segment[riskiest]:.0%} within {churn.horizon_days} days). The model "
-        f"ranks churners with ROC-AUC {model.roc_auc:.2f}, against {baseline.roc_auc:.2f} "
-        "for the BG/NBD chance of no purchase in that time."
+        f"{by_segment[riskiest]:.0%} within {churn.horizon_days} days). Of a member who "
+        f"stopped and one who stayed, the model rates the one who stopped as riskier "
+        f"{model.roc_auc:.0%} of the time (ROC-AUC {model.roc_auc:.2f}); the BG/NBD chance "
+        f"of no purchase in that time does so {baseline.roc_auc:.0%} of the time."
     )
     if churn.beats_baseline:
         return found
@@ -92,19 +93,47 @@ def retention_finding(found: Retention) -> str:
     """The oldest cohort's retention at the latest month observed for it."""
     observed = np.flatnonzero(~np.isnan(found.share[0]))
     last = int(observed[-1])
-    return (
+    finding = (
         f"Of the {found.sizes[0]:,} customers of the {found.labels[0]} cohort, "
         f"{found.share[0, last]:.0%} still bought in their month {last}."
     )
+    if found.share.shape[1] > 1 and np.nanmean(found.share[:, 0]) < np.nanmean(found.share[:, 1]):
+        finding += (
+            " Month 0 is the month of joining, often only its last days, so fewer members "
+            "buy in it than in month 1: read retention from month 1 on."
+        )
+    return finding
 
 
-def _kpi_table(kpis: tuple[Kpi, ...]) -> str:
+def _words(code: str) -> str:
+    """A code name as a label people read: price_sensitive is "Price sensitive"."""
+    return code.replace("_", " ").capitalize()
+
+
+def _kpi_table(kpis: ProgramKpis) -> str:
     rows = "".join(
-        f"<tr><td>{k.name.replace('_', ' ')}</td><td class=num>{shown(k.value, k.unit)}</td>"
+        f"<tr><td>{_words(k.name)}</td><td class=num>{shown(k.value, k.unit)}</td>"
         f"<td class=num>{shown(k.previous, k.unit)}</td><td>{k.reason or ''}</td></tr>"
-        for k in kpis
+        for k in kpis.kpis
     )
-    return f"<table><tr><th>KPI</th><th>period</th><th>before</th><th></th></tr>{rows}</table>"
+    tiers = "".join(
+        f"<tr><td>{_words(t.tier)}</td><td class=num>{t.members:,}</td>"
+        f"<td class=num>{t.previous:,}</td><td></td></tr>"
+        for t in kpis.tiers
+    )
+    moves = "".join(
+        f"<tr><td>{_words(m.from_tier)} → {_words(m.to_tier)}</td><td class=num>{m.changes:,}"
+        f"</td><td class=num>{m.previous:,}</td><td></td></tr>"
+        for m in kpis.tier_moves
+    )
+    head = "<tr><th>{}</th><th>period</th><th>before</th><th></th></tr>"
+    return (
+        f"<table>{head.format('KPI')}{rows}"
+        + (f"{head.format('members by tier, at the end')}{tiers}" if tiers else "")
+        + (f"{head.format('tier moves')}{moves}" if moves else "")
+        + (f"<tr><td colspan=4>{kpis.tier_reason}</td></tr>" if kpis.tier_reason else "")
+        + "</table>"
+    )
 
 
 def _figure(figure: go.Figure) -> str:
@@ -129,8 +158,8 @@ def _value_section(value: LifetimeValue) -> Section:
         title="Expected value over the next year (log scale)",
         xaxis={
             "title": "lifetime value",
-            "tickvals": [0, 1, 2, 3, 4],
-            "ticktext": ["0", "9", "99", "999", "9,999"],
+            "tickvals": [float(np.log10(1 + v)) for v in (0, 10, 100, 1_000, 10_000)],
+            "ticktext": ["0", "10", "100", "1,000", "10,000"],
         },
         yaxis_title="customers",
         **LAYOUT,
@@ -146,7 +175,9 @@ def _churn_section(findings: Findings, churn: ChurnSummary) -> Section:
 
 
 def _types_section(types: SegmentationSummary) -> Section:
-    figure = go.Figure(go.Bar(x=list(types.type_sizes), y=list(types.type_sizes.values())))
+    figure = go.Figure(
+        go.Bar(x=[_words(t) for t in types.type_sizes], y=list(types.type_sizes.values()))
+    )
     figure.update_layout(title="Shopper types", yaxis_title="members", **LAYOUT)
     clusters = "".join(
         f"<tr><td>{c.cluster}</td><td class=num>{c.members:,}</td><td>{c.description}</td></tr>"
@@ -158,7 +189,7 @@ def _types_section(types: SegmentationSummary) -> Section:
         _figure(figure)
         + "<table><tr><th>cluster</th><th>members</th><th>what sets it apart</th></tr>"
         f"{clusters}</table>",
-        f"{largest.replace('_', ' ').capitalize()} shoppers are the largest group "
+        f"{_words(largest)} shoppers are the largest group "
         f"({types.type_sizes[largest]:,} of {types.members:,} members with enough visits); "
         f"k-means finds {types.k} clusters.",
     )
@@ -174,7 +205,7 @@ def sections(findings: Findings) -> list[Section]:
     return [
         Section(
             "Program KPIs, last 30 days",
-            _kpi_table(findings.kpis.kpis),
+            _kpi_table(findings.kpis),
             kpi_finding(findings.kpis),
         ),
         Section(
