@@ -62,7 +62,7 @@ def test_the_report_is_one_offline_page_with_a_finding_under_each_chart(
     result = runner.invoke(app, ["analyze", "report", "--out", str(page)])
     assert result.exit_code == 0, result.output
     html = page.read_text()
-    assert html.count('<p class="finding">') == html.count("<h2>") == 6
+    assert html.count('<p class="finding">') == html.count("<h2>") == 7
     assert html.count("plotly.js v") == 1  # embedded once, no network needed
     assert "<script src=" not in html
     assert "ROC-AUC" in html
@@ -75,6 +75,8 @@ def test_the_report_is_one_offline_page_with_a_finding_under_each_chart(
     assert "members by tier, at the end" in html
     assert "price_sensitive" not in page_text
     assert '"ticktext":["0","10","100","1,000","10,000"]' in html
+    contacts = html.split("<h2>Who to contact next</h2>")[1].split("</table>")[0]
+    assert contacts.count("<tr>") == 1 + 20  # the header and twenty members
 
 
 @pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="the reference data sets are absent")
@@ -180,4 +182,5 @@ def test_a_young_chain_gets_the_report_with_reasons_for_what_needs_more_history(
     assert "skipped churn risk" in result.output
     html = page.read_text()
     assert html.count("Not computed:") >= 1
-    assert html.count("<h2>") == 6
+    assert html.count("<h2>") == 7
+    assert "<h2>Who to contact next</h2>" in html  # with the reason it could not be drawn up

@@ -12,6 +12,7 @@ import jinja2
 import numpy as np
 import numpy.typing as npt
 import plotly.graph_objects as go
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from plotly.offline import get_plotlyjs
 
@@ -174,6 +175,42 @@ def _churn_section(findings: Findings, churn: ChurnSummary) -> Section:
     return Section("Churn risk", _figure(figure), churn_finding(churn, by_segment))
 
 
+CONTACT_LIST = 20  # members on the "who to contact next" list
+
+
+def _contact_section(findings: Findings, value: LifetimeValue, churn: ChurnSummary) -> Section:
+    """The members whose loss would cost most: expected value next year x churn risk."""
+    scores = pq.read_table(churn.scores_path, columns=["customer_id", "churn_risk"]).to_pydict()
+    risk = dict(zip(scores["customer_id"], scores["churn_risk"], strict=True))
+    worth = dict(zip(value.summary.customer_ids.tolist(), value.clv.tolist(), strict=True))
+    drivers = pq.read_table(churn.drivers_path, columns=["customer_id", "rank", "feature"])
+    first = drivers.filter(pc.equal(drivers["rank"], 1)).to_pydict()
+    why = dict(zip(first["customer_id"], first["feature"], strict=True))
+    rfm = findings.rfm
+    rows = [
+        (str(c), str(segment), worth[str(c)], risk[str(c)], int(days))
+        for c, segment, days in zip(rfm.customer_id, rfm.segment, rfm.recency_days, strict=True)
+        if str(c) in risk and str(c) in worth
+    ]
+    rows.sort(key=lambda row: row[2] * row[3], reverse=True)
+    chosen = rows[:CONTACT_LIST]
+    table = "".join(
+        f"<tr><td>{member}</td><td>{segment}</td><td class=num>{clv:,.0f}</td>"
+        f"<td class=num>{p:.0%}</td><td class=num>{days:,}</td><td>{_words(why.get(member, ''))}"
+        "</td></tr>"
+        for member, segment, clv, p, days in chosen
+    )
+    at_stake = sum(clv * p for _, _, clv, p, _ in chosen)
+    return Section(
+        "Who to contact next",
+        "<table><tr><th>member</th><th>segment</th><th>value next year</th><th>churn risk</th>"
+        f"<th>days since last visit</th><th>what moves the risk most</th></tr>{table}</table>",
+        f"These {len(chosen)} members stand to take the most with them: {at_stake:,.0f} of "
+        "expected spend next year, weighed by their churn risk. A win-back offer or a call "
+        "to them protects the most; look each one up by member id.",
+    )
+
+
 def _types_section(types: SegmentationSummary) -> Section:
     figure = go.Figure(
         go.Bar(x=[_words(t) for t in types.type_sizes], y=list(types.type_sizes.values()))
@@ -217,6 +254,12 @@ def sections(findings: Findings) -> list[Section]:
         if value
         else _skipped("Customer lifetime value", skipped["lifetime value"]),
         _churn_section(findings, churn) if churn else _skipped("Churn risk", skipped["churn risk"]),
+        _contact_section(findings, value, churn)
+        if value and churn
+        else _skipped(
+            "Who to contact next",
+            skipped.get("churn risk") or skipped.get("lifetime value") or "no scores",
+        ),
         Section(
             "Retention by cohort",
             _figure(retention_chart(findings.retention)),
