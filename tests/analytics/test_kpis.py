@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from regulars.analytics.kpis import program_kpis
+from regulars.analytics.kpis import program_kpis, store_kpis
 from regulars.analytics.warehouse import open_warehouse, sync_warehouse
 from regulars.checkout.refunds import refund_sale
 from regulars.checkout.schemas import CartLine, SaleIn, SaleResult
@@ -408,3 +408,20 @@ def test_liability_and_redemption_match_the_ledger(database: Database, tmp_path:
     assert [(m.from_tier, m.to_tier, m.changes) for m in report.tier_moves] == [
         ("regular", "silver", 1)
     ]
+
+
+def test_each_store_gets_its_own_sales_kpis() -> None:
+    shop = tiny_shop()
+    shop.execute("CREATE TABLE stores (store_id BIGINT, store_code VARCHAR, region VARCHAR)")
+    shop.execute("INSERT INTO stores VALUES (1, 'S001', 'East'), (2, 'S002', 'West')")
+    shop.execute("UPDATE receipts SET store_id = 2 WHERE receipt_id IN (3, 5)")
+    east, west = store_kpis(shop, start=APRIL, end=MAY)
+    assert (east.store_code, west.store_code) == ("S001", "S002")
+    figures = {store.store_code: {k.name: k.value for k in store.kpis} for store in (east, west)}
+    # April: S001 sold 100 and 50 (members 1 and 3, one customer) and 20 anonymously;
+    # S002 sold 30 to member 2 and 120 anonymously.
+    assert figures["S001"]["active_members"] == 1
+    assert figures["S001"]["member_share_of_sales"] == pytest.approx(150 / 170)
+    assert figures["S002"]["average_ticket_all"] == pytest.approx(75.0)
+    assert figures["S002"]["repeat_purchase_rate"] == 0.0
+    assert [k.previous for k in west.kpis][0] == 0  # S002 sold nothing in March

@@ -170,14 +170,18 @@ class _Warehouse:
     def one(self, sql: str, **params: object) -> tuple[Any, ...]:
         return self.connection.execute(sql, params).fetchall()[0]
 
-    def sales(self, start: datetime, end: datetime) -> dict[str, Figure]:
+    def sales(
+        self, start: datetime, end: datetime, store_id: int | None = None
+    ) -> dict[str, Figure]:
+        """The sales KPIs of the chain, or of one store."""
         customers = "customers" in self.present
         join = "LEFT JOIN customers c ON c.member_id = r.member_id" if customers else ""
         who = "coalesce(c.customer_id, r.member_id)" if customers else "r.member_id"
         receipts, money, member_receipts, member_money, active, repeaters = self.one(
             f"""WITH sale AS (
                     SELECT r.total, {who} AS customer_id FROM receipts r {join}
-                    WHERE r.sold_at >= $start AND r.sold_at < $end),
+                    WHERE r.sold_at >= $start AND r.sold_at < $end
+                      AND ($store IS NULL OR r.store_id = $store)),
                 visits AS (
                     SELECT customer_id, count(*) AS visits FROM sale
                     WHERE customer_id IS NOT NULL GROUP BY customer_id)
@@ -189,6 +193,7 @@ class _Warehouse:
                        (SELECT count(*) FROM visits WHERE visits >= 2)""",
             start=start,
             end=end,
+            store=store_id,
         )
         money, member_money = float(money), float(member_money)
         nobody = "no member bought anything"
@@ -400,6 +405,46 @@ def program_kpis(
     kpis = tuple(_kpi(name, now[name], then[name]) for name in UNITS)
     tiers, moves, tier_reason = _tier_report(warehouse, before, begin, finish, first_tier)
     return ProgramKpis(begin, finish, before, kpis, tiers, moves, tier_reason)
+
+
+SALES_KPIS: Final = (
+    "active_members",
+    "repeat_purchase_rate",
+    "purchase_frequency",
+    "average_ticket_members",
+    "average_ticket_all",
+    "member_share_of_sales",
+)
+
+
+@dataclass(frozen=True)
+class StoreKpis:
+    """A store's sales KPIs for a store manager: points and tiers belong to the chain."""
+
+    store_code: str
+    region: str
+    kpis: tuple[Kpi, ...]
+
+
+def store_kpis(
+    connection: duckdb.DuckDBPyConnection, *, start: date, end: date, timezone: str = "UTC"
+) -> list[StoreKpis]:
+    """Each store's sales KPIs for ``[start, end)`` and the period before, by store code."""
+    zone = _zone(timezone)
+    begin, finish = _instant(start, zone), _instant(end, zone)
+    before = begin - (finish - begin)
+    warehouse = _Warehouse(connection)
+    if "stores" not in warehouse.present:
+        return []
+    stores = connection.execute(
+        "SELECT store_id, store_code, region FROM stores ORDER BY store_code"
+    ).fetchall()
+    found = []
+    for store_id, code, region in stores:
+        now, then = (warehouse.sales(a, b, store_id) for a, b in ((begin, finish), (before, begin)))
+        kpis = tuple(_kpi(name, now[name], then[name]) for name in SALES_KPIS)
+        found.append(StoreKpis(str(code), str(region), kpis))
+    return found
 
 
 def _kpi(name: str, now: Figure, then: Figure) -> Kpi:

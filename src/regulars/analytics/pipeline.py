@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from regulars.analytics.churn import ChurnSummary, churn_report
 from regulars.analytics.cohorts import Retention, retention
-from regulars.analytics.kpis import ProgramKpis, program_kpis
+from regulars.analytics.kpis import ProgramKpis, StoreKpis, program_kpis, store_kpis
 from regulars.analytics.lifetime_value import (
     LifetimeValue,
     lifetime_value,
@@ -53,6 +53,7 @@ class Findings:
     types: SegmentationSummary | None
     retention: Retention
     kpis: ProgramKpis
+    stores: list[StoreKpis]  # each store's sales KPIs, for its manager
     skipped: dict[str, str]
 
 
@@ -103,9 +104,9 @@ def analyse(
     tell("cohorts and KPIs")
     cohorts = retention(connection, until=day)
     end = day + timedelta(days=1)
-    kpis = program_kpis(
-        connection, start=end - timedelta(days=KPI_PERIOD_DAYS), end=end, timezone=timezone
-    )
+    start = end - timedelta(days=KPI_PERIOD_DAYS)
+    kpis = program_kpis(connection, start=start, end=end, timezone=timezone)
+    stores = store_kpis(connection, start=start, end=end, timezone=timezone)
     return Findings(
         as_of=day,
         folder=folder,
@@ -116,6 +117,7 @@ def analyse(
         types=types,
         retention=cohorts,
         kpis=kpis,
+        stores=stores,
         skipped=skipped,
     )
 

@@ -20,7 +20,7 @@ from regulars import __version__
 from regulars.analytics.charts import LAYOUT, retention_chart, segment_chart
 from regulars.analytics.churn import ChurnSummary
 from regulars.analytics.cohorts import Retention
-from regulars.analytics.kpis import ProgramKpis, shown
+from regulars.analytics.kpis import ProgramKpis, StoreKpis, shown
 from regulars.analytics.lifetime_value import LifetimeValue
 from regulars.analytics.pipeline import Findings
 from regulars.analytics.rfm import SegmentSummary
@@ -211,6 +211,40 @@ def _contact_section(findings: Findings, value: LifetimeValue, churn: ChurnSumma
     )
 
 
+def _stores_section(stores: list[StoreKpis]) -> Section:
+    """One row per store, for its manager: the store's sales KPIs beside the period before."""
+    names = [_words(kpi.name) for kpi in stores[0].kpis]
+    head = "".join(f"<th>{name}</th>" for name in names)
+    rows = "".join(
+        f"<tr><td>{store.store_code}</td><td>{store.region}</td>"
+        + "".join(
+            f"<td class=num>{shown(k.value, k.unit)}<br><small>{shown(k.previous, k.unit)}"
+            "</small></td>"
+            for k in store.kpis
+        )
+        + "</tr>"
+        for store in stores
+    )
+    share = {
+        store.store_code: store.kpis[-1].value
+        for store in stores
+        if store.kpis[-1].value is not None
+    }
+    finding = "No store sold anything in the period."
+    if share:
+        low, high = min(share, key=share.__getitem__), max(share, key=share.__getitem__)
+        finding = (
+            f"Members brought {share[high]:.0%} of the sales of {high} but {share[low]:.0%} "
+            f"of those of {low}: enrolment at {low}'s tills has the most to gain. Each figure "
+            "is the last 30 days, the one below it the 30 before."
+        )
+    return Section(
+        "Stores",
+        f"<table><tr><th>store</th><th>region</th>{head}</tr>{rows}</table>",
+        finding,
+    )
+
+
 def _types_section(types: SegmentationSummary) -> Section:
     figure = go.Figure(
         go.Bar(x=[_words(t) for t in types.type_sizes], y=list(types.type_sizes.values()))
@@ -245,6 +279,7 @@ def sections(findings: Findings) -> list[Section]:
             _kpi_table(findings.kpis),
             kpi_finding(findings.kpis),
         ),
+        *([_stores_section(findings.stores)] if findings.stores else []),
         Section(
             "RFM segments",
             _figure(segment_chart(findings.segments)),
