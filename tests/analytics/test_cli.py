@@ -185,3 +185,9 @@ def test_a_young_chain_gets_the_report_with_reasons_for_what_needs_more_history(
     assert html.count("Not computed:") >= 1
     assert html.count("<h2>") == 8
     assert "<h2>Who to contact next</h2>" in html  # with the reason it could not be drawn up
+
+
+def test_a_report_in_an_unknown_language_is_refused_at_once(demo_copy: Path) -> None:
+    result = runner.invoke(app, ["analyze", "report", "--lang", "fr"])
+    assert result.exit_code == 1
+    assert "no 'fr' translation; choose one of en, zh-CN" in result.output

@@ -375,12 +375,16 @@ def report(
     out: Annotated[Path, typer.Option(help="The HTML page to write.")] = Path("report.html"),
     as_of: AsOf = None,
     warehouse: Warehouse = None,
+    lang: Annotated[str, typer.Option(help="The page's language: en or zh-CN.")] = "en",
 ) -> None:
-    """One self-contained HTML page: KPIs, segments, value, churn, cohorts, types."""
+    """One self-contained HTML page: KPIs, stores, segments, value, churn, whom to contact,
+    cohorts, types."""
     from regulars.analytics.report import render_report
+    from regulars.i18n import language
 
+    language(lang)  # an unknown language is refused before the analyses run
     findings = _findings(warehouse, out.with_suffix(".files"), as_of)
     for name, reason in findings.skipped.items():
         err_console.print(f"[yellow]skipped[/yellow] {name}: {reason}")
-    out.write_text(render_report(findings), encoding="utf-8")
+    out.write_text(render_report(findings, lang), encoding="utf-8")
     console.print(f"written to {out}")

@@ -2,7 +2,8 @@
 
 Every chart has a finding under it, one or two sentences computed from the numbers on
 the chart, so the page says what it shows. plotly.js is embedded once, from the Plotly
-package, so the page opens offline.
+package, so the page opens offline. The page speaks English or Chinese (`regulars.i18n`):
+every word on it goes through the language's catalogue, numbers through its locale.
 """
 
 from dataclasses import dataclass
@@ -20,11 +21,15 @@ from regulars import __version__
 from regulars.analytics.charts import LAYOUT, retention_chart, segment_chart
 from regulars.analytics.churn import ChurnSummary
 from regulars.analytics.cohorts import Retention
-from regulars.analytics.kpis import ProgramKpis, StoreKpis, shown
+from regulars.analytics.kpis import Kpi, ProgramKpis, StoreKpis
 from regulars.analytics.lifetime_value import LifetimeValue
 from regulars.analytics.pipeline import Findings
 from regulars.analytics.rfm import SegmentSummary
 from regulars.analytics.segments import SegmentationSummary
+from regulars.i18n import Language, language
+
+CONTACT_LIST = 20  # members on the "who to contact next" list
+EARLIER = "previous period: "  # how a KPI says its earlier figure is missing
 
 
 @dataclass(frozen=True)
@@ -34,105 +39,147 @@ class Section:
     finding: str
 
 
-def kpi_finding(kpis: ProgramKpis) -> str:
+def _words(t: Language, code: str) -> str:
+    """A code name as a label people read: price_sensitive is "Price sensitive"."""
+    return t(code.replace("_", " ").capitalize())
+
+
+def _shown(t: Language, value: float | None, unit: str) -> str:
+    """A KPI value as people read it: shares in per cent, counts of members and points as
+    whole numbers, money and rates with two decimals."""
+    if value is None:
+        return "–"
+    if unit == "share":
+        return t.percent(value, 1)
+    return t.number(value, 0 if unit in {"members", "points"} else 2)
+
+
+def _reason(t: Language, reason: str | None) -> str:
+    if not reason:
+        return ""
+    if reason.startswith(EARLIER):
+        return t("previous period: {reason}", reason=t(reason.removeprefix(EARLIER)))
+    return t(reason)
+
+
+def kpi_finding(t: Language, kpis: ProgramKpis) -> str:
     """The movement people ask about first: active members, and the member share of sales."""
     active, share = kpis["active_members"], kpis["member_share_of_sales"]
     parts = []
     if active.value is not None and active.previous:
         change = active.value / active.previous - 1
-        parts.append(
-            f"{active.value:,.0f} members bought in the period, "
-            f"{abs(change):.0%} {'more' if change >= 0 else 'fewer'} than in the one before."
+        more = (
+            "{members} members bought in the period, {change} more than in the one before."
+            if change >= 0
+            else "{members} members bought in the period, {change} fewer than in the one before."
         )
+        parts.append(t(more, members=t.number(active.value), change=t.percent(abs(change))))
     if share.value is not None:
-        parts.append(f"Members brought {share.value:.0%} of all sales.")
-    return " ".join(parts) or "There were no sales in the period."
+        parts.append(t("Members brought {share} of all sales.", share=t.percent(share.value)))
+    return " ".join(parts) or t("There were no sales in the period.")
 
 
-def segment_finding(rows: list[SegmentSummary]) -> str:
+def segment_finding(t: Language, rows: list[SegmentSummary]) -> str:
     """How concentrated the revenue is: the segment with the most revenue per customer."""
     top = max(rows, key=lambda r: r.revenue_share - r.customer_share)
     at_risk = sum(r.revenue_share for r in rows if r.segment in {"At Risk", "Can't Lose Them"})
-    return (
-        f"{top.segment} are {top.customer_share:.0%} of customers and bring "
-        f"{top.revenue_share:.0%} of revenue. Customers at risk or that the chain can't lose "
-        f"brought {at_risk:.0%} of revenue: they are the first to win back."
+    return t(
+        "{segment} are {customers} of customers and bring {revenue} of revenue. Customers at "
+        "risk or that the chain can't lose brought {at_risk} of revenue: they are the first to "
+        "win back.",
+        segment=t(str(top.segment)),
+        customers=t.percent(top.customer_share),
+        revenue=t.percent(top.revenue_share),
+        at_risk=t.percent(at_risk),
     )
 
 
-def value_finding(clv: npt.NDArray[np.float64]) -> str:
+def value_finding(t: Language, clv: npt.NDArray[np.float64]) -> str:
     """How much of next year's expected value sits with the best fifth of customers."""
     ordered = np.sort(clv)[::-1]
     top = ordered[: max(1, len(ordered) // 5)].sum()
     total = ordered.sum()
-    share = top / total if total else 0.0
-    return (
-        f"The fifth of customers with the highest lifetime value hold {share:.0%} of the value "
-        f"expected over the next year; the median customer is worth {np.median(clv):,.2f}."
+    return t(
+        "The fifth of customers with the highest lifetime value hold {share} of the value "
+        "expected over the next year; the median customer is worth {median}.",
+        share=t.percent(top / total if total else 0.0),
+        median=t.number(float(np.median(clv)), 2),
     )
 
 
-def churn_finding(churn: ChurnSummary, by_segment: dict[str, float]) -> str:
+def churn_finding(t: Language, churn: ChurnSummary, by_segment: dict[str, float]) -> str:
     model, baseline = churn.model, churn.baseline
     riskiest = max(by_segment, key=lambda s: by_segment[s])
-    found = (
-        f"{riskiest} members are the most likely to stop buying (mean risk "
-        f"{by_segment[riskiest]:.0%} within {churn.horizon_days} days). Of a member who "
-        f"stopped and one who stayed, the model rates the one who stopped as riskier "
-        f"{model.roc_auc:.0%} of the time (ROC-AUC {model.roc_auc:.2f}); the BG/NBD chance "
-        f"of no purchase in that time does so {baseline.roc_auc:.0%} of the time."
+    found = t(
+        "{segment} members are the most likely to stop buying (mean risk {risk} within {days} "
+        "days). Of a member who stopped and one who stayed, the model rates the one who "
+        "stopped as riskier {model} of the time (ROC-AUC {auc}); the BG/NBD chance of no "
+        "purchase in that time does so {baseline} of the time.",
+        segment=t(riskiest),
+        risk=t.percent(by_segment[riskiest]),
+        days=t.number(churn.horizon_days),
+        model=t.percent(model.roc_auc),
+        auc=t.number(model.roc_auc, 2),
+        baseline=t.percent(baseline.roc_auc),
     )
     if churn.beats_baseline:
         return found
-    return found + (
-        " The model does not beat that simpler baseline on the test period: act on the "
+    return f"{found} " + t(
+        "The model does not beat that simpler baseline on the test period: act on the "
         "BG/NBD figure, or give it more history."
     )
 
 
-def retention_finding(found: Retention) -> str:
+def retention_finding(t: Language, found: Retention) -> str:
     """The oldest cohort's retention at the latest month observed for it."""
     observed = np.flatnonzero(~np.isnan(found.share[0]))
     last = int(observed[-1])
-    finding = (
-        f"Of the {found.sizes[0]:,} customers of the {found.labels[0]} cohort, "
-        f"{found.share[0, last]:.0%} still bought in their month {last}."
+    finding = t(
+        "Of the {customers} customers of the {cohort} cohort, {share} still bought in their "
+        "month {month}.",
+        customers=t.number(found.sizes[0]),
+        cohort=found.labels[0],
+        share=t.percent(found.share[0, last]),
+        month=last,
     )
     if found.share.shape[1] > 1 and np.nanmean(found.share[:, 0]) < np.nanmean(found.share[:, 1]):
-        finding += (
-            " Month 0 is the month of joining, often only its last days, so fewer members "
-            "buy in it than in month 1: read retention from month 1 on."
+        finding += " " + t(
+            "Month 0 is the month of joining, often only its last days, so fewer members buy "
+            "in it than in month 1: read retention from month 1 on."
         )
     return finding
 
 
-def _words(code: str) -> str:
-    """A code name as a label people read: price_sensitive is "Price sensitive"."""
-    return code.replace("_", " ").capitalize()
-
-
-def _kpi_table(kpis: ProgramKpis) -> str:
-    rows = "".join(
-        f"<tr><td>{_words(k.name)}</td><td class=num>{shown(k.value, k.unit)}</td>"
-        f"<td class=num>{shown(k.previous, k.unit)}</td><td>{k.reason or ''}</td></tr>"
-        for k in kpis.kpis
+def _kpi_rows(t: Language, kpis: tuple[Kpi, ...]) -> str:
+    return "".join(
+        f"<tr><td>{_words(t, k.name)}</td><td class=num>{_shown(t, k.value, k.unit)}</td>"
+        f"<td class=num>{_shown(t, k.previous, k.unit)}</td><td>{_reason(t, k.reason)}</td></tr>"
+        for k in kpis
     )
+
+
+def _kpi_table(t: Language, kpis: ProgramKpis) -> str:
     tiers = "".join(
-        f"<tr><td>{_words(t.tier)}</td><td class=num>{t.members:,}</td>"
-        f"<td class=num>{t.previous:,}</td><td></td></tr>"
-        for t in kpis.tiers
+        f"<tr><td>{_words(t, c.tier)}</td><td class=num>{t.number(c.members)}</td>"
+        f"<td class=num>{t.number(c.previous)}</td><td></td></tr>"
+        for c in kpis.tiers
     )
     moves = "".join(
-        f"<tr><td>{_words(m.from_tier)} → {_words(m.to_tier)}</td><td class=num>{m.changes:,}"
-        f"</td><td class=num>{m.previous:,}</td><td></td></tr>"
+        f"<tr><td>{_words(t, m.from_tier)} → {_words(t, m.to_tier)}</td>"
+        f"<td class=num>{t.number(m.changes)}</td><td class=num>{t.number(m.previous)}</td>"
+        "<td></td></tr>"
         for m in kpis.tier_moves
     )
-    head = "<tr><th>{}</th><th>period</th><th>before</th><th></th></tr>"
+    head = f"<tr><th>{{}}</th><th>{t('period')}</th><th>{t('before')}</th><th></th></tr>"
     return (
-        f"<table>{head.format('KPI')}{rows}"
-        + (f"{head.format('members by tier, at the end')}{tiers}" if tiers else "")
-        + (f"{head.format('tier moves')}{moves}" if moves else "")
-        + (f"<tr><td colspan=4>{kpis.tier_reason}</td></tr>" if kpis.tier_reason else "")
+        f"<table>{head.format(t('KPI'))}{_kpi_rows(t, kpis.kpis)}"
+        + (f"{head.format(t('members by tier, at the end'))}{tiers}" if tiers else "")
+        + (f"{head.format(t('tier moves'))}{moves}" if moves else "")
+        + (
+            f"<tr><td colspan=4>{_reason(t, kpis.tier_reason)}</td></tr>"
+            if kpis.tier_reason
+            else ""
+        )
         + "</table>"
     )
 
@@ -153,32 +200,43 @@ def _churn_by_segment(findings: Findings, churn: ChurnSummary) -> dict[str, floa
     return {segment: float(np.mean(values)) for segment, values in sums.items()}
 
 
-def _value_section(value: LifetimeValue) -> Section:
+def _segments_section(t: Language, rows: list[SegmentSummary]) -> Section:
+    figure = segment_chart(rows)
+    figure.update_traces(
+        labels=[t(str(r.segment)) for r in rows],
+        texttemplate=t("%{label}<br>%{value:,} customers<br>%{customdata:.0%} of revenue"),
+    )
+    figure.update_layout(title=t("RFM segments: size and share of revenue"))
+    return Section(t("RFM segments"), _figure(figure), segment_finding(t, rows))
+
+
+def _value_section(t: Language, value: LifetimeValue) -> Section:
     figure = go.Figure(go.Histogram(x=np.log10(1 + value.clv), nbinsx=40))
     figure.update_layout(
-        title="Expected value over the next year (log scale)",
+        title=t("Expected value over the next year (log scale)"),
         xaxis={
-            "title": "lifetime value",
+            "title": t("lifetime value"),
             "tickvals": [float(np.log10(1 + v)) for v in (0, 10, 100, 1_000, 10_000)],
-            "ticktext": ["0", "10", "100", "1,000", "10,000"],
+            "ticktext": [t.number(v) for v in (0, 10, 100, 1_000, 10_000)],
         },
-        yaxis_title="customers",
+        yaxis_title=t("customers"),
         **LAYOUT,
     )
-    return Section("Customer lifetime value", _figure(figure), value_finding(value.clv))
+    return Section(t("Customer lifetime value"), _figure(figure), value_finding(t, value.clv))
 
 
-def _churn_section(findings: Findings, churn: ChurnSummary) -> Section:
+def _churn_section(t: Language, findings: Findings, churn: ChurnSummary) -> Section:
     by_segment = _churn_by_segment(findings, churn)
-    figure = go.Figure(go.Bar(x=list(by_segment), y=list(by_segment.values())))
-    figure.update_layout(title="Mean churn risk by RFM segment", yaxis_tickformat=".0%", **LAYOUT)
-    return Section("Churn risk", _figure(figure), churn_finding(churn, by_segment))
+    figure = go.Figure(go.Bar(x=[t(s) for s in by_segment], y=list(by_segment.values())))
+    figure.update_layout(
+        title=t("Mean churn risk by RFM segment"), yaxis_tickformat=".0%", **LAYOUT
+    )
+    return Section(t("Churn risk"), _figure(figure), churn_finding(t, churn, by_segment))
 
 
-CONTACT_LIST = 20  # members on the "who to contact next" list
-
-
-def _contact_section(findings: Findings, value: LifetimeValue, churn: ChurnSummary) -> Section:
+def _contact_section(
+    t: Language, findings: Findings, value: LifetimeValue, churn: ChurnSummary
+) -> Section:
     """The members whose loss would cost most: expected value next year x churn risk."""
     scores = pq.read_table(churn.scores_path, columns=["customer_id", "churn_risk"]).to_pydict()
     risk = dict(zip(scores["customer_id"], scores["churn_risk"], strict=True))
@@ -195,31 +253,44 @@ def _contact_section(findings: Findings, value: LifetimeValue, churn: ChurnSumma
     rows.sort(key=lambda row: row[2] * row[3], reverse=True)
     chosen = rows[:CONTACT_LIST]
     table = "".join(
-        f"<tr><td>{member}</td><td>{segment}</td><td class=num>{clv:,.0f}</td>"
-        f"<td class=num>{p:.0%}</td><td class=num>{days:,}</td><td>{_words(why.get(member, ''))}"
-        "</td></tr>"
+        f"<tr><td>{member}</td><td>{t(segment)}</td><td class=num>{t.number(clv)}</td>"
+        f"<td class=num>{t.percent(p)}</td><td class=num>{t.number(days)}</td>"
+        f"<td>{_words(t, why[member]) if member in why else ''}</td></tr>"
         for member, segment, clv, p, days in chosen
+    )
+    head = "".join(
+        f"<th>{t(name)}</th>"
+        for name in (
+            "member",
+            "segment",
+            "value next year",
+            "churn risk",
+            "days since last visit",
+            "what moves the risk most",
+        )
     )
     at_stake = sum(clv * p for _, _, clv, p, _ in chosen)
     return Section(
-        "Who to contact next",
-        "<table><tr><th>member</th><th>segment</th><th>value next year</th><th>churn risk</th>"
-        f"<th>days since last visit</th><th>what moves the risk most</th></tr>{table}</table>",
-        f"These {len(chosen)} members stand to take the most with them: {at_stake:,.0f} of "
-        "expected spend next year, weighed by their churn risk. A win-back offer or a call "
-        "to them protects the most; look each one up by member id.",
+        t("Who to contact next"),
+        f"<table><tr>{head}</tr>{table}</table>",
+        t(
+            "These {members} members stand to take the most with them: {value} of expected "
+            "spend next year, weighed by their churn risk. A win-back offer or a call to them "
+            "protects the most; look each one up by member id.",
+            members=len(chosen),
+            value=t.number(at_stake),
+        ),
     )
 
 
-def _stores_section(stores: list[StoreKpis]) -> Section:
+def _stores_section(t: Language, stores: list[StoreKpis]) -> Section:
     """One row per store, for its manager: the store's sales KPIs beside the period before."""
-    names = [_words(kpi.name) for kpi in stores[0].kpis]
-    head = "".join(f"<th>{name}</th>" for name in names)
+    head = "".join(f"<th>{_words(t, kpi.name)}</th>" for kpi in stores[0].kpis)
     rows = "".join(
         f"<tr><td>{store.store_code}</td><td>{store.region}</td>"
         + "".join(
-            f"<td class=num>{shown(k.value, k.unit)}<br><small>{shown(k.previous, k.unit)}"
-            "</small></td>"
+            f"<td class=num>{_shown(t, k.value, k.unit)}<br>"
+            f"<small>{_shown(t, k.previous, k.unit)}</small></td>"
             for k in store.kpis
         )
         + "</tr>"
@@ -230,91 +301,116 @@ def _stores_section(stores: list[StoreKpis]) -> Section:
         for store in stores
         if store.kpis[-1].value is not None
     }
-    finding = "No store sold anything in the period."
+    finding = t("No store sold anything in the period.")
     if share:
         low, high = min(share, key=share.__getitem__), max(share, key=share.__getitem__)
-        finding = (
-            f"Members brought {share[high]:.0%} of the sales of {high} but {share[low]:.0%} "
-            f"of those of {low}: enrolment at {low}'s tills has the most to gain. Each figure "
-            "is the last 30 days, the one below it the 30 before."
+        finding = t(
+            "Members brought {high_share} of the sales of {high} but {low_share} of those of "
+            "{low}: enrolment at {low}'s tills has the most to gain. Each figure is the last "
+            "30 days, the one below it the 30 before.",
+            high=high,
+            low=low,
+            high_share=t.percent(share[high]),
+            low_share=t.percent(share[low]),
         )
     return Section(
-        "Stores",
-        f"<table><tr><th>store</th><th>region</th>{head}</tr>{rows}</table>",
+        t("Stores"),
+        f"<table><tr><th>{t('store')}</th><th>{t('region')}</th>{head}</tr>{rows}</table>",
         finding,
     )
 
 
-def _types_section(types: SegmentationSummary) -> Section:
-    figure = go.Figure(
-        go.Bar(x=[_words(t) for t in types.type_sizes], y=list(types.type_sizes.values()))
+def _retention_section(t: Language, found: Retention) -> Section:
+    figure = retention_chart(found)
+    months = found.share.shape[1]
+    figure.update_traces(
+        x=[t("month 0 (joining)")] + [t("month {month}", month=k) for k in range(1, months)],
+        colorbar_title=t("% active"),
     )
-    figure.update_layout(title="Shopper types", yaxis_title="members", **LAYOUT)
+    title = {
+        "join": "Retention by join month",
+        "first_purchase": "Retention by first purchase",
+    }
+    figure.update_layout(title=t(title.get(found.basis, "Retention by cohort")))
+    return Section(t("Retention by cohort"), _figure(figure), retention_finding(t, found))
+
+
+def _types_section(t: Language, types: SegmentationSummary) -> Section:
+    figure = go.Figure(
+        go.Bar(x=[_words(t, k) for k in types.type_sizes], y=list(types.type_sizes.values()))
+    )
+    figure.update_layout(title=t("Shopper types"), yaxis_title=t("members"), **LAYOUT)
     clusters = "".join(
-        f"<tr><td>{c.cluster}</td><td class=num>{c.members:,}</td><td>{c.description}</td></tr>"
+        f"<tr><td>{c.cluster}</td><td class=num>{t.number(c.members)}</td>"
+        f"<td>{t(', ').join(t(trait) for trait in c.description.split(', '))}</td></tr>"
         for c in types.clusters
     )
-    largest = max(types.type_sizes, key=lambda t: types.type_sizes[t])
+    largest = max(types.type_sizes, key=lambda k: types.type_sizes[k])
+    head = "".join(f"<th>{t(name)}</th>" for name in ("cluster", "members", "what sets it apart"))
     return Section(
-        "Shopper types and clusters",
-        _figure(figure)
-        + "<table><tr><th>cluster</th><th>members</th><th>what sets it apart</th></tr>"
-        f"{clusters}</table>",
-        f"{_words(largest)} shoppers are the largest group "
-        f"({types.type_sizes[largest]:,} of {types.members:,} members with enough visits); "
-        f"k-means finds {types.k} clusters.",
+        t("Shopper types and clusters"),
+        _figure(figure) + f"<table><tr>{head}</tr>{clusters}</table>",
+        t(
+            "{kind} shoppers are the largest group ({members} of {all} members with enough "
+            "visits); k-means finds {k} clusters.",
+            kind=_words(t, largest),
+            members=t.number(types.type_sizes[largest]),
+            all=t.number(types.members),
+            k=types.k,
+        ),
     )
 
 
-def _skipped(title: str, reason: str) -> Section:
-    return Section(title, "", f"Not computed: {reason}.")
+def _skipped(t: Language, title: str, reason: str) -> Section:
+    return Section(t(title), "", t("Not computed: {reason}.", reason=t(reason)))
 
 
-def sections(findings: Findings) -> list[Section]:
+def sections(findings: Findings, t: Language) -> list[Section]:
     value, churn, types = findings.value, findings.churn, findings.types
     skipped = findings.skipped
     return [
         Section(
-            "Program KPIs, last 30 days",
-            _kpi_table(findings.kpis),
-            kpi_finding(findings.kpis),
+            t("Program KPIs, last 30 days"),
+            _kpi_table(t, findings.kpis),
+            kpi_finding(t, findings.kpis),
         ),
-        *([_stores_section(findings.stores)] if findings.stores else []),
-        Section(
-            "RFM segments",
-            _figure(segment_chart(findings.segments)),
-            segment_finding(findings.segments),
-        ),
-        _value_section(value)
+        *([_stores_section(t, findings.stores)] if findings.stores else []),
+        _segments_section(t, findings.segments),
+        _value_section(t, value)
         if value
-        else _skipped("Customer lifetime value", skipped["lifetime value"]),
-        _churn_section(findings, churn) if churn else _skipped("Churn risk", skipped["churn risk"]),
-        _contact_section(findings, value, churn)
+        else _skipped(t, "Customer lifetime value", skipped["lifetime value"]),
+        _churn_section(t, findings, churn)
+        if churn
+        else _skipped(t, "Churn risk", skipped["churn risk"]),
+        _contact_section(t, findings, value, churn)
         if value and churn
         else _skipped(
+            t,
             "Who to contact next",
             skipped.get("churn risk") or skipped.get("lifetime value") or "no scores",
         ),
-        Section(
-            "Retention by cohort",
-            _figure(retention_chart(findings.retention)),
-            retention_finding(findings.retention),
-        ),
-        _types_section(types)
+        _retention_section(t, findings.retention),
+        _types_section(t, types)
         if types
-        else _skipped("Shopper types and clusters", skipped["shopper types"]),
+        else _skipped(t, "Shopper types and clusters", skipped["shopper types"]),
     ]
 
 
-def render_report(findings: Findings) -> str:
-    """The whole page as one HTML string."""
+def render_report(findings: Findings, lang: str = "en") -> str:
+    """The whole page as one HTML string, in the language `lang` (`en`, `zh-CN`)."""
+    t = language(lang)
     template = jinja2.Template(
         files("regulars.analytics").joinpath("templates/report.html.j2").read_text()
     )
     return template.render(
+        lang=lang,
         plotlyjs=get_plotlyjs(),
-        as_of=findings.as_of,
-        customers=f"{len(findings.rfm.customer_id):,}",
-        version=__version__,
-        sections=sections(findings),
+        title=t("Customer report {day}", day=findings.as_of),
+        heading=t("Customers of the chain, {day}", day=findings.as_of),
+        subtitle=t(
+            "{members} members with purchases. Generated by Regulars {version}.",
+            members=t.number(len(findings.rfm.customer_id)),
+            version=__version__,
+        ),
+        sections=sections(findings, t),
     )
