@@ -46,6 +46,7 @@ import duckdb
 
 from regulars.analytics.transactions import relations
 from regulars.errors import InvalidInput
+from regulars.i18n import Language, language
 
 # The demo program pays 1 yuan for 100 points ([redemption] points_per_yuan = 100).
 DEMO_POINT_VALUE: Final = Decimal("0.01")
@@ -73,14 +74,15 @@ UNITS: Final = {
 Figure = tuple[float | None, str | None]  # a value, or None and the reason
 
 
-def shown(value: float | None, unit: str) -> str:
-    """A KPI value as people read it: shares in per cent, counts of members and points as
-    whole numbers, money and rates with two decimals."""
+def shown(value: float | None, unit: str, lang: Language | None = None) -> str:
+    """A KPI value as people read it (in `lang`, English by default): shares in per cent,
+    counts of members and points as whole numbers, money and rates with two decimals."""
+    t = lang or language("en")
     if value is None:
         return "–"
     if unit == "share":
-        return f"{value:.1%}"
-    return f"{value:,.0f}" if unit in {"members", "points"} else f"{value:,.2f}"
+        return t.percent(value, 1)
+    return t.number(value, 0 if unit in {"members", "points"} else 2)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from regulars import __version__
 from regulars.analytics.charts import LAYOUT, retention_chart, segment_chart
 from regulars.analytics.churn import ChurnSummary
 from regulars.analytics.cohorts import Retention
-from regulars.analytics.kpis import Kpi, ProgramKpis, StoreKpis
+from regulars.analytics.kpis import Kpi, ProgramKpis, StoreKpis, shown
 from regulars.analytics.lifetime_value import LifetimeValue
 from regulars.analytics.pipeline import Findings
 from regulars.analytics.rfm import SegmentSummary
@@ -42,16 +42,6 @@ class Section:
 def _words(t: Language, code: str) -> str:
     """A code name as a label people read: price_sensitive is "Price sensitive"."""
     return t(code.replace("_", " ").capitalize())
-
-
-def _shown(t: Language, value: float | None, unit: str) -> str:
-    """A KPI value as people read it: shares in per cent, counts of members and points as
-    whole numbers, money and rates with two decimals."""
-    if value is None:
-        return "–"
-    if unit == "share":
-        return t.percent(value, 1)
-    return t.number(value, 0 if unit in {"members", "points"} else 2)
 
 
 def _reason(t: Language, reason: str | None) -> str:
@@ -152,8 +142,8 @@ def retention_finding(t: Language, found: Retention) -> str:
 
 def _kpi_rows(t: Language, kpis: tuple[Kpi, ...]) -> str:
     return "".join(
-        f"<tr><td>{_words(t, k.name)}</td><td class=num>{_shown(t, k.value, k.unit)}</td>"
-        f"<td class=num>{_shown(t, k.previous, k.unit)}</td><td>{_reason(t, k.reason)}</td></tr>"
+        f"<tr><td>{_words(t, k.name)}</td><td class=num>{shown(k.value, k.unit, t)}</td>"
+        f"<td class=num>{shown(k.previous, k.unit, t)}</td><td>{_reason(t, k.reason)}</td></tr>"
         for k in kpis
     )
 
@@ -289,8 +279,8 @@ def _stores_section(t: Language, stores: list[StoreKpis]) -> Section:
     rows = "".join(
         f"<tr><td>{store.store_code}</td><td>{store.region}</td>"
         + "".join(
-            f"<td class=num>{_shown(t, k.value, k.unit)}<br>"
-            f"<small>{_shown(t, k.previous, k.unit)}</small></td>"
+            f"<td class=num>{shown(k.value, k.unit, t)}<br>"
+            f"<small>{shown(k.previous, k.unit, t)}</small></td>"
             for k in store.kpis
         )
         + "</tr>"
