@@ -265,3 +265,20 @@ def test_audit_tail_filters_and_speaks_json_with_whole_request_ids(configured: s
     table = runner.invoke(app, ["audit", "tail", "--actor", "agent 7", "--since", "2026-06-02"])
     assert "b" * 40 in table.output  # whole, not cut to the terminal's 80 columns
     assert "a" * 40 not in table.output
+
+
+def test_staff_accounts_are_made_listed_and_disabled(configured: str) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    password = "correct horse battery\n" * 2
+    made = runner.invoke(
+        app, ["users", "create", "li.na", "--role", "support", "--name", "Li Na"], input=password
+    )
+    assert made.exit_code == 0, made.output
+    assert "correct horse" not in made.output
+    short = runner.invoke(app, ["users", "create", "wang", "--role", "analyst"], input="abc\nabc\n")
+    assert short.exit_code == 1
+    assert "at least 10 characters" in short.output
+    assert runner.invoke(app, ["users", "disable", "li.na"]).exit_code == 0
+    listed = runner.invoke(app, ["users", "list"]).output
+    assert re.search(r"li\.na\s+│ Li Na\s+│ support\s+│\s+│ zh-CN", listed)
+    assert "wang" not in listed

@@ -16,6 +16,7 @@ from regulars.referrals import models as referrals
 from regulars.rewards import models as rewards
 from regulars.sales import models as sales
 from regulars.scheduler import models as scheduler
+from regulars.staff import models as staff
 from regulars.stamps import models as stamps
 from regulars.tiers import models as tiers
 
@@ -36,6 +37,7 @@ __all__ = [
     "rewards",
     "sales",
     "scheduler",
+    "staff",
     "stamps",
     "tiers",
 ]

@@ -1,0 +1,1 @@
+"""The chain's people who work in the console: accounts, passwords, sessions."""
