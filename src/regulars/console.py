@@ -21,6 +21,7 @@ from rich.text import Text
 from regulars.errors import RegularsError
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
 # A terminal gets tables fitted to its width; piped output (a file, grep, a log) is never
@@ -47,14 +48,21 @@ def reports_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def open_database(*, require_migrated: bool = True) -> "sessionmaker[Session]":
+def open_engine(*, require_migrated: bool = True) -> "Engine":
+    """The configured database, refused when `regulars db upgrade` has not prepared it."""
     from regulars.config import get_settings
-    from regulars.db import ensure_migrated, make_engine, make_sessionmaker
+    from regulars.db import ensure_migrated, make_engine
 
     engine = make_engine(get_settings().database_url)
     if require_migrated:
         ensure_migrated(engine)
-    return make_sessionmaker(engine)
+    return engine
+
+
+def open_database(*, require_migrated: bool = True) -> "sessionmaker[Session]":
+    from regulars.db import make_sessionmaker
+
+    return make_sessionmaker(open_engine(require_migrated=require_migrated))
 
 
 class RateColumn(ProgressColumn):

@@ -30,8 +30,14 @@ from regulars.analytics.transactions import last_purchase_day
 from regulars.analytics.warehouse import open_warehouse, sync_warehouse
 from regulars.clock import utc_now
 from regulars.config import get_settings
-from regulars.console import console, err_console, open_database, reports_errors, row_progress
-from regulars.db import ensure_migrated, make_engine
+from regulars.console import (
+    console,
+    err_console,
+    open_database,
+    open_engine,
+    reports_errors,
+    row_progress,
+)
 
 if TYPE_CHECKING:
     from regulars.analytics.pipeline import Findings
@@ -47,8 +53,7 @@ def sync(
 ) -> None:
     """Copy new sales, lines, refunds and ledger entries; refresh members, lots and tiers."""
     settings = get_settings()
-    engine = make_engine(settings.database_url)
-    ensure_migrated(engine)
+    engine = open_engine()
     with row_progress() as progress:
         tasks: dict[str, Any] = {}
 
@@ -313,7 +318,7 @@ def types(
     if against_demo_truth:
         typed = pq.read_table(out / PARQUET_NAME, columns=["member_id", "shopper_type"])
         agreement = compare_with_demo_truth(
-            make_engine(settings.database_url),
+            open_engine(),
             member_id=typed["member_id"].to_numpy(),
             found_types=typed["shopper_type"].to_numpy(zero_copy_only=False),
         )

@@ -54,6 +54,8 @@ DEMO_POINT_VALUE: Final = Decimal("0.01")
 DEMO_FIRST_TIER: Final = "regular"
 YEAR: Final = timedelta(days=365)
 
+EARLIER: Final = "previous period: "  # how a KPI says its earlier figure is missing
+
 UNITS: Final = {
     "active_members": "members",
     "new_members": "members",
@@ -450,7 +452,7 @@ def store_kpis(
 
 
 def _kpi(name: str, now: Figure, then: Figure) -> Kpi:
-    reason = now[1] or (then[1] and f"previous period: {then[1]}")
+    reason = now[1] or (then[1] and f"{EARLIER}{then[1]}")
     return Kpi(name, UNITS[name], now[0], then[0], reason)
 
 

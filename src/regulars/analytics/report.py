@@ -21,7 +21,7 @@ from regulars import __version__
 from regulars.analytics.charts import LAYOUT, retention_chart, segment_chart
 from regulars.analytics.churn import ChurnSummary
 from regulars.analytics.cohorts import Retention
-from regulars.analytics.kpis import Kpi, ProgramKpis, StoreKpis, shown
+from regulars.analytics.kpis import EARLIER, Kpi, ProgramKpis, StoreKpis, shown
 from regulars.analytics.lifetime_value import LifetimeValue
 from regulars.analytics.pipeline import Findings
 from regulars.analytics.rfm import SegmentSummary
@@ -29,7 +29,6 @@ from regulars.analytics.segments import SegmentationSummary
 from regulars.i18n import Language, language
 
 CONTACT_LIST = 20  # members on the "who to contact next" list
-EARLIER = "previous period: "  # how a KPI says its earlier figure is missing
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from regulars.console import console, err_console, open_database, reports_errors
+from regulars.console import console, err_console, open_database, open_engine, reports_errors
 
 app = typer.Typer()
 
@@ -32,7 +32,7 @@ def run_command(
 
     settings = get_settings()
     schedule = load_schedule(settings.schedule_file)
-    engine = open_database().kw["bind"]
+    engine = open_engine()
     holder = holder_name()
     console.print(f"scheduler {holder}: {len(schedule)} jobs in {settings.timezone}")
     while True:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from regulars.config import Settings
 from regulars.db import conflict_insert, make_sessionmaker, run_in_transaction, table
+from regulars.jobs import Job, run_job
 from regulars.scheduler.models import JobRun
 from regulars.scheduler.schedule import Entry
 
@@ -25,12 +26,10 @@ LEASE = timedelta(hours=6)  # longer than any job takes; then a dead holder's ru
 Task = Callable[[Engine, Settings, datetime], str]  # runs a job as of its due time; a report
 
 
-def _loyalty_job(name: str) -> Task:
+def _loyalty_job(job: Job) -> Task:
     def run(engine: Engine, settings: Settings, due: datetime) -> str:
-        from regulars.jobs import Job, run_job
-
-        work = partial(run_job, job=Job(name), as_of_text=due.isoformat())
-        return run_in_transaction(make_sessionmaker(engine), lambda session: work(session))
+        work = partial(run_job, job=job, as_of_text=due.isoformat())
+        return run_in_transaction(make_sessionmaker(engine), work)
 
     return run
 
@@ -55,9 +54,8 @@ def _member_scores(engine: Engine, settings: Settings, due: datetime) -> str:
     return f"{scored.members:,} members scored by run {scored.run_id}"
 
 
-LOYALTY_JOBS = ("mature-points", "expire-points", "expire-coupons", "birthday-bonus", "tier-review")
 TASKS: dict[str, Task] = {
-    **{name: _loyalty_job(name) for name in LOYALTY_JOBS},
+    **{str(job): _loyalty_job(job) for job in Job},
     "warehouse-sync": _warehouse_sync,
     "member-scores": _member_scores,
 }
