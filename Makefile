@@ -5,10 +5,14 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Browser libraries of the console come from the npm registry at install, never committed.
+ASSETS := src/regulars/web/static/vendor
 
 .PHONY: run test install lock
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock package-lock.json
+	npm ci --silent --no-audit --no-fund
+	mkdir -p $(ASSETS) && cp node_modules/htmx.org/dist/htmx.min.js $(ASSETS)/
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[test]'

@@ -164,6 +164,33 @@ def _ratio(part: float, whole: float, reason: str) -> Figure:
     return (part / whole, None) if whole else (None, reason)
 
 
+@dataclass(frozen=True)
+class Sales:
+    """Which sales the sales KPIs count: all of them, or one store's, region's or channel's."""
+
+    store_id: int | None = None
+    region: str | None = None
+    channel: str | None = None
+
+    def condition(self, receipts: str = "receipts") -> tuple[str, dict[str, object]]:
+        """SQL that holds for the receipts (by the alias `receipts`) these sales count, and
+        its parameters; a chain-wide filter asks nothing of the warehouse's columns."""
+        found: list[str] = ["TRUE"]
+        params: dict[str, object] = {}
+        if self.store_id is not None:
+            found.append(f"{receipts}.store_id = $store")
+            params["store"] = self.store_id
+        if self.channel is not None:
+            found.append(f"{receipts}.channel = $channel")
+            params["channel"] = self.channel
+        if self.region is not None:
+            found.append(
+                f"{receipts}.store_id IN (SELECT store_id FROM stores WHERE region = $region)"
+            )
+            params["region"] = self.region
+        return " AND ".join(found), params
+
+
 class _Warehouse:
     """The relations a connection holds and the queries over them; absent ones read as empty."""
 
@@ -175,17 +202,19 @@ class _Warehouse:
         return self.connection.execute(sql, params).fetchall()[0]
 
     def sales(
-        self, start: datetime, end: datetime, store_id: int | None = None
+        self, start: datetime, end: datetime, where: Sales | None = None
     ) -> dict[str, Figure]:
-        """The sales KPIs of the chain, or of one store."""
+        """The sales KPIs of the chain, or of the sales ``where`` picks."""
+        where = where or Sales()
         customers = "customers" in self.present
         join = "LEFT JOIN customers c ON c.member_id = r.member_id" if customers else ""
         who = "coalesce(c.customer_id, r.member_id)" if customers else "r.member_id"
+        chosen, params = where.condition("r")
         receipts, money, member_receipts, member_money, active, repeaters = self.one(
             f"""WITH sale AS (
                     SELECT r.total, {who} AS customer_id FROM receipts r {join}
                     WHERE r.sold_at >= $start AND r.sold_at < $end
-                      AND ($store IS NULL OR r.store_id = $store)),
+                      AND {chosen}),
                 visits AS (
                     SELECT customer_id, count(*) AS visits FROM sale
                     WHERE customer_id IS NOT NULL GROUP BY customer_id)
@@ -197,7 +226,7 @@ class _Warehouse:
                        (SELECT count(*) FROM visits WHERE visits >= 2)""",
             start=start,
             end=end,
-            store=store_id,
+            **params,
         )
         money, member_money = float(money), float(member_money)
         nobody = "no member bought anything"
@@ -367,6 +396,7 @@ def program_kpis(
     point_value: Decimal = DEMO_POINT_VALUE,
     breakage_window: timedelta = YEAR,
     first_tier: str = DEMO_FIRST_TIER,
+    sales: Sales | None = None,
 ) -> ProgramKpis:
     """Work out the program's KPIs for ``[start, end)`` and the period of equal length before.
 
@@ -381,6 +411,8 @@ def program_kpis(
             program's redemption value.
         breakage_window: how far the breakage rate looks back from each period's end.
         first_tier: the tier of members who never had a tier assigned.
+        sales: the sales the sales KPIs count (a store, region or channel); points, new
+            members and tiers are the chain's.
 
     Returns:
         The KPIs in a fixed order (see ``UNITS``), the tier distribution at the end and at
@@ -400,7 +432,7 @@ def program_kpis(
 
     def figures(a: datetime, b: datetime) -> dict[str, Figure]:
         return (
-            warehouse.sales(a, b)
+            warehouse.sales(a, b, sales)
             | warehouse.new_members(a, b)
             | warehouse.points(a, b, breakage_window, point_value)
         )
@@ -445,7 +477,10 @@ def store_kpis(
     ).fetchall()
     found = []
     for store_id, code, region in stores:
-        now, then = (warehouse.sales(a, b, store_id) for a, b in ((begin, finish), (before, begin)))
+        now, then = (
+            warehouse.sales(a, b, Sales(store_id=store_id))
+            for a, b in ((begin, finish), (before, begin))
+        )
         kpis = tuple(_kpi(name, now[name], then[name]) for name in SALES_KPIS)
         found.append(StoreKpis(str(code), str(region), kpis))
     return found
@@ -472,3 +507,65 @@ def _tier_report(
         for a, b in sorted(now.keys() | then.keys())
     )
     return tiers, moves, None
+
+
+@dataclass(frozen=True)
+class Week:
+    """One week's sales for the dashboard's trend charts."""
+
+    start: date
+    receipts: int
+    sales: float
+    member_share: float | None
+    active_members: int
+
+
+def last_sale_day(connection: duckdb.DuckDBPyConnection, *, timezone: str = "UTC") -> date:
+    """The local day of the latest sale in the warehouse: where a dashboard's period ends."""
+    (last,) = connection.execute("SELECT max(sold_at) FROM receipts").fetchall()[0]
+    if last is None:
+        raise InvalidInput("the warehouse has no sales yet", code="no_sales")
+    moment = last if last.tzinfo else last.replace(tzinfo=UTC)
+    return moment.astimezone(_zone(timezone)).date()
+
+
+def weekly_trend(
+    connection: duckdb.DuckDBPyConnection,
+    *,
+    end: date,
+    weeks: int,
+    timezone: str = "UTC",
+    sales: Sales | None = None,
+) -> list[Week]:
+    """Receipts, sales, member share and active members in each of the `weeks` weeks
+    before ``end`` (the day after the last one), oldest first; empty weeks included."""
+    zone = _zone(timezone)
+    where = sales or Sales()
+    finish = _instant(end, zone)
+    begin = finish - timedelta(weeks=weeks)
+    chosen, params = where.condition()
+    rows = connection.execute(
+        f"""SELECT floor(epoch(sold_at - $begin::TIMESTAMPTZ) / (7 * 86400))::INT AS week,
+                   count(*), sum(total), sum(total) FILTER (member_id IS NOT NULL),
+                   count(DISTINCT member_id)
+            FROM receipts
+            WHERE sold_at >= $begin AND sold_at < $finish
+              AND {chosen}
+            GROUP BY week""",
+        {"begin": begin, "finish": finish, **params},
+    ).fetchall()
+    by_week = {int(week): rest for week, *rest in rows}
+    found = []
+    for index in range(weeks):
+        receipts, money, member_money, active = by_week.get(index, (0, 0, 0, 0))
+        money, member_money = float(money or 0), float(member_money or 0)
+        found.append(
+            Week(
+                start=(begin + timedelta(weeks=index)).astimezone(zone).date(),
+                receipts=int(receipts),
+                sales=money,
+                member_share=member_money / money if money else None,
+                active_members=int(active),
+            )
+        )
+    return found

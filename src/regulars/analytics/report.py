@@ -6,8 +6,10 @@ package, so the page opens offline. The page speaks English or Chinese (`regular
 every word on it goes through the language's catalogue, numbers through its locale.
 """
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from importlib.resources import files
+from pathlib import Path
 
 import jinja2
 import numpy as np
@@ -26,7 +28,7 @@ from regulars.analytics.lifetime_value import LifetimeValue
 from regulars.analytics.pipeline import Findings
 from regulars.analytics.rfm import SegmentSummary
 from regulars.analytics.segments import SegmentationSummary
-from regulars.i18n import Language, language
+from regulars.i18n import LANGUAGES, Language, language
 
 CONTACT_LIST = 20  # members on the "who to contact next" list
 
@@ -38,12 +40,12 @@ class Section:
     finding: str
 
 
-def _words(t: Language, code: str) -> str:
+def words(t: Language, code: str) -> str:
     """A code name as a label people read: price_sensitive is "Price sensitive"."""
     return t(code.replace("_", " ").capitalize())
 
 
-def _reason(t: Language, reason: str | None) -> str:
+def reason_text(t: Language, reason: str | None) -> str:
     if not reason:
         return ""
     if reason.startswith(EARLIER):
@@ -141,20 +143,20 @@ def retention_finding(t: Language, found: Retention) -> str:
 
 def _kpi_rows(t: Language, kpis: tuple[Kpi, ...]) -> str:
     return "".join(
-        f"<tr><td>{_words(t, k.name)}</td><td class=num>{shown(k.value, k.unit, t)}</td>"
-        f"<td class=num>{shown(k.previous, k.unit, t)}</td><td>{_reason(t, k.reason)}</td></tr>"
+        f"<tr><td>{words(t, k.name)}</td><td class=num>{shown(k.value, k.unit, t)}</td>"
+        f"<td class=num>{shown(k.previous, k.unit, t)}</td><td>{reason_text(t, k.reason)}</td></tr>"
         for k in kpis
     )
 
 
 def _kpi_table(t: Language, kpis: ProgramKpis) -> str:
     tiers = "".join(
-        f"<tr><td>{_words(t, c.tier)}</td><td class=num>{t.number(c.members)}</td>"
+        f"<tr><td>{words(t, c.tier)}</td><td class=num>{t.number(c.members)}</td>"
         f"<td class=num>{t.number(c.previous)}</td><td></td></tr>"
         for c in kpis.tiers
     )
     moves = "".join(
-        f"<tr><td>{_words(t, m.from_tier)} → {_words(t, m.to_tier)}</td>"
+        f"<tr><td>{words(t, m.from_tier)} → {words(t, m.to_tier)}</td>"
         f"<td class=num>{t.number(m.changes)}</td><td class=num>{t.number(m.previous)}</td>"
         "<td></td></tr>"
         for m in kpis.tier_moves
@@ -165,7 +167,7 @@ def _kpi_table(t: Language, kpis: ProgramKpis) -> str:
         + (f"{head.format(t('members by tier, at the end'))}{tiers}" if tiers else "")
         + (f"{head.format(t('tier moves'))}{moves}" if moves else "")
         + (
-            f"<tr><td colspan=4>{_reason(t, kpis.tier_reason)}</td></tr>"
+            f"<tr><td colspan=4>{reason_text(t, kpis.tier_reason)}</td></tr>"
             if kpis.tier_reason
             else ""
         )
@@ -244,7 +246,7 @@ def _contact_section(
     table = "".join(
         f"<tr><td>{member}</td><td>{t(segment)}</td><td class=num>{t.number(clv)}</td>"
         f"<td class=num>{t.percent(p)}</td><td class=num>{t.number(days)}</td>"
-        f"<td>{_words(t, why[member]) if member in why else ''}</td></tr>"
+        f"<td>{words(t, why[member]) if member in why else ''}</td></tr>"
         for member, segment, clv, p, days in chosen
     )
     head = "".join(
@@ -274,7 +276,7 @@ def _contact_section(
 
 def _stores_section(t: Language, stores: list[StoreKpis]) -> Section:
     """One row per store, for its manager: the store's sales KPIs beside the period before."""
-    head = "".join(f"<th>{_words(t, kpi.name)}</th>" for kpi in stores[0].kpis)
+    head = "".join(f"<th>{words(t, kpi.name)}</th>" for kpi in stores[0].kpis)
     rows = "".join(
         f"<tr><td>{store.store_code}</td><td>{store.region}</td>"
         + "".join(
@@ -326,7 +328,7 @@ def _retention_section(t: Language, found: Retention) -> Section:
 
 def _types_section(t: Language, types: SegmentationSummary) -> Section:
     figure = go.Figure(
-        go.Bar(x=[_words(t, k) for k in types.type_sizes], y=list(types.type_sizes.values()))
+        go.Bar(x=[words(t, k) for k in types.type_sizes], y=list(types.type_sizes.values()))
     )
     figure.update_layout(title=t("Shopper types"), yaxis_title=t("members"), **LAYOUT)
     clusters = "".join(
@@ -342,7 +344,7 @@ def _types_section(t: Language, types: SegmentationSummary) -> Section:
         t(
             "{kind} shoppers are the largest group ({members} of {all} members with enough "
             "visits); k-means finds {k} clusters.",
-            kind=_words(t, largest),
+            kind=words(t, largest),
             members=t.number(types.type_sizes[largest]),
             all=t.number(types.members),
             k=types.k,
@@ -403,3 +405,18 @@ def render_report(findings: Findings, lang: str = "en") -> str:
         ),
         sections=sections(findings, t),
     )
+
+
+def write_sections(findings: Findings, folder: Path) -> None:
+    """Keep the report's sections in every language beside a run's files, for the console."""
+    for tag in LANGUAGES:
+        found = [asdict(section) for section in sections(findings, language(tag))]
+        (folder / f"report-{tag}.json").write_text(json.dumps(found, ensure_ascii=False))
+
+
+def read_sections(folder: Path, tag: str) -> list[Section]:
+    """The sections a run kept in `folder`, in the language `tag`; none if it kept none."""
+    path = folder / f"report-{tag}.json"
+    if not path.exists():
+        return []
+    return [Section(**section) for section in json.loads(path.read_text())]

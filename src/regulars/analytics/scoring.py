@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from regulars.analytics.pipeline import Step, analyse, member_scores
+from regulars.analytics.report import write_sections
 from regulars.analytics.warehouse import open_warehouse
 from regulars.db import run_in_transaction
 from regulars.insights.service import store_scores
@@ -36,8 +37,10 @@ def score_members(
     connection = open_warehouse(warehouse, materialise=True)
     findings = analyse(connection, folder=out, as_of=as_of, timezone=str(zone), step=step)
     scores = member_scores(findings)
+    write_sections(findings, out)
     description: dict[str, object] = {
         "as_of": findings.as_of.isoformat(),
+        "folder": str(out.resolve()),
         "models": findings.value.params if findings.value else None,
         "churn": {
             "horizon_days": findings.churn.horizon_days,

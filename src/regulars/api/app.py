@@ -23,6 +23,7 @@ from regulars.api.dependencies import RateLimiter
 from regulars.api.unit_of_work import WriterTurns
 from regulars.config import Settings, get_settings, secret_key
 from regulars.db import ensure_migrated, make_engine, make_sessionmaker
+from regulars.web import app as console
 
 ROUTERS = (members, checkout, points, tiers, coupons, program, access, catalog, insights, audit)
 
@@ -58,6 +59,7 @@ def create_app(database_url: str | None = None, settings: Settings | None = None
     for module in ROUTERS:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(operations.router)
+    console.install(app)
     if settings.log_format == "json":
         operations.log_requests_as_json()
     return app

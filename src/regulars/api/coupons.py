@@ -5,7 +5,6 @@ from typing import Annotated
 from fastapi import Depends, Query
 from fastapi import status as http
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import select
 
 from regulars.access.models import Role
 from regulars.access.service import Principal
@@ -13,7 +12,6 @@ from regulars.api.dependencies import MAX_ID, Cursor, DbSession, MemberId, allow
 from regulars.api.unit_of_work import routes
 from regulars.clock import utc_now
 from regulars.coupons import service
-from regulars.coupons.models import CouponTemplate as TemplateRow
 from regulars.coupons.schemas import Coupon, CouponTemplate, CouponTemplateCreate
 from regulars.members.service import get_member
 
@@ -55,9 +53,7 @@ def list_templates(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[CouponTemplate]:
     """Coupon templates in id order, a page at a time."""
-    rows = session.scalars(
-        select(TemplateRow).where(TemplateRow.id > after).order_by(TemplateRow.id).limit(limit)
-    )
+    rows = service.list_templates(session, after_id=after, limit=limit)
     return [CouponTemplate.model_validate(t) for t in rows]
 
 

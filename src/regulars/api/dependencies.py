@@ -31,6 +31,11 @@ class RateLimiter:
         self.events: defaultdict[str, deque[float]] = defaultdict(deque)
 
     def check(self, key: str) -> None:
+        self.refuse_if_full(key)
+        self.events[key].append(time.monotonic())
+
+    def refuse_if_full(self, key: str) -> None:
+        """Refuse while `key` has had its `limit` events in the last 60 seconds."""
         now = time.monotonic()
         window = self.events[key]
         while window and window[0] <= now - 60:
@@ -40,7 +45,6 @@ class RateLimiter:
                 f"more than {self.limit} {self.what} a minute",
                 retry_after=int(window[0] + 60 - now) + 1,
             )
-        window.append(now)
 
 
 async def get_session(request: Request) -> Session:

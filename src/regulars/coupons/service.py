@@ -1,6 +1,7 @@
 """Use cases of coupons: templates, issuing, the wallet, voiding, expiry, redemption."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from random import Random
@@ -43,6 +44,52 @@ def add_template(session: Session, *, data: CouponTemplateCreate, now: datetime)
     session.add(template)
     session.flush()
     return template
+
+
+def list_templates(
+    session: Session, *, after_id: int = 0, limit: int = 100
+) -> list[CouponTemplate]:
+    """Coupon templates in id order, a page at a time."""
+    query = select(CouponTemplate).where(CouponTemplate.id > after_id)
+    return list(session.scalars(query.order_by(CouponTemplate.id).limit(limit)))
+
+
+@dataclass(frozen=True)
+class TemplateUse:
+    """How a template's coupons fared: issued, redeemed, still usable, and what is left."""
+
+    template: CouponTemplate
+    issued: int
+    redeemed: int
+    expired: int
+
+    @property
+    def left(self) -> int | None:
+        quantity = self.template.total_quantity
+        return None if quantity is None else quantity - self.template.issued_count
+
+    @property
+    def redemption_rate(self) -> float | None:
+        return self.redeemed / self.issued if self.issued else None
+
+
+def template_use(session: Session) -> list[TemplateUse]:
+    """Every template with the fate of its coupons."""
+    counts = {
+        template_id: (issued, redeemed, expired)
+        for template_id, issued, redeemed, expired in session.execute(
+            select(
+                Coupon.template_id,
+                func.count(),
+                func.count().filter(Coupon.status == CouponStatus.REDEEMED),
+                func.count().filter(Coupon.status == CouponStatus.EXPIRED),
+            ).group_by(Coupon.template_id)
+        )
+    }
+    return [
+        TemplateUse(template, *counts.get(template.id, (0, 0, 0)))
+        for template in session.scalars(select(CouponTemplate).order_by(CouponTemplate.id))
+    ]
 
 
 def get_template(session: Session, *, code: str) -> CouponTemplate:

@@ -6,6 +6,7 @@ values (`"{members} members bought in the period"`). Each other language has a c
 shown in English and remembered in `missing`, so a test can require a complete catalogue.
 """
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
@@ -35,6 +36,19 @@ class Language:
         text = found or message
         return text.format(**values) if values else text
 
+    def told(self, message: str) -> str:
+        """A message made elsewhere with its values already in (a service's refusal): the
+        catalogue entry it fits, e.g. "at most {cap} points" fits "at most 500 points",
+        with the values carried over."""
+        if self.tag == "en" or message in self.messages:
+            return self(message)
+        for pattern, translation in _patterns(self.tag):
+            fitted = pattern.fullmatch(message)
+            if fitted:
+                return translation.format(**fitted.groupdict())
+        self.missing.add(message)
+        return message
+
     def number(self, value: float, decimals: int = 0) -> str:
         pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
         return str(format_decimal(value, format=pattern, locale=self.locale))
@@ -52,6 +66,25 @@ def _catalogue(tag: str) -> dict[str, str]:
     with folder.joinpath("messages.po").open("rb") as po:
         catalogue = read_po(po)
     return {str(m.id): str(m.string) for m in catalogue if m.id and m.string}
+
+
+@cache
+def _patterns(tag: str) -> list[tuple[re.Pattern[str], str]]:
+    """The catalogue's messages with places, as patterns that recognise them filled in."""
+    found = []
+    for message, translation in _catalogue(tag).items():
+        parts = re.split(r"\{(\w+)\}", message)
+        if len(parts) == 1:
+            continue
+        pattern, named = "", set()
+        for i, part in enumerate(parts):
+            if i % 2 == 0:
+                pattern += re.escape(part)
+            else:  # a place named twice holds the same value twice
+                pattern += f"(?P={part})" if part in named else f"(?P<{part}>.+?)"
+                named.add(part)
+        found.append((re.compile(pattern, re.DOTALL), translation))
+    return found
 
 
 def language(tag: str) -> Language:

@@ -3,6 +3,7 @@
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -93,3 +94,40 @@ def segment_counts(session: Session) -> list[SegmentCount]:
         SegmentCount(rfm_segment=s, members=n, mean_clv=clv, mean_churn_risk=risk)
         for s, n, clv, risk in rows
     ]
+
+
+def latest_run(session: Session) -> ModelRun | None:
+    """The latest scoring run, whose files the console's reports show."""
+    return session.scalars(select(ModelRun).order_by(ModelRun.id.desc()).limit(1)).first()
+
+
+def run_folder(run: ModelRun) -> Path | None:
+    """Where a run kept its files, if it said."""
+    folder = json.loads(run.description).get("folder")
+    return Path(folder) if folder else None
+
+
+def type_counts(session: Session) -> list[tuple[str | None, int]]:
+    """Members per shopper type, largest first."""
+    query = select(MemberInsight.shopper_type, func.count()).group_by(MemberInsight.shopper_type)
+    return [(kind, count) for kind, count in session.execute(query.order_by(func.count().desc()))]
+
+
+def segment_members(
+    session: Session, *, segment: str, after_id: int = 0, limit: int = 50
+) -> list[tuple[Member, MemberInsight]]:
+    """A segment's members in id order, a page at a time (after the member `after_id`)."""
+    query = (
+        select(Member, MemberInsight)
+        .join(MemberInsight, MemberInsight.member_id == Member.id)
+        .where(MemberInsight.rfm_segment == segment, Member.id > after_id)
+        .order_by(Member.id)
+        .limit(limit)
+    )
+    return [(member, insight) for member, insight in session.execute(query)]
+
+
+def segment_member_ids(session: Session, *, segment: str) -> list[int]:
+    """Every member of a segment, by id."""
+    query = select(MemberInsight.member_id).where(MemberInsight.rfm_segment == segment)
+    return list(session.scalars(query.order_by(MemberInsight.member_id)))

@@ -65,3 +65,26 @@ def normalise_email(raw: str) -> str:
     except EmailNotValidError as exc:
         raise InvalidInput(f"email {raw!r}: {exc}", field="email") from exc
     return str(checked.normalized).lower()
+
+
+def masked_phone(phone: str | None) -> str:
+    """A phone as staff see it until they ask to show it: +8613812345678 is 138****5678."""
+    if not phone:
+        return ""
+    national = phone.removeprefix("+86") if phone.startswith("+86") else phone
+    if len(national) < 8:
+        return "*" * len(national)
+    return f"{national[:3]}****{national[-4:]}"
+
+
+def masked_email(email: str | None) -> str:
+    """zhang.wei@example.com is z***@example.com."""
+    if not email or "@" not in email:
+        return ""
+    local, domain = email.rsplit("@", 1)
+    return f"{local[:1]}***@{domain}"
+
+
+def masked_name(name: str | None) -> str:
+    """The first character only: 张伟 is 张*, Wei Zhang is W*."""
+    return f"{name[:1]}*" if name else ""

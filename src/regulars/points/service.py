@@ -514,3 +514,9 @@ def ledger_discrepancies(session: Session, *, member_id: int | None = None) -> l
     if count := session.scalar(orphans):
         problems.append(f"{count} entries belong to another member than their lot")
     return problems
+
+
+def latest_entries(session: Session, *, member_id: int, limit: int = 20) -> list[PointEntry]:
+    """A member's latest movements of points, newest first."""
+    query = select(PointEntry).where(PointEntry.member_id == member_id)
+    return list(session.scalars(query.order_by(PointEntry.id.desc()).limit(limit)))

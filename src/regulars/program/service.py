@@ -1,5 +1,6 @@
 """Use cases of the program: apply a new version, read the active one."""
 
+import difflib
 import json
 import tomllib
 from datetime import datetime
@@ -119,3 +120,29 @@ def active_program(session: Session) -> tuple[int, Program]:
         return version.id, load_program(version)
 
     return copy_of(session, PROGRAM, read)
+
+
+def program_versions(session: Session) -> list[ProgramVersion]:
+    """Every version ever applied, newest first."""
+    return list(session.scalars(select(ProgramVersion).order_by(ProgramVersion.id.desc())))
+
+
+def version_change(session: Session, *, version_id: int) -> tuple[ProgramVersion, list[str]]:
+    """A version and the lines of its program file that changed from the version before."""
+    version = session.get(ProgramVersion, version_id)
+    if version is None:
+        raise NotFound(f"no program version {version_id}", field="version")
+    earlier = session.scalars(
+        select(ProgramVersion.source)
+        .where(ProgramVersion.id < version_id)
+        .order_by(ProgramVersion.id.desc())
+        .limit(1)
+    ).first()
+    lines = difflib.unified_diff(
+        (earlier or "").splitlines(),
+        version.source.splitlines(),
+        f"version {version_id - 1}" if earlier is not None else "nothing",
+        f"version {version_id}",
+        lineterm="",
+    )
+    return version, list(lines)

@@ -416,3 +416,24 @@ def _refunded_so_far(session: Session, line_ids: list[int]) -> dict[int, tuple[D
         done_quantity, done_amount = totals.get(line_id, (Decimal("0"), Decimal("0")))
         totals[line_id] = (done_quantity + quantity, done_amount + amount)
     return totals
+
+
+def member_receipts(
+    session: Session, *, member_id: int, before_id: int | None = None, limit: int = 10
+) -> list[tuple[Receipt, list[Refund]]]:
+    """A member's receipts, newest first, with their lines and any refunds against them."""
+    query = select(Receipt).where(Receipt.member_id == member_id)
+    if before_id is not None:
+        query = query.where(Receipt.id < before_id)
+    receipts = list(
+        session.scalars(
+            query.options(selectinload(Receipt.lines))
+            .order_by(Receipt.sold_at.desc(), Receipt.id.desc())
+            .limit(limit)
+        )
+    )
+    refunds: dict[int, list[Refund]] = {r.id: [] for r in receipts}
+    found = select(Refund).where(Refund.receipt_id.in_(refunds)).options(selectinload(Refund.lines))
+    for refund in session.scalars(found.order_by(Refund.id)):
+        refunds[refund.receipt_id].append(refund)
+    return [(r, refunds[r.id]) for r in receipts]

@@ -145,3 +145,21 @@ def list_users(session: Session) -> list[tuple[StaffUser, str | None]]:
     """Every account with its store's code (store managers), disabled ones included."""
     query = select(StaffUser, Store.code).outerjoin(Store, Store.id == StaffUser.store_id)
     return [(user, code) for user, code in session.execute(query.order_by(StaffUser.id))]
+
+
+def set_language(session: Session, *, user: StaffUser, tag: str) -> None:
+    """The language the console speaks to this user from now on."""
+    if tag not in LANGUAGES:
+        raise InvalidInput(f"the language is one of {', '.join(LANGUAGES)}", field="language")
+    user.language = tag
+
+
+# The most points one adjustment may move, either way, by role; larger ones need an admin.
+ADJUSTMENT_CAP = {StaffRole.SUPPORT: 500, StaffRole.ADMIN: 100_000}
+
+
+def check_adjustment(user: StaffUser, points: int) -> None:
+    """Refuse an adjustment beyond what the user's role may grant or take."""
+    cap = ADJUSTMENT_CAP.get(user.role, 0)
+    if abs(points) > cap:
+        raise InvalidInput(f"your role may adjust at most {cap} points at a time", field="points")

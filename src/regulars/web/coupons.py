@@ -1,0 +1,70 @@
+"""Coupons and rewards: the templates with their stock and redemption rates, issuing a
+template to a whole segment, and the rewards catalogue."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from regulars.clock import utc_now
+from regulars.coupons.service import issue_coupons, template_use
+from regulars.errors import InvalidInput, RegularsError
+from regulars.insights.service import segment_counts, segment_member_ids
+from regulars.program.service import active_program
+from regulars.staff.models import StaffRole, StaffUser
+from regulars.web.core import Db, allow, audit_action, once, render
+
+router = APIRouter(prefix="/console/coupons", include_in_schema=False)
+
+
+def _page(request: Request, session: Db, **values: object) -> Response:
+    status = int(values.pop("status", 200))  # type: ignore[call-overload]
+    defaults = {
+        "uses": template_use(session),
+        "segments": [c.rfm_segment for c in segment_counts(session) if c.rfm_segment],
+        "rewards": active_program(session)[1].rewards,
+        "errors": {},
+        "typed": {},
+        "said": request.query_params.get("issued"),
+    }
+    return render(request, "coupons.html", status=status, **(defaults | values))
+
+
+@router.get("")
+def coupons(
+    request: Request, session: Db, user: StaffUser = allow(StaffRole.ANALYST, StaffRole.SUPPORT)
+) -> Response:
+    return _page(request, session)
+
+
+@router.post("/issue")
+def issue_to_segment(
+    request: Request,
+    session: Db,
+    template: Annotated[str, Form(max_length=32)] = "",
+    segment: Annotated[str, Form(max_length=32)] = "",
+    user: StaffUser = allow(),
+) -> Response:
+    """One coupon of the template to every member of the segment: all or none."""
+
+    def act() -> str:
+        members = segment_member_ids(session, segment=segment)
+        if not members:
+            raise InvalidInput("the segment has no members", field="segment")
+        issued = issue_coupons(
+            session,
+            template_code=template,
+            member_ids=members,
+            now=utc_now(),
+            source=f"segment:{segment}"[:40],
+        )
+        audit_action(request, session, user, f"issue {template} to segment {segment}")
+        return f"/console/coupons?issued={len(issued)}"
+
+    try:
+        return once(request, session, user, act)
+    except RegularsError as refused:
+        field = refused.field if refused.field in {"template", "segment"} else "template"
+        errors = {field: request.state.t.told(refused.message)}
+        typed = {"template": template, "segment": segment}
+        return _page(request, session, errors=errors, typed=typed, status=422)

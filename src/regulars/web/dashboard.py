@@ -1,0 +1,116 @@
+"""The dashboard: the program's KPIs for a period against the one before, with trends."""
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+import plotly.graph_objects as go
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from regulars.analytics.kpis import (
+    Sales,
+    Week,
+    last_sale_day,
+    program_kpis,
+    shown,
+    weekly_trend,
+)
+from regulars.analytics.warehouse import WarehouseEmpty, open_warehouse
+from regulars.catalog.models import Channel, Store
+from regulars.catalog.service import list_stores
+from regulars.i18n import Language
+from regulars.staff.models import StaffRole, StaffUser
+from regulars.web.core import EVERYONE, Db, allow, render
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+PERIODS = (7, 30, 90)
+TREND_WEEKS = 13
+
+
+def trend_chart(t: Language, weeks: list[Week], title: str) -> str:
+    """Weekly sales and active members, as a chart that loads plotly.js from the console."""
+    figure = go.Figure()
+    days = [w.start.isoformat() for w in weeks]
+    figure.add_bar(x=days, y=[w.sales for w in weeks], name=t("Sales"))
+    figure.add_scatter(
+        x=days, y=[w.active_members for w in weeks], name=t("Active members"), yaxis="y2"
+    )
+    figure.update_layout(
+        title=title,
+        height=320,
+        margin={"l": 50, "r": 50, "t": 50, "b": 40},
+        yaxis={"title": t("Sales")},
+        yaxis2={"title": t("Active members"), "overlaying": "y", "side": "right"},
+        legend={"orientation": "h"},
+        separators=t.locale.number_symbols["latn"]["decimal"]
+        + t.locale.number_symbols["latn"]["group"],
+    )
+    return figure.to_html(include_plotlyjs=False, full_html=False, config={"displaylogo": False})
+
+
+@router.get("")
+def dashboard(
+    request: Request,
+    session: Db,
+    days: Annotated[int, Query()] = 30,
+    store: Annotated[str | None, Query(max_length=32)] = None,
+    region: Annotated[str | None, Query(max_length=100)] = None,
+    channel: Annotated[Channel | None, Query()] = None,
+    user: StaffUser = allow(*EVERYONE),
+) -> Response:
+    t: Language = request.state.t
+    settings = request.app.state.settings
+    stores = list_stores(session)
+    by_code = {s.code: s for s in stores}
+    days = days if days in PERIODS else 30
+    own = next((s for s in stores if s.id == user.store_id), None)
+    if user.role is StaffRole.STORE_MANAGER:
+        store, region = (own.code if own else None), None  # a manager's figures are their store's
+    chosen = by_code.get(store or "")
+    where = Sales(
+        store_id=chosen.id if chosen else None,
+        region=region or None,
+        channel=str(channel) if channel else None,
+    )
+    try:
+        warehouse = open_warehouse(settings.warehouse_dir)
+    except WarehouseEmpty:
+        return render(
+            request, "dashboard.html", empty=True, **_filters(stores, days, store, region, channel)
+        )
+    with warehouse:
+        end = last_sale_day(warehouse, timezone=settings.timezone) + timedelta(days=1)
+        start = end - timedelta(days=days)
+        kpis = program_kpis(
+            warehouse, start=start, end=end, timezone=settings.timezone, sales=where
+        )
+        trend = weekly_trend(
+            warehouse, end=end, weeks=TREND_WEEKS, timezone=settings.timezone, sales=where
+        )
+        chain = None
+        if chosen is not None or where.region or where.channel:
+            chain = program_kpis(warehouse, start=start, end=end, timezone=settings.timezone)
+    return render(
+        request,
+        "dashboard.html",
+        empty=False,
+        kpis=kpis,
+        chain=chain,
+        shown=lambda value, unit: shown(value, unit, t),
+        chart=trend_chart(t, trend, t("Sales and active members by week")),
+        start=start,
+        last_day=end - timedelta(days=1),
+        **_filters(stores, days, store, region, channel),
+    )
+
+
+def _filters(
+    stores: list[Store], days: int, store: str | None, region: str | None, channel: Channel | None
+) -> dict[str, Any]:
+    return {
+        "stores": stores,
+        "regions": sorted({s.region for s in stores}),
+        "channels": list(Channel),
+        "periods": PERIODS,
+        "chosen": {"days": days, "store": store, "region": region, "channel": channel},
+    }
