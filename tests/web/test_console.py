@@ -15,6 +15,7 @@ from regulars.members.models import Member
 from regulars.points.models import PointEntry
 from regulars.staff.models import StaffRole
 from regulars.web import core
+from regulars.web.app import allowed_roles, console_routes
 from tests.web.conftest import PASSWORD, Console, form_fields
 
 
@@ -102,7 +103,9 @@ def test_an_agent_adjusts_points_and_the_ledger_and_audit_show_it(
     shown = support.get(done.headers["location"])
     assert "The points were adjusted." in shown.text
     ledger = re.search(r'<table id="ledger">.*?</table>', shown.text, re.DOTALL)
-    assert ledger and "broken eggs" in ledger.group(0) and ">120<" in ledger.group(0)
+    assert ledger
+    assert "broken eggs" in ledger.group(0)
+    assert ">120<" in ledger.group(0)
     assert entries(console, member_id) == [(120, "broken eggs")]
     assert any(e.object == f"member_id={member_id}" for e in audited(console, "adjust points"))
 
@@ -141,7 +144,8 @@ def test_an_agent_cannot_adjust_beyond_their_cap_and_nothing_is_written(
         beside = re.search(
             rf'<span class="field-error" id="{field}-error"[^>]*>([^<]*)', refused.text
         )
-        assert beside and message in beside.group(1)
+        assert beside
+        assert message in beside.group(1)
         assert f'value="{points}"' in refused.text  # what was typed is kept
     assert entries(console, member_id) == []
     # The same form, corrected, still goes through: a refusal does not use up its token.
@@ -149,7 +153,8 @@ def test_an_agent_cannot_adjust_beyond_their_cap_and_nothing_is_written(
         f"/console/members/{member_id}/points",
         data={**fields, "points": "500", "reason": "goodwill"},
     )
-    assert fine.status_code == 303 and entries(console, member_id) == [(500, "goodwill")]
+    assert fine.status_code == 303
+    assert entries(console, member_id) == [(500, "goodwill")]
 
 
 def test_a_form_without_its_csrf_token_is_refused(console: Console, support: TestClient) -> None:
@@ -169,7 +174,8 @@ def test_contact_details_are_masked_until_shown_and_every_showing_is_audited(
     member_id, _ = console.member()
     with console.database.sessions() as session:
         phone = session.get(Member, member_id).phone  # type: ignore[union-attr]
-    assert phone and phone.startswith("+86")
+    assert phone
+    assert phone.startswith("+86")
     national = phone.removeprefix("+86")
     page = support.get(f"/console/members/{member_id}")
     assert national not in page.text
@@ -180,9 +186,11 @@ def test_contact_details_are_masked_until_shown_and_every_showing_is_audited(
         data=form_fields(page, f"/console/members/{member_id}/reveal"),
         headers={"HX-Request": "true"},
     )
-    assert shown.status_code == 200 and phone in shown.text
+    assert shown.status_code == 200
+    assert phone in shown.text
     after = audited(console, "reveal personal data")
-    assert len(after) == before + 1 and after[-1].actor == "support"
+    assert len(after) == before + 1
+    assert after[-1].actor == "support"
 
 
 @pytest.mark.parametrize(
@@ -222,7 +230,8 @@ def test_a_segment_lists_its_members_a_page_at_a_time(
         if not following:
             break
         page = support.get(following.group(1))
-    assert len(seen) == len(cards) and set(seen) == cards
+    assert len(seen) == len(cards)
+    assert set(seen) == cards
 
 
 def test_the_store_manager_sees_their_store_beside_the_chain(console: Console) -> None:
@@ -301,7 +310,8 @@ def test_the_program_shows_its_proposal_errors_beside_the_field(console: Console
                 "end": "2026-05-31",
             },
         )
-        assert what_if.status_code == 200 and "What the proposal would have done" in what_if.text
+        assert what_if.status_code == 200
+        assert "What the proposal would have done" in what_if.text
 
 
 def _unescape(html: str) -> str:
@@ -319,12 +329,15 @@ def test_erasing_asks_for_the_card_number(console: Console, support: TestClient)
     page = support.get(f"/console/members/{member_id}")
     fields = form_fields(page, f"/console/members/{member_id}/erase")
     refused = support.post(f"/console/members/{member_id}/erase", data={**fields, "confirm": "123"})
-    assert refused.status_code == 422 and 'id="confirm-error"' in refused.text
+    assert refused.status_code == 422
+    assert 'id="confirm-error"' in refused.text
     done = support.post(f"/console/members/{member_id}/erase", data={**fields, "confirm": card})
     assert done.status_code == 303
     with console.database.sessions() as session:
         member = session.get(Member, member_id)
-        assert member and member.phone is None and member.status == "erased"
+        assert member
+        assert member.phone is None
+        assert member.status == "erased"
 
 
 def test_an_admin_creates_and_disables_a_staff_account(console: Console) -> None:
@@ -335,7 +348,8 @@ def test_an_admin_creates_and_disables_a_staff_account(console: Console) -> None
             "/console/users",
             data={**fields, "username": "li.na", "role": "support", "password": "short"},
         )
-        assert short.status_code == 422 and 'id="password-error"' in short.text
+        assert short.status_code == 422
+        assert 'id="password-error"' in short.text
         made = admin.post(
             "/console/users",
             data={
@@ -371,3 +385,36 @@ def test_an_admin_creates_and_disables_a_staff_account(console: Console) -> None
             )
             == 2
         )
+
+
+def test_each_role_reaches_exactly_the_pages_and_actions_its_routes_admit(console: Console) -> None:
+    """Generated from the route table: every console route, every role."""
+    member_id = console.members[-1][0]
+    values = {
+        "member_id": str(member_id),
+        "segment": next(s for *_, s in console.members if s),
+        "version_id": "1",
+        "number": "1",
+    }
+    checked = 0
+    for role in StaffRole:
+        with console.client(role) as browser:
+            csrf = form_fields(browser.get("/console"), "/console/logout")["csrf"]
+            # Logging out last, so that the session lasts through the others.
+            for route in sorted(console_routes(), key=lambda r: r.path.endswith("/logout")):
+                roles = allowed_roles(route)
+                if roles is None:
+                    continue
+                path = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], route.path)
+                for method in route.methods or ():
+                    answer = browser.request(
+                        method, path, data={"csrf": csrf} if method == "POST" else None
+                    )
+                    if role in roles:
+                        assert answer.status_code != 403, (role, method, path)
+                        sent_to = answer.headers.get("location", "")
+                        assert "login?next" not in sent_to, (role, path)
+                    else:
+                        assert answer.status_code == 403, (role, method, path, answer.status_code)
+                    checked += 1
+    assert checked > 4 * 20

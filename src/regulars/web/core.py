@@ -21,7 +21,7 @@ from regulars.analytics.report import reason_text, words
 from regulars.audit import service as audit
 from regulars.clock import utc_now
 from regulars.errors import RegularsError
-from regulars.i18n import Language, language
+from regulars.i18n import LANGUAGES, Language, language
 from regulars.idempotency.service import Answer, Claim, claim, settle
 from regulars.staff.models import StaffRole, StaffUser
 from regulars.staff.service import session_user
@@ -54,6 +54,17 @@ class NotAllowed(Exception):
 
 
 @dataclass(frozen=True)
+class SignedIn:
+    """Who is at the keyboard, as pages show them; kept apart from the database session,
+    so that an error page can still say it after the transaction is gone."""
+
+    id: int
+    username: str
+    display_name: str
+    role: StaffRole
+
+
+@dataclass(frozen=True)
 class Allowed:
     """The roles that may use a route; the console's access matrix is read off these."""
 
@@ -65,7 +76,7 @@ class Allowed:
         user = session_user(session, token=token, now=utc_now()) if token else None
         if user is None:
             raise LoginNeeded
-        request.state.user = user
+        request.state.user = SignedIn(user.id, user.username, user.display_name, user.role)
         request.state.t = language(user.language)
         if user.role not in self.roles:
             raise NotAllowed
@@ -144,7 +155,7 @@ TEMPLATES = _templates()
 def render(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
     """A page in the user's language, with what every page needs."""
     t: Language = getattr(request.state, "t", None) or language(login_language(request))
-    user: StaffUser | None = getattr(request.state, "user", None)
+    user: SignedIn | None = getattr(request.state, "user", None)
     html = TEMPLATES.get_template(template).render(
         t=t,
         user=user,
@@ -171,8 +182,16 @@ def render(request: Request, template: str, status: int = 200, **values: Any) ->
 
 
 def login_language(request: Request) -> str:
-    chosen = request.cookies.get(LANGUAGE_COOKIE, DEFAULT_LANGUAGE)
-    return chosen if chosen in ("en", "zh-CN") else DEFAULT_LANGUAGE
+    """Before login: the language chosen in this browser, else the first of the browser's
+    languages the console speaks, else Chinese."""
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    for tag in request.headers.get("accept-language", "").split(","):
+        primary = tag.split(";")[0].strip().lower()[:2]
+        if primary in {"zh", "en"}:
+            return "zh-CN" if primary == "zh" else "en"
+    return DEFAULT_LANGUAGE
 
 
 def to_login(request: Request) -> Response:
