@@ -32,9 +32,12 @@ run: $(STAMP)
 	$(BIN)/regulars db upgrade
 	$(BIN)/regulars demo generate --members 2000 --months 6 --seed 7 --if-empty
 	$(BIN)/regulars warehouse sync
+	$(BIN)/regulars analyze score --out var/analytics/run
 	$(BIN)/regulars serve --host 127.0.0.1 --port 8000
 
+# The console's browser tests drive the system's Chromium (Debian's package).
 test: $(STAMP)
+	@command -v chromium > /dev/null || (apt-get update -qq && apt-get install -y -qq chromium > /dev/null)
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
 	$(BIN)/pytest -q

@@ -20,16 +20,16 @@ from regulars.analytics.warehouse import sync_warehouse
 from regulars.api.app import create_app
 from regulars.config import Settings
 from regulars.demo.generator import generate
-from regulars.demo.writers import write_database
+from regulars.demo.writers import DEMO_STAFF, DEMO_STAFF_PASSWORD, write_database
 from regulars.insights.models import MemberInsight
 from regulars.members.models import Member
 from regulars.staff.models import StaffRole, StaffUser
-from regulars.staff.service import create_user, set_language
+from regulars.staff.service import set_language
 from tests.conftest import Database, Template
 from tests.factories import NOW
 
 UNTIL = date(2026, 6, 1)
-PASSWORD = "correct horse battery"
+PASSWORD = DEMO_STAFF_PASSWORD
 ROLES = tuple(StaffRole)
 
 
@@ -47,15 +47,21 @@ class Console:
         """A browser of its own, logged in as the account of `role` (None: nobody)."""
         client = TestClient(app or self.app(), follow_redirects=False)
         if role is not None:
-            with self.database.sessions() as session:  # English, whatever a test chose before
-                account = session.scalars(select(StaffUser).where(StaffUser.username == role.value))
-                set_language(session, user=account.one(), tag="en")
-                session.commit()
+            self.speaks_english(role)
             answer = client.post(
-                "/console/login", data={"username": role.value, "password": PASSWORD}
+                "/console/login", data={"username": DEMO_STAFF[role], "password": PASSWORD}
             )
             assert answer.status_code == 303, answer.text
         return client
+
+    def speaks_english(self, role: StaffRole) -> None:
+        """The account of `role` set to English, whatever a test chose before."""
+        with self.database.sessions() as session:
+            account = session.scalars(
+                select(StaffUser).where(StaffUser.username == DEMO_STAFF[role])
+            ).one()
+            set_language(session, user=account, tag="en")
+            session.commit()
 
     def member(self) -> tuple[int, str]:
         """A member no other test touches."""
@@ -81,18 +87,6 @@ def console(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Con
         now=NOW,
     )
     with database.sessions() as session:
-        store = "S001"
-        for role in ROLES:
-            create_user(
-                session,
-                username=role.value,
-                display_name=f"{role.value} one",
-                role=role,
-                password=PASSWORD,
-                now=NOW,
-                language="en",
-                store_code=store if role is StaffRole.STORE_MANAGER else None,
-            )
         rows = session.execute(
             select(Member.id, Member.card_number, MemberInsight.rfm_segment)
             .join(MemberInsight, MemberInsight.member_id == Member.id)

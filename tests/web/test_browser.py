@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import update
 
+from regulars.demo.writers import DEMO_STAFF
 from regulars.staff.models import StaffRole, StaffSession
 from regulars.web.app import console_routes
 from regulars.web.core import Allowed
@@ -43,8 +45,17 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@dataclass
+class Site:
+    url: str
+    console: Console
+
+    def __add__(self, path: str) -> str:
+        return self.url + path
+
+
 @pytest.fixture(scope="session")
-def site(console: Console) -> Iterator[str]:
+def site(console: Console) -> Iterator[Site]:
     """The console served by a real server on a loopback port of its own."""
     port = _free_port()
     server = uvicorn.Server(
@@ -56,7 +67,7 @@ def site(console: Console) -> Iterator[str]:
     while not server.started:
         assert time.monotonic() < deadline, "the server did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    yield Site(f"http://127.0.0.1:{port}", console)
     server.should_exit = True
     thread.join(timeout=10)
 
@@ -81,23 +92,24 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def log_in(page: Page, site: str, role: StaffRole, target: str = "/console") -> None:
+def log_in(page: Page, site: Site, role: StaffRole, target: str = "/console") -> None:
+    site.console.speaks_english(role)
     page.goto(site + target)
-    page.fill("#username", role.value)
+    page.fill("#username", DEMO_STAFF[role])
     page.fill("#password", PASSWORD)
     page.press("#password", "Enter")  # the keyboard alone logs in
-    page.wait_for_url(f"{site}{target}")
+    page.wait_for_url(f"{site.url}{target}")
 
 
 def test_an_agent_finds_a_member_adjusts_points_and_sees_it_in_the_ledger(
-    console: Console, site: str, page: Page
+    console: Console, site: Site, page: Page
 ) -> None:
     member_id, card = console.member()
     log_in(page, site, StaffRole.SUPPORT)
     page.get_by_role("link", name="Members").click()
     page.fill("#q", card)  # htmx shows the member as the agent types
     page.locator("#found").get_by_role("link", name=card).click()
-    page.wait_for_url(f"{site}/console/members/{member_id}")
+    page.wait_for_url(f"{site.url}/console/members/{member_id}")
     page.fill("#points", "75")
     page.fill("#reason", "late delivery")
     page.get_by_role("button", name="Adjust", exact=True).click()
@@ -108,7 +120,9 @@ def test_an_agent_finds_a_member_adjusts_points_and_sees_it_in_the_ledger(
     expect(first_row).to_contain_text("support")
 
 
-def test_contact_details_are_shown_only_when_asked(console: Console, site: str, page: Page) -> None:
+def test_contact_details_are_shown_only_when_asked(
+    console: Console, site: Site, page: Page
+) -> None:
     member_id, _ = console.member()
     log_in(page, site, StaffRole.SUPPORT, f"/console/members/{member_id}")
     contact = page.locator("#contact")
@@ -119,7 +133,7 @@ def test_contact_details_are_shown_only_when_asked(console: Console, site: str, 
 
 
 def test_an_analyst_exports_a_segment(
-    console: Console, site: str, page: Page, tmp_path: Path
+    console: Console, site: Site, page: Page, tmp_path: Path
 ) -> None:
     log_in(page, site, StaffRole.ANALYST, "/console/segments")
     first = page.locator("table").first.locator("tbody tr").first
@@ -134,7 +148,7 @@ def test_an_analyst_exports_a_segment(
     assert "phone" not in rows[0]  # an analyst gets no contact details
 
 
-def test_switching_language_changes_every_word_and_stays(site: str, page: Page) -> None:
+def test_switching_language_changes_every_word_and_stays(site: Site, page: Page) -> None:
     log_in(page, site, StaffRole.ANALYST)
     page.get_by_role("button", name="中文").click()
     expect(page.get_by_role("link", name="仪表盘")).to_be_visible()
@@ -146,7 +160,7 @@ def test_switching_language_changes_every_word_and_stays(site: str, page: Page) 
 
 
 def test_an_expired_session_goes_to_the_login_and_back(
-    console: Console, site: str, page: Page
+    console: Console, site: Site, page: Page
 ) -> None:
     log_in(page, site, StaffRole.ANALYST, "/console/program")
     with console.database.sessions() as session:  # the working day ended
@@ -157,11 +171,11 @@ def test_an_expired_session_goes_to_the_login_and_back(
     page.fill("#username", "analyst")
     page.fill("#password", PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{site}/console/segments")
+    page.wait_for_url(f"{site.url}/console/segments")
 
 
 def test_a_role_sees_only_its_pages_in_the_menu_and_is_stopped_at_the_others(
-    site: str, page: Page
+    site: Site, page: Page
 ) -> None:
     log_in(page, site, StaffRole.STORE_MANAGER)
     menu = page.get_by_role("navigation", name="Main menu")
@@ -200,7 +214,7 @@ def _fits(template: str, path: str) -> bool:
 
 @pytest.mark.parametrize("role", list(StaffRole))
 def test_every_page_passes_an_accessibility_check(
-    console: Console, site: str, page: Page, role: StaffRole
+    console: Console, site: Site, page: Page, role: StaffRole
 ) -> None:
     if not AXE.exists():
         pytest.fail(f"no axe-core at {AXE}: run `make install` (npm ci)")
@@ -219,7 +233,7 @@ def test_every_page_passes_an_accessibility_check(
         assert not serious, f"{path} as {role}: " + "; ".join(serious)
 
 
-def test_the_keyboard_reaches_the_menu_and_the_content(site: str, page: Page) -> None:
+def test_the_keyboard_reaches_the_menu_and_the_content(site: Site, page: Page) -> None:
     log_in(page, site, StaffRole.ADMIN)
     page.keyboard.press("Tab")
     expect(page.locator(":focus")).to_have_text("Skip to content")
@@ -227,5 +241,5 @@ def test_the_keyboard_reaches_the_menu_and_the_content(site: str, page: Page) ->
     expect(page.locator(":focus")).to_have_text("Dashboard")
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
-    page.wait_for_url(f"{site}/console/members")
+    page.wait_for_url(f"{site.url}/console/members")
     expect(page.locator("#q")).to_be_focused()

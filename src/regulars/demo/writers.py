@@ -40,10 +40,20 @@ from regulars.program.service import apply_program
 from regulars.sales.models import PaymentMethod
 from regulars.sales.rules import Limits
 from regulars.sales.schemas import ReceiptIn, ReceiptLineIn, RefundIn, RefundLineIn
+from regulars.staff.models import StaffRole
+from regulars.staff.service import create_user
 
 GENDERS = (Gender.FEMALE, Gender.MALE, Gender.UNSPECIFIED)
 CHANNELS = tuple(ConsentChannel)  # sms, email, push, wechat: the generator's column order
 DEMO_SOURCE = "demo"
+# The demo's console accounts, one per role; the store manager runs the first store.
+DEMO_STAFF = {
+    StaffRole.ADMIN: "admin",
+    StaffRole.SUPPORT: "support",
+    StaffRole.ANALYST: "analyst",
+    StaffRole.STORE_MANAGER: "manager",
+}
+DEMO_STAFF_PASSWORD = "regulars-demo"  # a demo database only; real accounts choose their own
 BATCH = 4000
 
 Progress = Callable[[str, int], None]
@@ -285,6 +295,7 @@ def write_database(
 
     run_in_transaction(sessions, refunds)
     run_in_transaction(sessions, partial(till.run_nightly_jobs, chain=chain, now=now))
+    run_in_transaction(sessions, partial(_write_staff, store=chain.stores.code[0], now=now))
     return {
         "stores": len(chain.stores.code),
         "products": len(chain.products.sku),
@@ -293,7 +304,21 @@ def write_database(
         "lines": len(chain.sales.line_product),
         "refunds": len(chain.sales.refund_receipt),
         **run_in_transaction(sessions, till.loyalty_figures),
+        "staff accounts": len(DEMO_STAFF),
     }
+
+
+def _write_staff(session: Session, *, store: str, now: datetime) -> None:
+    for role, username in DEMO_STAFF.items():
+        create_user(
+            session,
+            username=username,
+            display_name=username.capitalize(),
+            role=role,
+            password=DEMO_STAFF_PASSWORD,
+            now=now,
+            store_code=store if role is StaffRole.STORE_MANAGER else None,
+        )
 
 
 def _recorded_id(outcome: Recorded | RegularsError) -> int:
