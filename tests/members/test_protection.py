@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from regulars.db import make_engine, make_sessionmaker, upgrade_database
 from regulars.members import protection
-from regulars.members.service import find_member, get_member
+from regulars.members.service import find_member, get_member, search_members
 from tests.conftest import Template
 from tests.factories import make_member
 
@@ -95,3 +95,23 @@ def test_the_key_file_is_made_on_first_use_outside_production(tmp_path) -> None:
     assert spec["current"] == "k1"
     assert len(base64.b64decode(spec["keys"]["k1"])) == 32
     assert oct(path.stat().st_mode)[-3:] == "600"
+
+
+def test_members_stored_before_names_were_indexed_are_found_by_name(template: Template) -> None:
+    engine = make_engine(template.empty())
+    upgrade_database(engine, "0010_staff_users")
+    ring = protection.keyring()
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO member (card_number, name, gender, joined_at, status, referral_code)"
+                " VALUES ('80000000000000006', :name, 'unspecified', :at, 'active', 'ABCDEFGH')"
+            ),
+            {"name": ring.seal("Zhang  San"), "at": "2026-01-01 00:00:00"},
+        )
+    upgrade_database(engine)
+    with Session(engine) as session:
+        assert [m.card_number for m in search_members(session, text="zhang san", region="CN")] == [
+            "80000000000000006"
+        ]
+    engine.dispose()

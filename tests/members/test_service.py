@@ -126,3 +126,28 @@ def test_find_by_card_or_email_and_update_refuses_a_taken_phone(session: Session
 def test_a_card_number_with_a_wrong_check_digit_is_refused(session: Session) -> None:
     with pytest.raises(service.InvalidCardNumber):
         make_member(session, card_number="81234567890123456")
+
+
+def test_the_desk_finds_members_by_card_phone_e_mail_or_any_spelling_of_a_full_name(
+    session: Session,
+) -> None:
+    li = make_member(session, "13800138100", name="Li  Na", email="li.na@example.com")
+    namesake = make_member(session, "13800138101", name="li na")
+    other = make_member(session, "13800138102", name="王伟")
+
+    def found(text: str) -> list[int]:
+        return [m.id for m in service.search_members(session, text=text, region="CN")]
+
+    assert found("LI NA ") == [li.id, namesake.id]  # names are shared: everyone who bears it
+    assert found("王伟") == [other.id]
+    assert found("王") == []  # a whole name, not a part: the index knows no more
+    assert found(li.card_number) == [li.id]
+    assert found("+86 138 0013 8101") == [namesake.id]
+    assert found("Li.Na@Example.com") == [li.id]
+    assert found("12") == []  # no phone anyone could have
+    assert found("not@an@address") == []
+    service.update_member(
+        session, member_id=other.id, changes=MemberUpdate(name="Wang Wei"), region="CN"
+    )
+    assert found("王伟") == []
+    assert found("wang wei") == [other.id]

@@ -418,3 +418,16 @@ def test_each_role_reaches_exactly_the_pages_and_actions_its_routes_admit(consol
                         assert answer.status_code == 403, (role, method, path, answer.status_code)
                     checked += 1
     assert checked > 4 * 20
+
+
+def test_the_desk_finds_a_member_by_name_and_shows_the_name_masked(
+    console: Console, support: TestClient
+) -> None:
+    member_id, card = console.member()
+    with console.database.sessions() as session:
+        name = session.get(Member, member_id).name  # type: ignore[union-attr]
+    assert name
+    found = support.get("/console/members", params={"q": name})
+    assert card in found.text
+    assert name not in found.text
+    assert f"{name[0]}*" in found.text

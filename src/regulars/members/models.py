@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from regulars.catalog.models import Store
 from regulars.db import Base, TextEnum, UTCDateTime
 from regulars.members.protection import Sealed, SealedDate, blind_index
+from regulars.members.rules import name_key
 
 
 class Gender(StrEnum):
@@ -42,6 +43,7 @@ class Member(Base):
     email: Mapped[str | None] = mapped_column(Sealed())
     email_index: Mapped[str | None] = mapped_column(String(64), index=True)
     name: Mapped[str | None] = mapped_column(Sealed())
+    name_index: Mapped[str | None] = mapped_column(String(64), index=True)  # many share a name
     gender: Mapped[Gender] = mapped_column(TextEnum(Gender), default=Gender.UNSPECIFIED)
     birth_date: Mapped[date | None] = mapped_column(SealedDate())
     birth_month: Mapped[int | None] = mapped_column(doc="kept clear for birthday offers")
@@ -55,11 +57,15 @@ class Member(Base):
     referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
 
-    @validates("phone", "email", "birth_date")
+    @validates("phone", "email", "name", "birth_date")
     def _keep_indexes(self, key: str, value: object) -> object:
-        """Changing a phone, e-mail or birth date keeps its index or month in step."""
+        """Changing a phone, e-mail, name or birth date keeps its index or month in step."""
         if key == "birth_date":
             self.birth_month = value.month if isinstance(value, date) else None
+        elif key == "name":
+            self.name_index = blind_index(
+                "name", name_key(value if isinstance(value, str) else None)
+            )
         else:
             setattr(
                 self, f"{key}_index", blind_index(key, value if isinstance(value, str) else None)

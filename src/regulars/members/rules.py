@@ -88,3 +88,11 @@ def masked_email(email: str | None) -> str:
 def masked_name(name: str | None) -> str:
     """The first character only: 张伟 is 张*, Wei Zhang is W*."""
     return f"{name[:1]}*" if name else ""
+
+
+def name_key(name: str | None) -> str | None:
+    """A name as the desk looks it up: spaces collapsed, case folded (Li  Na is li na)."""
+    if name is None:
+        return None
+    key = " ".join(name.split()).casefold()
+    return key or None

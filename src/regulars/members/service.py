@@ -293,6 +293,7 @@ def _member_rows(
             "email": data.email,
             "email_index": blind_index("email", data.email),
             "name": data.name,
+            "name_index": blind_index("name", rules.name_key(data.name)),
             "gender": data.gender,
             "birth_date": data.birth_date,
             "birth_month": data.birth_date.month if data.birth_date else None,
@@ -376,6 +377,29 @@ def find_member(
             "several members share this e-mail; look them up by card or phone", field="email"
         )
     return found[0]
+
+
+def search_members(session: Session, *, text: str, region: str, limit: int = 20) -> list[Member]:
+    """The members a service agent means by what they typed: a card number, a phone, an
+    e-mail, or a full name (names are not unique: all who bear it, up to `limit`)."""
+    text = text.strip()
+    if not text:
+        return []
+    try:
+        if rules.is_valid_card_number(text):
+            query = select(Member).where(Member.card_number == text)
+        elif "@" in text:
+            index = blind_index("email", rules.normalise_email(text))
+            query = select(Member).where(Member.email_index == index)
+        elif text.lstrip("+").replace(" ", "").replace("-", "").isdigit():
+            index = blind_index("phone", rules.normalise_phone(text, region))
+            query = select(Member).where(Member.phone_index == index)
+        else:
+            index = blind_index("name", rules.name_key(text))
+            query = select(Member).where(Member.name_index == index)
+    except InvalidInput:  # not a phone or e-mail anyone could have
+        return []
+    return list(session.scalars(query.order_by(Member.id).limit(limit)))
 
 
 def update_member(

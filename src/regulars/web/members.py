@@ -22,11 +22,10 @@ from regulars.members import rules
 from regulars.members.models import ConsentChannel, Member
 from regulars.members.schemas import MemberUpdate
 from regulars.members.service import (
-    MemberNotFound,
     current_consents,
-    find_member,
     get_member,
     record_consent,
+    search_members,
     update_member,
 )
 from regulars.points.service import adjust_points, balance, latest_entries, merge_accounts
@@ -44,23 +43,6 @@ MemberId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Agent = allow(StaffRole.SUPPORT)
 
 
-def _find(session: Session, text: str, region: str) -> Member | None:
-    """The member a card number, phone or e-mail typed at the desk belongs to."""
-    text = text.strip()
-    if not text:
-        return None
-    if "@" in text:
-        how = {"email": text}
-    elif rules.is_valid_card_number(text):
-        how = {"card_number": text}
-    else:
-        how = {"phone": text}
-    try:
-        return find_member(session, region=region, **how)
-    except (MemberNotFound, InvalidInput):
-        return None
-
-
 @router.get("")
 def search(
     request: Request,
@@ -68,8 +50,9 @@ def search(
     q: Annotated[str, Query(max_length=254)] = "",
     user: StaffUser = Agent,
 ) -> Response:
-    """Find by card number, phone or e-mail; htmx swaps in the result as the agent types."""
-    found = _find(session, q, request.app.state.settings.phone_region)
+    """Find by card number, phone, e-mail or name; htmx swaps in the results as the agent
+    types."""
+    found = search_members(session, text=q, region=request.app.state.settings.phone_region)
     template = "member_found.html" if request.headers.get("hx-request") else "members.html"
     return render(request, template, q=q, found=found, masked=_masked)
 
@@ -300,11 +283,15 @@ def merge(
     """Fold a duplicate registration, found by its card, phone or e-mail, into this member."""
 
     def work() -> None:
-        source = _find(session, duplicate, request.app.state.settings.phone_region)
-        if source is None:
-            raise InvalidInput("no member has this card, phone or e-mail", field="duplicate")
+        found = search_members(
+            session, text=duplicate, region=request.app.state.settings.phone_region, limit=2
+        )
+        if len(found) != 1:
+            raise InvalidInput(
+                "give the card number, phone or e-mail of exactly one member", field="duplicate"
+            )
         merge_accounts(
-            session, source_id=source.id, target_id=member_id, actor=user.username, now=utc_now()
+            session, source_id=found[0].id, target_id=member_id, actor=user.username, now=utc_now()
         )
 
     return _act(request, session, user, member_id, "merge duplicate", work, "duplicate_merged")
