@@ -243,3 +243,15 @@ def test_the_keyboard_reaches_the_menu_and_the_content(site: Site, page: Page) -
     page.keyboard.press("Enter")
     page.wait_for_url(f"{site.url}/console/members")
     expect(page.locator("#q")).to_be_focused()
+
+
+def test_the_dashboard_and_the_reports_draw_their_charts(site: Site, page: Page) -> None:
+    log_in(page, site, StaffRole.ANALYST)
+    expect(page.locator(".plot-container .main-svg").first).to_be_visible()
+    page.goto(site + "/console/reports")
+    sections = page.get_by_role("navigation", name="Report sections").get_by_role("link")
+    drawn = 0
+    for number in range(1, sections.count() + 1):
+        page.goto(site + f"/console/reports/{number}")
+        drawn += page.locator(".plot-container .main-svg").count() > 0
+    assert drawn >= 3  # segments, value, retention, ... each with its chart

@@ -517,6 +517,9 @@ def ledger_discrepancies(session: Session, *, member_id: int | None = None) -> l
 
 
 def latest_entries(session: Session, *, member_id: int, limit: int = 20) -> list[PointEntry]:
-    """A member's latest movements of points, newest first."""
-    query = select(PointEntry).where(PointEntry.member_id == member_id)
+    """A member's latest movements of points, newest first; points turning spendable are
+    left out, as they move no points (the lots show what is still pending)."""
+    query = select(PointEntry).where(
+        PointEntry.member_id == member_id, PointEntry.kind != EntryKind.MATURE
+    )
     return list(session.scalars(query.order_by(PointEntry.id.desc()).limit(limit)))

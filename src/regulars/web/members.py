@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any
@@ -28,6 +29,7 @@ from regulars.members.service import (
     search_members,
     update_member,
 )
+from regulars.points.models import PointLot
 from regulars.points.service import adjust_points, balance, latest_entries, merge_accounts
 from regulars.privacy.service import erase_member, export_member
 from regulars.program.service import active_program
@@ -65,6 +67,14 @@ def _masked(member: Member) -> dict[str, str]:
     }
 
 
+def _by_expiry(lots: list[PointLot]) -> list[tuple[datetime | None, list[PointLot]]]:
+    """The lots held, grouped by when they expire, soonest first, those that never last."""
+    groups: dict[datetime | None, list[PointLot]] = {}
+    for lot in sorted(lots, key=lambda lot: lot.earned_at):
+        groups.setdefault(lot.expires_at, []).append(lot)
+    return sorted(groups.items(), key=lambda group: (group[0] is None, group[0] or datetime.min))
+
+
 def _products(session: Session, ids: set[int]) -> dict[int, Product]:
     return {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(ids)))}
 
@@ -81,13 +91,15 @@ def _view(request: Request, session: Session, member_id: int, **extra: Any) -> R
     except NoInsights:
         insight = None
     tier = standing(session, member_id=member_id, program=program, as_of=now)
+    points = balance(session, member_id=member_id, now=now)
     values = {
         "member": member,
         "masked": _masked(member),
         "revealed": None,
         "consents": current_consents(session, member_id=member_id),
         "tier": tier,
-        "points": balance(session, member_id=member_id, now=now),
+        "points": points,
+        "expiring": _by_expiry(points.lots),
         "entries": latest_entries(session, member_id=member_id, limit=20),
         "receipts": receipts,
         "products": products,
