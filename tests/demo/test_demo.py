@@ -1,3 +1,4 @@
+import dataclasses
 from datetime import date
 from pathlib import Path
 
@@ -152,3 +153,18 @@ def test_parquet_output_loads_through_the_importers(database: Database, tmp_path
     )
     assert receipts.rejected_rows == 0
     assert receipts.created == len(chain.sales.member)
+
+
+def test_a_chain_loads_without_its_sales(database: Database) -> None:
+    """The big benchmarks load members through the services and bulk-insert the sales."""
+    chain = small_chain()
+    empty = dataclasses.replace(
+        chain,
+        sales=dataclasses.replace(
+            chain.sales,
+            **{f.name: getattr(chain.sales, f.name)[:0] for f in dataclasses.fields(chain.sales)},
+        ),
+    )
+    counts = write_database(database.sessions, empty, seed=7, now=NOW, progress=lambda _n, _c: None)
+    assert counts["members"] == 300
+    assert counts["receipts"] == 0

@@ -7,7 +7,7 @@ points. At the end the nightly jobs run for each month, so points mature and exp
 """
 
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from random import Random
 
 from sqlalchemy import Select, func, select
@@ -35,7 +35,12 @@ WELCOME_COUPON = "WELCOME10"
 
 
 def till_start(chain: DemoChain) -> datetime:
-    return as_utc_datetime(chain.sales.sold_at[-1]) - timedelta(days=TILL_DAYS)
+    """When the till takes over: the last week of sales (of the history, if none were made)."""
+    if len(chain.sales.sold_at):
+        last = as_utc_datetime(chain.sales.sold_at[-1])
+    else:
+        last = datetime.combine(chain.until, time.min, tzinfo=ZONE).astimezone(UTC)
+    return last - timedelta(days=TILL_DAYS)
 
 
 def _month_starts(start: date, until: date) -> list[date]:
