@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from regulars.analytics.kpis import program_kpis, store_kpis
+from regulars.analytics.kpis import Sales, program_kpis, store_kpis, weekly_trend
 from regulars.analytics.warehouse import open_warehouse, sync_warehouse
 from regulars.checkout.refunds import refund_sale
 from regulars.checkout.schemas import CartLine, SaleIn, SaleResult
@@ -425,3 +425,37 @@ def test_each_store_gets_its_own_sales_kpis() -> None:
     assert figures["S002"]["average_ticket_all"] == pytest.approx(75.0)
     assert figures["S002"]["repeat_purchase_rate"] == 0.0
     assert [k.previous for k in west.kpis][0] == 0  # S002 sold nothing in March
+
+
+def test_sales_kpis_of_one_region_or_channel() -> None:
+    shop = tiny_shop()
+    shop.execute("CREATE TABLE stores (store_id BIGINT, store_code VARCHAR, region VARCHAR)")
+    shop.execute("INSERT INTO stores VALUES (1, 'S001', 'East'), (2, 'WEB', 'National')")
+    shop.execute("ALTER TABLE receipts ADD COLUMN channel VARCHAR DEFAULT 'store'")
+    shop.execute("UPDATE receipts SET store_id = 2, channel = 'online' WHERE receipt_id IN (3, 5)")
+
+    def april(**where: object) -> dict[str, float | None]:
+        found = program_kpis(shop, start=APRIL, end=MAY, sales=Sales(**where))  # type: ignore[arg-type]
+        return {k.name: k.value for k in found.kpis}
+
+    online, national = april(channel="online"), april(region="National")
+    assert online == national  # the web shop is the national region's one store
+    assert online["active_members"] == 1  # member 2's 30
+    assert online["average_ticket_all"] == pytest.approx(75.0)  # 30 and 120
+    east = april(region="East")
+    assert east["member_share_of_sales"] == pytest.approx(150 / 170)
+    assert april(region="Nowhere")["active_members"] == 0
+    # New members and points are the chain's, whatever the sales chosen.
+    assert east["new_members"] == online["new_members"] == april()["new_members"]
+
+
+def test_weekly_trend_counts_each_week_and_its_empty_ones() -> None:
+    shop = tiny_shop()
+    weeks = weekly_trend(shop, end=date(2024, 4, 15), weeks=3)
+    assert [w.start for w in weeks] == [date(2024, 3, 25), date(2024, 4, 1), date(2024, 4, 8)]
+    # 25-31 Mar: 10 (member 5) and 20 (member 1); 1-7 Apr: 100, 30, 20; 8-14 Apr: 50.
+    assert [w.receipts for w in weeks] == [2, 3, 1]
+    assert [w.sales for w in weeks] == [30.0, 150.0, 50.0]
+    assert [w.active_members for w in weeks] == [2, 2, 1]
+    assert weeks[1].member_share == pytest.approx(130 / 150)
+    assert weekly_trend(shop, end=date(2020, 1, 6), weeks=1)[0].receipts == 0

@@ -2,13 +2,17 @@
 
 import csv
 import io
+import os
 import re
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from regulars.analytics.kpis import Sales
 from regulars.audit.models import AuditEntry
 from regulars.i18n import Language
 from regulars.members.models import Member
@@ -16,6 +20,7 @@ from regulars.points.models import PointEntry
 from regulars.staff.models import StaffRole
 from regulars.web import core
 from regulars.web.app import allowed_roles, console_routes
+from regulars.web.dashboard import figures
 from tests.web.conftest import PASSWORD, Console, form_fields
 
 
@@ -432,3 +437,18 @@ def test_the_desk_finds_a_member_by_name_and_shows_the_name_masked(
     assert card in results
     assert name not in results  # what the agent typed, not what the record holds
     assert f"{name[0]}*" in results
+
+
+def test_the_dashboard_works_its_figures_out_once_per_warehouse_sync(
+    console: Console, tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "warehouse"
+    shutil.copytree(console.settings.warehouse_dir, warehouse)
+    first = figures(warehouse, 30, Sales(), "Asia/Shanghai")
+    assert figures(warehouse, 30, Sales(), "Asia/Shanghai") is first  # kept
+    assert figures(warehouse, 7, Sales(), "Asia/Shanghai") is not first  # another period
+    state = warehouse / "_state.json"
+    os.utime(state, ns=(state.stat().st_atime_ns, state.stat().st_mtime_ns + 1))  # a sync
+    again = figures(warehouse, 30, Sales(), "Asia/Shanghai")
+    assert again is not first
+    assert again.kpis == first.kpis  # worked out afresh, from the same data

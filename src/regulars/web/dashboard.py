@@ -1,6 +1,9 @@
 """The dashboard: the program's KPIs for a period against the one before, with trends."""
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any
 
 import plotly.graph_objects as go
@@ -8,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from regulars.analytics.kpis import (
+    ProgramKpis,
     Sales,
     Week,
     last_sale_day,
@@ -48,6 +52,37 @@ def trend_chart(t: Language, weeks: list[Week], title: str) -> str:
     return figure.to_html(include_plotlyjs=False, full_html=False, config={"displaylogo": False})
 
 
+@dataclass(frozen=True)
+class Figures:
+    """What the dashboard shows for one choice of period and sales."""
+
+    start: date
+    end: date  # the day after the last one
+    kpis: ProgramKpis
+    chain: ProgramKpis | None  # the chain's, beside a store's, region's or channel's
+    trend: list[Week]
+
+
+def figures(folder: Path, days: int, where: Sales, timezone: str) -> Figures:
+    """The figures for the last `days` days of sales, worked out once per warehouse sync:
+    the warehouse changes only when it is synced, and a dashboard is asked for often."""
+    state = folder / "_state.json"
+    if not state.exists():
+        raise WarehouseEmpty(f"no warehouse at {folder}", field="warehouse")
+    return _figures(folder, state.stat().st_mtime_ns, days, where, timezone)
+
+
+@lru_cache(maxsize=128)
+def _figures(folder: Path, _synced: int, days: int, where: Sales, timezone: str) -> Figures:
+    with open_warehouse(folder) as warehouse:
+        end = last_sale_day(warehouse, timezone=timezone) + timedelta(days=1)
+        start = end - timedelta(days=days)
+        kpis = program_kpis(warehouse, start=start, end=end, timezone=timezone, sales=where)
+        trend = weekly_trend(warehouse, end=end, weeks=TREND_WEEKS, timezone=timezone, sales=where)
+    chain = None if where == Sales() else _figures(folder, _synced, days, Sales(), timezone).kpis
+    return Figures(start, end, kpis, chain, trend)
+
+
 @router.get("")
 def dashboard(
     request: Request,
@@ -73,33 +108,21 @@ def dashboard(
         channel=str(channel) if channel else None,
     )
     try:
-        warehouse = open_warehouse(settings.warehouse_dir)
+        found = figures(settings.warehouse_dir, days, where, settings.timezone)
     except WarehouseEmpty:
         return render(
             request, "dashboard.html", empty=True, **_filters(stores, days, store, region, channel)
         )
-    with warehouse:
-        end = last_sale_day(warehouse, timezone=settings.timezone) + timedelta(days=1)
-        start = end - timedelta(days=days)
-        kpis = program_kpis(
-            warehouse, start=start, end=end, timezone=settings.timezone, sales=where
-        )
-        trend = weekly_trend(
-            warehouse, end=end, weeks=TREND_WEEKS, timezone=settings.timezone, sales=where
-        )
-        chain = None
-        if chosen is not None or where.region or where.channel:
-            chain = program_kpis(warehouse, start=start, end=end, timezone=settings.timezone)
     return render(
         request,
         "dashboard.html",
         empty=False,
-        kpis=kpis,
-        chain=chain,
+        kpis=found.kpis,
+        chain=found.chain,
         shown=lambda value, unit: shown(value, unit, t),
-        chart=trend_chart(t, trend, t("Sales and active members by week")),
-        start=start,
-        last_day=end - timedelta(days=1),
+        chart=trend_chart(t, found.trend, t("Sales and active members by week")),
+        start=found.start,
+        last_day=found.end - timedelta(days=1),
         **_filters(stores, days, store, region, channel),
     )
 
