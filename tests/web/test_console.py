@@ -15,6 +15,8 @@ from sqlalchemy import func, select
 from regulars.analytics.kpis import Sales
 from regulars.audit.models import AuditEntry
 from regulars.i18n import Language
+from regulars.insights.models import ModelRun
+from regulars.insights.service import churn_drivers, member_insight
 from regulars.members.models import Member
 from regulars.points.models import PointEntry
 from regulars.staff.models import StaffRole
@@ -452,3 +454,20 @@ def test_the_dashboard_works_its_figures_out_once_per_warehouse_sync(
     again = figures(warehouse, 30, Sales(), "Asia/Shanghai")
     assert again is not first
     assert again.kpis == first.kpis  # worked out afresh, from the same data
+
+
+def test_the_member_360_says_what_drives_their_churn_risk(
+    console: Console, support: TestClient
+) -> None:
+    member_id, _ = console.member()
+    with console.database.sessions() as session:
+        run = session.get(ModelRun, member_insight(session, member_id=member_id).model_run_id)
+        assert run is not None
+        drivers = churn_drivers(run, member_id=member_id)
+    assert len(drivers) == 3
+    page = support.get(f"/console/members/{member_id}").text
+    table = page[page.index("What moves the churn risk most") :]
+    shown = re.findall(r'<th scope="row">([^<]+)</th>', table)[:3]
+    assert shown == [d.feature.replace("_", " ").capitalize() for d in drivers]
+    effects = re.findall(r"(raises|lowers) the risk", table)[:3]
+    assert effects == ["raises" if d.contribution > 0 else "lowers" for d in drivers]

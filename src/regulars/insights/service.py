@@ -2,9 +2,11 @@
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -131,3 +133,27 @@ def segment_member_ids(session: Session, *, segment: str) -> list[int]:
     """Every member of a segment, by id."""
     query = select(MemberInsight.member_id).where(MemberInsight.rfm_segment == segment)
     return list(session.scalars(query.order_by(MemberInsight.member_id)))
+
+
+@dataclass(frozen=True)
+class Driver:
+    """What moves a member's churn risk most: a feature, theirs against the typical value."""
+
+    feature: str
+    value: float
+    typical_value: float
+    contribution: float  # to the risk: positive raises it
+
+
+def churn_drivers(run: ModelRun, *, member_id: int) -> list[Driver]:
+    """The member's strongest churn drivers from the run's files, strongest first."""
+    folder = run_folder(run)
+    path = folder / "churn" / "churn_drivers.parquet" if folder else None  # see analytics.churn
+    if path is None or not path.exists():
+        return []
+    rows = duckdb.execute(
+        "SELECT feature, value, typical_value, contribution FROM read_parquet(?)"
+        " WHERE customer_id = ? ORDER BY rank",
+        [str(path), str(member_id)],
+    ).fetchall()
+    return [Driver(str(f), float(v), float(t), float(c)) for f, v, t, c in rows]

@@ -18,7 +18,8 @@ from regulars.clock import utc_now
 from regulars.coupons.service import WalletView, issue_coupons, list_templates, wallet
 from regulars.db import write_back_log
 from regulars.errors import InvalidInput, RegularsError
-from regulars.insights.service import NoInsights, member_insight
+from regulars.insights.models import ModelRun
+from regulars.insights.service import NoInsights, churn_drivers, member_insight
 from regulars.members import rules
 from regulars.members.models import ConsentChannel, Member
 from regulars.members.schemas import MemberUpdate
@@ -90,6 +91,8 @@ def _view(request: Request, session: Session, member_id: int, **extra: Any) -> R
         insight = member_insight(session, member_id=member_id)
     except NoInsights:
         insight = None
+    run = session.get(ModelRun, insight.model_run_id) if insight else None
+    drivers = churn_drivers(run, member_id=member_id) if run else []
     tier = standing(session, member_id=member_id, program=program, as_of=now)
     points = balance(session, member_id=member_id, now=now)
     values = {
@@ -107,6 +110,7 @@ def _view(request: Request, session: Session, member_id: int, **extra: Any) -> R
         "templates": list_templates(session, limit=200),
         "referrals": referral_status(session, member_id=member_id),
         "insight": insight,
+        "drivers": drivers,
         "channels": list(ConsentChannel),
         "errors": {},
         "typed": {},
