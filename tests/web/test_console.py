@@ -10,16 +10,18 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from regulars.analytics.kpis import Sales
 from regulars.audit.models import AuditEntry
+from regulars.clock import utc_now
 from regulars.i18n import Language
 from regulars.insights.models import ModelRun
 from regulars.insights.service import churn_drivers, member_insight
 from regulars.members.models import Member
 from regulars.points.models import PointEntry
-from regulars.staff.models import StaffRole
+from regulars.staff.models import StaffRole, StaffSession
+from regulars.staff.service import IDLE
 from regulars.web import core
 from regulars.web.app import allowed_roles, console_routes
 from regulars.web.dashboard import figures
@@ -471,3 +473,23 @@ def test_the_member_360_says_what_drives_their_churn_risk(
     assert shown == [d.feature.replace("_", " ").capitalize() for d in drivers]
     effects = re.findall(r"(raises|lowers) the risk", table)[:3]
     assert effects == ["raises" if d.contribution > 0 else "lowers" for d in drivers]
+
+
+def test_a_form_sent_after_the_session_ended_returns_to_its_page_after_login(
+    console: Console, support: TestClient
+) -> None:
+    member_id, _ = console.member()
+    page = support.get(f"/console/members/{member_id}")
+    fields = form_fields(page, f"/console/members/{member_id}/points")
+    with console.database.sessions() as session:
+        idle = utc_now() - IDLE  # the agent went to lunch
+        session.execute(update(StaffSession).values(last_seen_at=idle))
+        session.commit()
+    sent = support.post(
+        f"/console/members/{member_id}/points",
+        data={**fields, "points": "5", "reason": "too late"},
+        headers={"Referer": f"http://testserver/console/members/{member_id}"},
+    )
+    assert sent.status_code == 303
+    assert sent.headers["location"] == f"/console/login?next=/console/members/{member_id}"
+    assert entries(console, member_id) == []

@@ -45,6 +45,11 @@ def words(t: Language, code: str) -> str:
     return t(code.replace("_", " ").capitalize())
 
 
+def traits(t: Language, description: str) -> str:
+    """A cluster's description ("large baskets, frequent visits"), trait by trait."""
+    return t(", ").join(t(trait) for trait in description.split(", "))
+
+
 def reason_text(t: Language, reason: str | None) -> str:
     if not reason:
         return ""
@@ -333,7 +338,7 @@ def _types_section(t: Language, types: SegmentationSummary) -> Section:
     figure.update_layout(title=t("Shopper types"), yaxis_title=t("members"), **LAYOUT)
     clusters = "".join(
         f"<tr><td>{c.cluster}</td><td class=num>{t.number(c.members)}</td>"
-        f"<td>{t(', ').join(t(trait) for trait in c.description.split(', '))}</td></tr>"
+        f"<td>{traits(t, c.description)}</td></tr>"
         for c in types.clusters
     )
     largest = max(types.type_sizes, key=lambda k: types.type_sizes[k])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from regulars.db import bulk_insert
 from regulars.errors import InvalidInput, NotFound
@@ -109,10 +109,12 @@ def run_folder(run: ModelRun) -> Path | None:
     return Path(folder) if folder else None
 
 
-def type_counts(session: Session) -> list[tuple[str | None, int]]:
-    """Members per shopper type, largest first."""
-    query = select(MemberInsight.shopper_type, func.count()).group_by(MemberInsight.shopper_type)
-    return [(kind, count) for kind, count in session.execute(query.order_by(func.count().desc()))]
+def counts_by(
+    session: Session, score: InstrumentedAttribute[str | None]
+) -> list[tuple[str | None, int]]:
+    """Members per value of a score (shopper type, cluster), largest first."""
+    query = select(score, func.count()).group_by(score).order_by(func.count().desc())
+    return [(value, count) for value, count in session.execute(query)]
 
 
 def segment_members(

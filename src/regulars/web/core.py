@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import jinja2
 from babel.dates import format_date, format_datetime
@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from regulars.analytics.report import reason_text, words
+from regulars.analytics.report import reason_text, traits, words
 from regulars.audit import service as audit
 from regulars.clock import utc_now
 from regulars.errors import RegularsError
@@ -173,6 +173,7 @@ def render(request: Request, template: str, status: int = 200, **values: Any) ->
         ),
         words=lambda code: words(t, code),
         reason=lambda text: reason_text(t, text),
+        traits=lambda description: traits(t, description),
         money=lambda amount: format_currency(
             amount, request.app.state.settings.currency, locale=t.locale
         ),
@@ -195,8 +196,13 @@ def login_language(request: Request) -> str:
 
 
 def to_login(request: Request) -> Response:
-    """The login page, which returns to this page; htmx is told to go there itself."""
+    """The login page, which returns to this page (for a form, to the page it was sent
+    from: what it meant to do is asked again there); htmx is told to go there itself."""
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET":
+        sent_from = urlsplit(request.headers.get("referer", ""))
+        same_site = sent_from.netloc == request.url.netloc
+        here = sent_from.path if same_site and sent_from.path.startswith("/console") else "/console"
     target = f"/console/login?next={quote(here)}"
     if request.headers.get("hx-request"):
         return Response(status_code=204, headers={"HX-Redirect": target})

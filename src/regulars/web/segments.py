@@ -12,7 +12,8 @@ from fastapi.responses import Response, StreamingResponse
 from regulars.analytics.rfm import segment_migration
 from regulars.analytics.warehouse import WarehouseEmpty, open_warehouse
 from regulars.errors import InvalidInput
-from regulars.insights.service import segment_counts, segment_members, type_counts
+from regulars.insights.models import MemberInsight
+from regulars.insights.service import counts_by, segment_counts, segment_members
 from regulars.members import rules
 from regulars.staff.models import StaffRole, StaffUser
 from regulars.web.core import Db, allow, audit_action, render
@@ -45,7 +46,8 @@ def segments(
         request,
         "segments.html",
         counts=segment_counts(session),
-        types=type_counts(session),
+        types=counts_by(session, MemberInsight.shopper_type),
+        clusters=counts_by(session, MemberInsight.cluster),
         migration=migration,
         problem=problem,
         start=start,
