@@ -493,3 +493,36 @@ def test_a_form_sent_after_the_session_ended_returns_to_its_page_after_login(
     assert sent.status_code == 303
     assert sent.headers["location"] == f"/console/login?next=/console/members/{member_id}"
     assert entries(console, member_id) == []
+
+
+def test_a_new_coupon_template_shows_every_wrong_field_beside_itself(console: Console) -> None:
+    with console.client(StaffRole.ADMIN) as admin:
+        fields = form_fields(admin.get("/console/coupons"), "/console/coupons/templates")
+        wrong = admin.post(
+            "/console/coupons/templates",
+            data={**fields, "code": "", "name": "Spring", "kind": "percent_off", "valid_days": "0"},
+        )
+        assert wrong.status_code == 422
+        for field in ("code", "valid_days"):
+            assert f'id="{field}-error"' in wrong.text, field
+        assert 'value="Spring"' in wrong.text
+        # A rule across fields speaks once the fields themselves are right.
+        incomplete = admin.post(
+            "/console/coupons/templates",
+            data={**fields, "code": "SPRING8", "name": "Spring", "kind": "percent_off"},
+        )
+        assert re.search(r'id="percent-error"[^>]*>[^<]*coupon needs percent', incomplete.text)
+        made = admin.post(
+            "/console/coupons/templates",
+            data={
+                **fields,
+                "code": "SPRING8",
+                "name": "Spring",
+                "kind": "percent_off",
+                "percent": "8",
+                "valid_days": "14",
+            },  # fmt: skip
+        )
+        assert made.status_code == 303
+        listed = admin.get("/console/coupons").text
+    assert '<th scope="row">SPRING8</th>' in listed

@@ -3,11 +3,12 @@ their role allows, CSRF and form tokens, and rendering in the user's language.""
 
 import hashlib
 import hmac
+import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib.resources import files
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import jinja2
@@ -15,12 +16,13 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from regulars.analytics.report import reason_text, traits, words
 from regulars.audit import service as audit
 from regulars.clock import utc_now
-from regulars.errors import RegularsError
+from regulars.errors import InvalidInput, RegularsError, in_words
 from regulars.i18n import LANGUAGES, Language, language
 from regulars.idempotency.service import Answer, Claim, claim, settle
 from regulars.staff.models import StaffRole, StaffUser
@@ -29,6 +31,7 @@ from regulars.staff.service import session_user
 COOKIE = "regulars_session"
 LANGUAGE_COOKIE = "regulars_language"  # the login page's language, before anyone signs in
 DEFAULT_LANGUAGE = "zh-CN"  # a Chinese chain's console speaks Chinese unless told otherwise
+Form = TypeVar("Form", bound=BaseModel)
 
 
 def database(request: Request) -> Iterator[Session]:
@@ -223,3 +226,33 @@ def audit_action(
         status=status,
         request_id=request.state.request_id,
     )
+
+
+class FormInvalid(InvalidInput):
+    """A form with one or more fields wrong; `errors` holds each field's message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        field, message = next(iter(errors.items()))
+        super().__init__(message, field=field)
+        self.errors = errors
+
+
+def validated(model: type[Form], values: Mapping[str, object]) -> Form:
+    """The form's values as `model`, or every field's error at once (a rule across fields
+    is put beside the first field its message names)."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as invalid:
+        errors: dict[str, str] = {}
+        for problem in invalid.errors():
+            message = in_words(problem)
+            named = [str(problem["loc"][0])] if problem["loc"] else []
+            named += [f for f in model.model_fields if re.search(rf"\b{f}\b", message)]
+            errors.setdefault(named[0] if named else "form", message)
+        raise FormInvalid(errors) from None
+
+
+def form_errors(t: Language, refused: RegularsError) -> dict[str, str]:
+    """A refusal's messages by field, in the user's language."""
+    found = getattr(refused, "errors", None) or {refused.field or "form": refused.message}
+    return {field: t.told(message) for field, message in found.items()}

@@ -7,12 +7,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from regulars.clock import utc_now
-from regulars.coupons.service import issue_coupons, template_use
+from regulars.coupons.models import CouponKind
+from regulars.coupons.schemas import CouponTemplateCreate
+from regulars.coupons.service import add_template, issue_coupons, template_use
 from regulars.errors import InvalidInput, RegularsError
 from regulars.insights.service import segment_counts, segment_member_ids
 from regulars.program.service import active_program
 from regulars.staff.models import StaffRole, StaffUser
-from regulars.web.core import Db, allow, audit_action, once, render
+from regulars.web.core import Db, allow, audit_action, form_errors, once, render, validated
 
 router = APIRouter(prefix="/console/coupons", include_in_schema=False)
 
@@ -23,6 +25,7 @@ def _page(request: Request, session: Db, **values: object) -> Response:
         "uses": template_use(session),
         "segments": [c.rfm_segment for c in segment_counts(session) if c.rfm_segment],
         "rewards": active_program(session)[1].rewards,
+        "kinds": list(CouponKind),
         "errors": {},
         "typed": {},
         "said": request.query_params.get("issued"),
@@ -67,4 +70,28 @@ def issue_to_segment(
         field = refused.field if refused.field in {"template", "segment"} else "template"
         errors = {field: request.state.t.told(refused.message)}
         typed = {"template": template, "segment": segment}
+        return _page(request, session, errors=errors, typed=typed, status=422)
+
+
+TEMPLATE_FIELDS = (
+    "code", "name", "kind", "amount", "percent", "max_discount", "free_sku", "min_spend",
+    "valid_days", "per_member_limit", "total_quantity",
+)  # fmt: skip
+
+
+@router.post("/templates")
+def new_template(request: Request, session: Db, user: StaffUser = allow()) -> Response:
+    """Define a coupon; every field that is wrong is shown beside itself."""
+    typed = {name: str(request.state.form.get(name, "")).strip() for name in TEMPLATE_FIELDS}
+
+    def act() -> str:
+        given = {name: value for name, value in typed.items() if value}
+        template = add_template(session, data=validated(CouponTemplateCreate, given), now=utc_now())
+        audit_action(request, session, user, f"create coupon template {template.code}")
+        return "/console/coupons"
+
+    try:
+        return once(request, session, user, act)
+    except RegularsError as refused:
+        errors = form_errors(request.state.t, refused)
         return _page(request, session, errors=errors, typed=typed, status=422)

@@ -39,7 +39,7 @@ from regulars.sales.service import member_receipts
 from regulars.staff.models import StaffRole, StaffUser
 from regulars.staff.service import check_adjustment
 from regulars.tiers.service import standing
-from regulars.web.core import Db, allow, audit_action, once, render
+from regulars.web.core import Db, allow, audit_action, form_errors, once, render, validated
 
 router = APIRouter(prefix="/console/members", include_in_schema=False)
 MemberId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -151,8 +151,8 @@ def _act(
         if refused.field is None and refused.status == 404:
             raise
         typed = {k: str(v) for k, v in request.state.form.items() if k != "csrf"}
-        error = {refused.field or "form": request.state.t.told(refused.message)}
-        return _view(request, session, member_id, errors=error, typed=typed, status=422)
+        errors = form_errors(request.state.t, refused)
+        return _view(request, session, member_id, errors=errors, typed=typed, status=422)
 
 
 @router.post("/{member_id}/reveal")
@@ -271,13 +271,7 @@ def details(
         changes = {k: v for k, v in given.items() if v}
         if not changes:
             raise InvalidInput("type the details to change", field="name")
-        try:
-            update = MemberUpdate.model_validate(changes)
-        except ValueError as invalid:
-            problem = invalid.errors()[0]  # type: ignore[attr-defined]
-            raise InvalidInput(
-                str(problem["msg"]).removeprefix("Value error, "), field=str(problem["loc"][0])
-            ) from None
+        update = validated(MemberUpdate, changes)
         update_member(
             session,
             member_id=member_id,

@@ -11,7 +11,7 @@ from regulars.errors import RegularsError
 from regulars.i18n import LANGUAGES
 from regulars.staff.models import StaffRole, StaffUser
 from regulars.staff.service import create_user, disable_user, list_users
-from regulars.web.core import Db, allow, audit_action, once, render
+from regulars.web.core import Db, allow, audit_action, form_errors, once, render
 
 router = APIRouter(prefix="/console/users", include_in_schema=False)
 Short = Annotated[str, Form(max_length=100)]
@@ -66,7 +66,7 @@ def create(
     try:
         return once(request, session, user, act)
     except RegularsError as refused:
-        errors = {refused.field or "username": request.state.t.told(refused.message)}
+        errors = form_errors(request.state.t, refused)
         typed = {
             "username": username,
             "display_name": display_name,
