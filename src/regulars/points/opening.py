@@ -30,6 +30,9 @@ def _expiry(session: Session, wanted: datetime | None, now: datetime) -> datetim
     return rules.expiry_of(program, now)
 
 
+LOOKUP_BATCH = 10_000  # card numbers looked up by one statement
+
+
 def open_balances(
     session: Session, *, balances: Sequence[OpeningBalanceIn], now: datetime, zone: ZoneInfo
 ) -> list[Outcome]:
@@ -38,11 +41,12 @@ def open_balances(
     A member's opening lot is known by its expiry, so loading the same file again changes
     nothing, and a row that gives the same lot other points is a conflict, never an overwrite.
     """
-    cards = {b.member_card for b in balances}
-    members = {
-        m.card_number: m
-        for m in session.scalars(select(Member).where(Member.card_number.in_(cards)))
-    }
+    cards = sorted({b.member_card for b in balances})
+    members: dict[str, Member] = {}
+    for start in range(0, len(cards), LOOKUP_BATCH):  # a statement carries a bounded list
+        chunk = cards[start : start + LOOKUP_BATCH]
+        found = session.scalars(select(Member).where(Member.card_number.in_(chunk)))
+        members |= {m.card_number: m for m in found}
     outcomes: list[Outcome] = []
     for row in balances:
         try:
