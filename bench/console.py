@@ -102,6 +102,7 @@ def main() -> None:
         member = session.scalars(select(Member).where(Member.name.is_not(None)).limit(1)).one()
         card, phone, name = member.card_number, member.phone, member.name
         segment = session.scalar(select(MemberInsight.rfm_segment).limit(1))
+        version = session.scalar(select(func.max(ProgramVersion.id)))
         members = session.scalar(select(func.count()).select_from(Member))
     print(f"chain: {members:,} members in {db}")
 
@@ -114,7 +115,7 @@ def main() -> None:
             "/console/segments",
             f"/console/segments/{segment}/members",
             "/console/program",
-            "/console/program/versions/1",
+            f"/console/program/versions/{version}",
             "/console/coupons",
             "/console/reports",
             "/console/reports/1",

@@ -23,6 +23,7 @@ from regulars.demo.generator import generate
 from regulars.demo.writers import DEMO_STAFF, DEMO_STAFF_PASSWORD, write_database
 from regulars.insights.models import MemberInsight
 from regulars.members.models import Member
+from regulars.program.models import ProgramVersion
 from regulars.staff.models import StaffRole, StaffUser
 from regulars.staff.service import set_language
 from tests.conftest import Database, Template
@@ -38,6 +39,7 @@ class Console:
     settings: Settings
     database: Database
     members: list[tuple[int, str, str | None]]  # id, card number, segment: one per test
+    program_version: int  # the demo program's
     taken: itertools.count = field(default_factory=itertools.count)
 
     def app(self):  # type: ignore[no-untyped-def]
@@ -92,8 +94,9 @@ def console(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Con
             .join(MemberInsight, MemberInsight.member_id == Member.id)
             .order_by(Member.id)
         ).all()
+        version = session.scalars(select(ProgramVersion.id)).one()
         session.commit()
-    return Console(settings, database, [tuple(r) for r in rows])  # type: ignore[misc]
+    return Console(settings, database, [tuple(r) for r in rows], version)  # type: ignore[misc]
 
 
 def form_fields(page: Response, action: str) -> dict[str, str]:

@@ -72,7 +72,7 @@ def site(console: Console) -> Iterator[Site]:
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # Playwright keeps an event loop running while it is open
 def browser() -> Iterator[Browser]:
     chromium = shutil.which("chromium")
     if chromium is None:

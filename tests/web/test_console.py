@@ -292,7 +292,7 @@ def pages(console: Console, member_id: int) -> Iterator[str]:
         "/console/segments?start=2026-03-01&end=2026-05-01",
         f"/console/segments/{segment}/members",
         "/console/program",
-        "/console/program/versions/1",
+        f"/console/program/versions/{console.program_version}",
         "/console/program/edit",
         "/console/coupons",
         "/console/reports",
@@ -402,7 +402,7 @@ def test_each_role_reaches_exactly_the_pages_and_actions_its_routes_admit(consol
     values = {
         "member_id": str(member_id),
         "segment": next(s for *_, s in console.members if s),
-        "version_id": "1",
+        "version_id": str(console.program_version),
         "number": "1",
     }
     checked = 0
@@ -455,7 +455,9 @@ def test_the_dashboard_works_its_figures_out_once_per_warehouse_sync(
     os.utime(state, ns=(state.stat().st_atime_ns, state.stat().st_mtime_ns + 1))  # a sync
     again = figures(warehouse, 30, Sales(), "Asia/Shanghai")
     assert again is not first
-    assert again.kpis == first.kpis  # worked out afresh, from the same data
+    # Worked out afresh, from the same data (sums of money by DuckDB's threads may differ in
+    # their last bits).
+    assert [k.value for k in again.kpis.kpis] == pytest.approx([k.value for k in first.kpis.kpis])
 
 
 def test_the_member_360_says_what_drives_their_churn_risk(
