@@ -31,25 +31,46 @@ PERIODS = (7, 30, 90)
 TREND_WEEKS = 13
 
 
-def trend_chart(t: Language, weeks: list[Week], title: str) -> str:
-    """Weekly sales and active members, as a chart that loads plotly.js from the console."""
-    figure = go.Figure()
-    days = [w.start.isoformat() for w in weeks]
-    figure.add_bar(x=days, y=[w.sales for w in weeks], name=t("Sales"))
-    figure.add_scatter(
-        x=days, y=[w.active_members for w in weeks], name=t("Active members"), yaxis="y2"
-    )
+def _chart(t: Language, figure: go.Figure, title: str) -> str:
+    """A chart in the console's look and the user's number format; plotly.js comes from
+    the page."""
     figure.update_layout(
         title=title,
         height=320,
         margin={"l": 50, "r": 50, "t": 50, "b": 40},
-        yaxis={"title": t("Sales")},
-        yaxis2={"title": t("Active members"), "overlaying": "y", "side": "right"},
         legend={"orientation": "h"},
         separators=t.locale.number_symbols["latn"]["decimal"]
         + t.locale.number_symbols["latn"]["group"],
     )
     return figure.to_html(include_plotlyjs=False, full_html=False, config={"displaylogo": False})
+
+
+def trend_charts(t: Language, weeks: list[Week]) -> list[str]:
+    """Weekly sales with active members, and the members' share of sales with receipts."""
+    days = [w.start.isoformat() for w in weeks]
+    sales = go.Figure()
+    sales.add_bar(x=days, y=[w.sales for w in weeks], name=t("Sales"))
+    sales.add_scatter(
+        x=days, y=[w.active_members for w in weeks], name=t("Active members"), yaxis="y2"
+    )
+    sales.update_layout(
+        yaxis={"title": t("Sales")},
+        yaxis2={"title": t("Active members"), "overlaying": "y", "side": "right"},
+    )
+    share = go.Figure()
+    share.add_bar(x=days, y=[w.receipts for w in weeks], name=t("Receipts"))
+    share.add_scatter(
+        x=days, y=[w.member_share for w in weeks], name=t("Member share of sales"), yaxis="y2"
+    )
+    share.update_layout(
+        yaxis={"title": t("Receipts")},
+        yaxis2={"title": t("Member share of sales"), "overlaying": "y", "side": "right",
+                "tickformat": ".0%", "rangemode": "tozero"},
+    )  # fmt: skip
+    return [
+        _chart(t, sales, t("Sales and active members by week")),
+        _chart(t, share, t("Receipts and the members' share of sales by week")),
+    ]
 
 
 @dataclass(frozen=True)
@@ -120,7 +141,7 @@ def dashboard(
         kpis=found.kpis,
         chain=found.chain,
         shown=lambda value, unit: shown(value, unit, t),
-        chart=trend_chart(t, found.trend, t("Sales and active members by week")),
+        charts=trend_charts(t, found.trend),
         start=found.start,
         last_day=found.end - timedelta(days=1),
         **_filters(stores, days, store, region, channel),
