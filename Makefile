@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Browser libraries of the console come from the npm registry at install, never committed.
-ASSETS := src/regulars/web/static/vendor
+ASSETS := src/regulars/console/static/vendor
 
 .PHONY: run test install lock
 

@@ -9,7 +9,7 @@ import typer
 from typer.core import TyperGroup
 
 from regulars import __version__
-from regulars.console import console, reports_errors
+from regulars.terminal import console, reports_errors
 
 # Each feature's commands: (module, Typer app in it, what they are for). A feature's module
 # is imported only when one of its commands runs, so `regulars --help` starts at once and a

@@ -13,13 +13,13 @@ import typer
 from sqlalchemy.orm import Session
 
 from regulars.clock import moment_of, utc_now
-from regulars.console import console, open_database, reports_errors
 from regulars.coupons.service import expire_coupons
 from regulars.db import run_in_transaction
 from regulars.errors import InvalidInput
 from regulars.points.bonuses import award_birthday_bonuses
 from regulars.points.service import expire_points, mature_points
 from regulars.program.service import active_program
+from regulars.terminal import console, open_database, reports_errors
 from regulars.tiers.service import review_tiers
 
 app = typer.Typer()

@@ -11,8 +11,8 @@ from regulars.audit.schemas import AuditEntryOut
 from regulars.audit.service import AuditFilter, latest
 from regulars.clock import moment_of, utc_now
 from regulars.config import get_settings
-from regulars.console import console, open_database, reports_errors
 from regulars.db import run_in_transaction, session_scope
+from regulars.terminal import console, open_database, reports_errors
 
 keys_app = typer.Typer()
 audit_app = typer.Typer()

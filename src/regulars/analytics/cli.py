@@ -30,7 +30,7 @@ from regulars.analytics.transactions import last_purchase_day
 from regulars.analytics.warehouse import open_warehouse, sync_warehouse
 from regulars.clock import utc_now
 from regulars.config import get_settings
-from regulars.console import (
+from regulars.terminal import (
     console,
     err_console,
     open_database,

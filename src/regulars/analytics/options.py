@@ -16,8 +16,8 @@ import typer
 from regulars.analytics.transactions import Columns, load_transactions
 from regulars.analytics.warehouse import open_warehouse
 from regulars.config import get_settings
-from regulars.console import err_console
 from regulars.errors import InvalidInput
+from regulars.terminal import err_console
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -22,8 +22,8 @@ from regulars.api import (
 from regulars.api.dependencies import RateLimiter
 from regulars.api.unit_of_work import WriterTurns
 from regulars.config import Settings, get_settings, secret_key
+from regulars.console import app as console
 from regulars.db import ensure_migrated, make_engine, make_sessionmaker
-from regulars.web import app as console
 
 ROUTERS = (members, checkout, points, tiers, coupons, program, access, catalog, insights, audit)
 

@@ -10,13 +10,13 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from regulars.clock import utc_now
-from regulars.console import console, open_database, reports_errors, row_progress
 from regulars.db import make_engine, make_sessionmaker, upgrade_database
 from regulars.demo.generator import generate
 from regulars.demo.week import run_week, show
 from regulars.demo.writers import write_database, write_parquet
 from regulars.errors import Conflict, InvalidInput
 from regulars.members.models import Member
+from regulars.terminal import console, open_database, reports_errors, row_progress
 
 app = typer.Typer()
 

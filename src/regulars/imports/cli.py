@@ -10,12 +10,12 @@ from rich.table import Table
 from regulars.catalog.schemas import CategoryCreate, ProductCreate, StoreCreate
 from regulars.clock import utc_now
 from regulars.config import get_settings
-from regulars.console import console, err_console, open_database, reports_errors
 from regulars.imports.balances import import_balances
 from regulars.imports.catalog import import_catalog
 from regulars.imports.members import import_members
 from regulars.imports.pipeline import ImportReport
 from regulars.imports.receipts import import_receipts
+from regulars.terminal import console, err_console, open_database, reports_errors
 
 app = typer.Typer()
 

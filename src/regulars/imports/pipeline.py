@@ -13,7 +13,6 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from regulars.batch import Outcome, Recorded
-from regulars.console import row_progress
 from regulars.db import run_in_transaction
 from regulars.errors import RegularsError
 from regulars.imports.files import (
@@ -24,6 +23,7 @@ from regulars.imports.files import (
     RowReader,
     describe,
 )
+from regulars.terminal import row_progress
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -10,11 +10,11 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from regulars.clock import utc_now
-from regulars.console import console, open_database, reports_errors
 from regulars.db import run_in_transaction, session_scope
 from regulars.program.service import active_program, active_version, apply_program, parse_program
 from regulars.simulation.schemas import Figures, period, report
 from regulars.simulation.service import simulate
+from regulars.terminal import console, open_database, reports_errors
 
 app = typer.Typer()
 

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from regulars.console import console, err_console, open_database, open_engine, reports_errors
+from regulars.terminal import console, err_console, open_database, open_engine, reports_errors
 
 app = typer.Typer()
 

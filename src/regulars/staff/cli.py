@@ -5,8 +5,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from regulars.console import console, open_database, reports_errors
 from regulars.staff.models import StaffRole
+from regulars.terminal import console, open_database, reports_errors
 
 app = typer.Typer()
 

@@ -9,10 +9,10 @@ from fastapi.staticfiles import StaticFiles
 
 from regulars.api import problems
 from regulars.api.dependencies import RateLimiter
+from regulars.console import auth, coupons, dashboard, members, program, reports, segments, users
+from regulars.console.core import Allowed, LoginNeeded, NotAllowed, render, to_login
 from regulars.errors import RegularsError
 from regulars.staff.models import StaffRole
-from regulars.web import auth, coupons, dashboard, members, program, reports, segments, users
-from regulars.web.core import Allowed, LoginNeeded, NotAllowed, render, to_login
 
 PAGES = (auth, dashboard, members, segments, program, coupons, reports, users)
 # The menu, in order; each entry is shown to the roles its page allows.
@@ -56,7 +56,7 @@ def install(app: FastAPI) -> None:
     app.state.console_menu = [(path, label, allowed_roles(routes[path])) for path, label in MENU]
     app.mount(
         "/console/assets",
-        StaticFiles(directory=str(files("regulars.web").joinpath("static"))),
+        StaticFiles(directory=str(files("regulars.console").joinpath("static"))),
         name="console-assets",
     )
 

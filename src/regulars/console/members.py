@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from regulars.catalog.models import Product
 from regulars.clock import utc_now
+from regulars.console.core import Db, allow, audit_action, form_errors, once, render, validated
 from regulars.coupons.service import WalletView, issue_coupons, list_templates, wallet
 from regulars.db import write_back_log
 from regulars.errors import InvalidInput, RegularsError
@@ -39,7 +40,6 @@ from regulars.sales.service import member_receipts
 from regulars.staff.models import StaffRole, StaffUser
 from regulars.staff.service import check_adjustment
 from regulars.tiers.service import standing
-from regulars.web.core import Db, allow, audit_action, form_errors, once, render, validated
 
 router = APIRouter(prefix="/console/members", include_in_schema=False)
 MemberId = Annotated[int, Path(ge=1, le=2**63 - 1)]

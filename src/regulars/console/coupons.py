@@ -7,6 +7,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from regulars.clock import utc_now
+from regulars.console.core import Db, allow, audit_action, form_errors, once, render, validated
 from regulars.coupons.models import CouponKind
 from regulars.coupons.schemas import CouponTemplateCreate
 from regulars.coupons.service import add_template, issue_coupons, template_use
@@ -14,7 +15,6 @@ from regulars.errors import InvalidInput, RegularsError
 from regulars.insights.service import segment_counts, segment_member_ids
 from regulars.program.service import active_program
 from regulars.staff.models import StaffRole, StaffUser
-from regulars.web.core import Db, allow, audit_action, form_errors, once, render, validated
 
 router = APIRouter(prefix="/console/coupons", include_in_schema=False)
 

@@ -19,12 +19,12 @@ import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import update
 
+from regulars.console.app import console_routes
+from regulars.console.core import Allowed
 from regulars.demo.writers import DEMO_STAFF
 from regulars.staff.models import StaffRole, StaffSession
-from regulars.web.app import console_routes
-from regulars.web.core import Allowed
-from tests.web.conftest import PASSWORD, Console
-from tests.web.test_console import pages
+from tests.console.conftest import PASSWORD, Console
+from tests.console.test_console import pages
 
 AXE = Path(__file__).parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 # As root and without network: no sandbox, and none of Chromium's calls home.

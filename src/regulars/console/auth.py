@@ -8,10 +8,18 @@ from fastapi.responses import RedirectResponse, Response
 
 from regulars.api.dependencies import RateLimiter, TooManyRequests
 from regulars.clock import utc_now
+from regulars.console.core import (
+    COOKIE,
+    EVERYONE,
+    LANGUAGE_COOKIE,
+    Db,
+    allow,
+    login_language,
+    render,
+)
 from regulars.i18n import LANGUAGES, language
 from regulars.staff.models import StaffUser
 from regulars.staff.service import LONGEST, LoginRefused, log_in, log_out, set_language
-from regulars.web.core import COOKIE, EVERYONE, LANGUAGE_COOKIE, Db, allow, login_language, render
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 FAILED_LOGINS_PER_NAME = 5  # a minute; then that name waits, whatever the password

@@ -7,11 +7,11 @@ from fastapi.responses import Response
 
 from regulars.catalog.service import list_stores
 from regulars.clock import utc_now
+from regulars.console.core import Db, allow, audit_action, form_errors, once, render
 from regulars.errors import RegularsError
 from regulars.i18n import LANGUAGES
 from regulars.staff.models import StaffRole, StaffUser
 from regulars.staff.service import create_user, disable_user, list_users
-from regulars.web.core import Db, allow, audit_action, form_errors, once, render
 
 router = APIRouter(prefix="/console/users", include_in_schema=False)
 Short = Annotated[str, Form(max_length=100)]

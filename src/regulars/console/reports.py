@@ -6,11 +6,11 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from regulars.analytics.report import Section, read_sections
+from regulars.console.core import Db, allow, render
 from regulars.errors import NotFound
 from regulars.insights.models import ModelRun
 from regulars.insights.service import latest_run, run_folder
 from regulars.staff.models import StaffRole, StaffUser
-from regulars.web.core import Db, allow, render
 
 router = APIRouter(prefix="/console/reports", include_in_schema=False)
 Readers = allow(StaffRole.ANALYST, StaffRole.STORE_MANAGER)

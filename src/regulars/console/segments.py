@@ -11,12 +11,12 @@ from fastapi.responses import Response, StreamingResponse
 
 from regulars.analytics.rfm import segment_migration
 from regulars.analytics.warehouse import WarehouseEmpty, open_warehouse
+from regulars.console.core import Db, allow, audit_action, render
 from regulars.errors import InvalidInput
 from regulars.insights.models import MemberInsight
 from regulars.insights.service import counts_by, segment_counts, segment_members
 from regulars.members import rules
 from regulars.staff.models import StaffRole, StaffUser
-from regulars.web.core import Db, allow, audit_action, render
 
 router = APIRouter(prefix="/console/segments", include_in_schema=False)
 Readers = allow(StaffRole.ANALYST, StaffRole.SUPPORT)

@@ -22,9 +22,9 @@ from regulars.analytics.kpis import (
 from regulars.analytics.warehouse import WarehouseEmpty, open_warehouse
 from regulars.catalog.models import Channel, Store
 from regulars.catalog.service import list_stores
+from regulars.console.core import EVERYONE, Db, allow, render
 from regulars.i18n import Language
 from regulars.staff.models import StaffRole, StaffUser
-from regulars.web.core import EVERYONE, Db, allow, render
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 PERIODS = (7, 30, 90)

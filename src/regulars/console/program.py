@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from regulars.clock import utc_now
+from regulars.console.core import Db, allow, audit_action, once, render
 from regulars.errors import InvalidInput, RegularsError
 from regulars.program.service import (
     active_program,
@@ -22,7 +23,6 @@ from regulars.program.service import (
 from regulars.simulation.schemas import period, report
 from regulars.simulation.service import simulate
 from regulars.staff.models import StaffRole, StaffUser
-from regulars.web.core import Db, allow, audit_action, once, render
 
 router = APIRouter(prefix="/console/program", include_in_schema=False)
 Readers = allow(StaffRole.ANALYST, StaffRole.SUPPORT)

@@ -143,7 +143,7 @@ def once(
 
 
 def _templates() -> jinja2.Environment:
-    folder = files("regulars.web").joinpath("templates")
+    folder = files("regulars.console").joinpath("templates")
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder)),
         autoescape=True,

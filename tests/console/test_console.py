@@ -15,6 +15,9 @@ from sqlalchemy import func, select, update
 from regulars.analytics.kpis import Sales
 from regulars.audit.models import AuditEntry
 from regulars.clock import utc_now
+from regulars.console import core
+from regulars.console.app import allowed_roles, console_routes
+from regulars.console.dashboard import figures
 from regulars.i18n import Language
 from regulars.insights.models import ModelRun
 from regulars.insights.service import churn_drivers, member_insight
@@ -22,10 +25,7 @@ from regulars.members.models import Member
 from regulars.points.models import PointEntry
 from regulars.staff.models import StaffRole, StaffSession
 from regulars.staff.service import IDLE
-from regulars.web import core
-from regulars.web.app import allowed_roles, console_routes
-from regulars.web.dashboard import figures
-from tests.web.conftest import PASSWORD, Console, form_fields
+from tests.console.conftest import PASSWORD, Console, form_fields
 
 
 def entries(console: Console, member_id: int) -> list[tuple[int, str | None]]:
