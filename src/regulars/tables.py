@@ -1,6 +1,7 @@
 """Every feature's tables, imported together so the metadata and migrations see them all."""
 
 from regulars.access import models as access
+from regulars.audiences import models as audiences
 from regulars.audit import models as audit
 from regulars.catalog import models as catalog
 from regulars.checkout import models as checkout
@@ -22,6 +23,7 @@ from regulars.tiers import models as tiers
 
 __all__ = [
     "access",
+    "audiences",
     "audit",
     "idempotency",
     "insights",

@@ -1,0 +1,1 @@
+"""Audiences: saved, named definitions of which members a campaign speaks to."""
