@@ -282,3 +282,32 @@ def test_staff_accounts_are_made_listed_and_disabled(configured: str) -> None:
     listed = runner.invoke(app, ["users", "list"]).output
     assert re.search(r"li\.na\s+│ Li Na\s+│ support\s+│\s+│ zh-CN", listed)
     assert "wang" not in listed
+
+
+def test_audiences_are_saved_counted_and_listed(configured: str, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    generated = ["demo", "generate", "--members", "60", "--months", "2", "--stores", "2"]
+    assert runner.invoke(app, generated).exit_code == 0
+    definition = tmp_path / "lapsing.json"
+    definition.write_text(json.dumps({"kind": "days_since_purchase", "min": 30}))
+    saved = runner.invoke(app, ["audiences", "create", "lapsing", str(definition)])
+    assert saved.exit_code == 0, saved.output
+    members = int(re.search(r"saved: ([\d,]+) members", saved.output).group(1))  # type: ignore[union-attr]
+    counted = runner.invoke(app, ["audiences", "count", '{"kind": "audience", "name": "lapsing"}'])
+    assert counted.output.strip() == f"{members:,} members"
+    everyone = runner.invoke(
+        app,
+        [
+            "audiences",
+            "count",
+            '{"kind": "tier", "values": ["regular", "silver", "gold", "diamond"]}',
+        ],
+    )
+    assert int(everyone.output.split()[0].replace(",", "")) == 60 > members
+    assert re.search(
+        rf"lapsing\s+│\s+{members}\b", runner.invoke(app, ["audiences", "list"]).output
+    )
+    wrong = runner.invoke(app, ["audiences", "count", "no-such-file.json"])
+    assert wrong.exit_code == 1
+    assert "no file" in wrong.output
+    assert "Traceback" not in wrong.output

@@ -33,6 +33,7 @@ FEATURES = {
         "Run the nightly jobs on their schedule, once per due time; what ran.",
     ),
     "users": ("regulars.staff.cli", "app", "Staff accounts for the console."),
+    "audiences": ("regulars.audiences.cli", "app", "Saved audiences: who a campaign speaks to."),
     "keys": ("regulars.access.cli", "keys_app", "API keys for tills, staff and analysts."),
     "audit": ("regulars.access.cli", "audit_app", "The audit log."),
     "warehouse": (

@@ -53,6 +53,7 @@ def make_api(database: Database, tmp_path: Path, **overrides: object) -> Api:
             )[1],
             "support": create_key(session, role=Role.SUPPORT, name="agent 7", now=NOW)[1],
             "analyst": create_key(session, role=Role.ANALYST, name="analyst", now=NOW)[1],
+            "marketing": create_key(session, role=Role.MARKETING, name="campaigns", now=NOW)[1],
             "app": create_key(session, role=Role.APP, name="member app", now=NOW)[1],
         }
         return a.id, b.id, a.card_number, keys

@@ -14,6 +14,7 @@ class Role(StrEnum):
     POS = "pos"
     SUPPORT = "support"
     ANALYST = "analyst"
+    MARKETING = "marketing"  # audiences and campaigns; counts, never contact details
     APP = "app"  # the member app's back end: issues member tokens, reads the program
     MEMBER = "member"  # a member's own token, never a key
 

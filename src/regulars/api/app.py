@@ -6,6 +6,7 @@ from fastapi_offline import FastAPIOffline
 from regulars import __version__
 from regulars.api import (
     access,
+    audiences,
     audit,
     catalog,
     checkout,
@@ -25,7 +26,19 @@ from regulars.config import Settings, get_settings, secret_key
 from regulars.console import app as console
 from regulars.db import ensure_migrated, make_engine, make_sessionmaker
 
-ROUTERS = (members, checkout, points, tiers, coupons, program, access, catalog, insights, audit)
+ROUTERS = (
+    members,
+    checkout,
+    points,
+    tiers,
+    coupons,
+    program,
+    access,
+    catalog,
+    insights,
+    audit,
+    audiences,
+)
 
 
 def create_app(database_url: str | None = None, settings: Settings | None = None) -> FastAPI:

@@ -35,7 +35,9 @@ def _page(request: Request, session: Db, **values: object) -> Response:
 
 @router.get("")
 def coupons(
-    request: Request, session: Db, user: StaffUser = allow(StaffRole.ANALYST, StaffRole.SUPPORT)
+    request: Request,
+    session: Db,
+    user: StaffUser = allow(StaffRole.ANALYST, StaffRole.SUPPORT, StaffRole.MARKETING),
 ) -> Response:
     return _page(request, session)
 

@@ -13,7 +13,7 @@ from regulars.insights.service import latest_run, run_folder
 from regulars.staff.models import StaffRole, StaffUser
 
 router = APIRouter(prefix="/console/reports", include_in_schema=False)
-Readers = allow(StaffRole.ANALYST, StaffRole.STORE_MANAGER)
+Readers = allow(StaffRole.ANALYST, StaffRole.STORE_MANAGER, StaffRole.MARKETING)
 
 
 def _sections(request: Request, session: Db) -> tuple[ModelRun | None, list[Section]]:

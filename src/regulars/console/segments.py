@@ -19,7 +19,7 @@ from regulars.members import rules
 from regulars.staff.models import StaffRole, StaffUser
 
 router = APIRouter(prefix="/console/segments", include_in_schema=False)
-Readers = allow(StaffRole.ANALYST, StaffRole.SUPPORT)
+Readers = allow(StaffRole.ANALYST, StaffRole.SUPPORT, StaffRole.MARKETING)
 PAGE = 50
 # Roles that see members' contact details in a segment's list and export.
 SEES_CONTACTS = {StaffRole.ADMIN, StaffRole.SUPPORT}

@@ -51,6 +51,7 @@ DEMO_STAFF = {
     StaffRole.ADMIN: "admin",
     StaffRole.SUPPORT: "support",
     StaffRole.ANALYST: "analyst",
+    StaffRole.MARKETING: "marketing",
     StaffRole.STORE_MANAGER: "manager",
 }
 DEMO_STAFF_PASSWORD = "regulars-demo"  # a demo database only; real accounts choose their own

@@ -13,6 +13,7 @@ class StaffRole(StrEnum):
     ADMIN = "admin"
     SUPPORT = "support"  # service agents at the desk and on the hotline
     ANALYST = "analyst"
+    MARKETING = "marketing"  # audiences and campaigns
     STORE_MANAGER = "store_manager"  # one store's figures beside the chain's
 
 

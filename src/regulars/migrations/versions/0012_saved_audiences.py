@@ -1,4 +1,4 @@
-"""saved audiences
+"""saved audiences, and the marketing role for API keys
 
 Revision ID: 0012_saved_audiences
 Revises: 0011_member_name_index
@@ -26,7 +26,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audience")),
         sa.UniqueConstraint("name", name=op.f("uq_audience_name")),
     )
+    with op.batch_alter_table("api_key", schema=None) as batch_op:  # 'marketing' is 9 long
+        batch_op.alter_column("role", existing_type=sa.String(length=7), type_=sa.String(length=20))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("api_key", schema=None) as batch_op:
+        batch_op.alter_column("role", existing_type=sa.String(length=20), type_=sa.String(length=7))
     op.drop_table("audience")
