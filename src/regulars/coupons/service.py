@@ -1,5 +1,6 @@
 """Use cases of coupons: templates, issuing, the wallet, voiding, expiry, redemption."""
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -99,6 +100,25 @@ def get_template(session: Session, *, code: str) -> CouponTemplate:
     return template
 
 
+HELD_BATCH = 10_000  # members whose coupons one statement counts
+
+
+def _held(session: Session, template_id: int, members: list[int]) -> dict[int, int]:
+    """How many coupons of the template each member holds already."""
+    held: dict[int, int] = {}
+    for start in range(0, len(members), HELD_BATCH):
+        query = (
+            select(Coupon.member_id, func.count())
+            .where(
+                Coupon.template_id == template_id,
+                Coupon.member_id.in_(members[start : start + HELD_BATCH]),
+            )
+            .group_by(Coupon.member_id)
+        )
+        held |= {member_id: count for member_id, count in session.execute(query) if member_id}
+    return held
+
+
 def issue_coupons(
     session: Session,
     *,
@@ -118,19 +138,13 @@ def issue_coupons(
     for member_id in members:
         lock_member(session, member_id)
     if template.per_member_limit is not None:
+        asked = Counter(m for m in member_ids if m is not None)
+        held = _held(session, template.id, members)
         for member_id in members:
-            held = (
-                session.scalar(
-                    select(func.count())
-                    .select_from(Coupon)
-                    .where(Coupon.template_id == template.id, Coupon.member_id == member_id)
-                )
-                or 0
-            )
-            asked = sum(1 for m in member_ids if m == member_id)
-            if held + asked > template.per_member_limit:
+            holds = held.get(member_id, 0) + asked[member_id]
+            if holds > template.per_member_limit:
                 raise CouponLimitReached(
-                    f"member {member_id} would hold {held + asked} {template.code} coupons "
+                    f"member {member_id} would hold {holds} {template.code} coupons "
                     f"(limit {template.per_member_limit})"
                 )
     taken = session.execute(

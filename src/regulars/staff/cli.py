@@ -15,7 +15,9 @@ app = typer.Typer()
 @reports_errors
 def create_command(
     username: Annotated[str, typer.Argument(help="The name to log in with.")],
-    role: Annotated[StaffRole, typer.Option(help="admin, support, analyst, marketing or store_manager.")],
+    role: Annotated[
+        StaffRole, typer.Option(help="admin, support, analyst, marketing or store_manager.")
+    ],
     name: Annotated[str, typer.Option(help="The name the console shows.")] = "",
     store: Annotated[str | None, typer.Option(help="store_manager: the store's code.")] = None,
     language: Annotated[str, typer.Option(help="zh-CN or en.")] = "zh-CN",
