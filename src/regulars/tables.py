@@ -3,6 +3,7 @@
 from regulars.access import models as access
 from regulars.audiences import models as audiences
 from regulars.audit import models as audit
+from regulars.campaigns import models as campaigns
 from regulars.catalog import models as catalog
 from regulars.checkout import models as checkout
 from regulars.coupons import models as coupons
@@ -27,6 +28,7 @@ __all__ = [
     "audit",
     "idempotency",
     "insights",
+    "campaigns",
     "catalog",
     "checkout",
     "coupons",

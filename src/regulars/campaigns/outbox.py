@@ -1,0 +1,149 @@
+"""The outbox workers: every message is a row, sent once, tried again with growing pauses,
+and put aside ("dead") after too many failures.
+
+A worker claims the messages that are due in a transaction of its own (on PostgreSQL other
+workers skip the rows it holds), marks them as being sent, and commits; then it sends each
+and marks it sent, or due again later. A worker that dies after a send and before the mark
+leaves the message "sending": once its lease runs out it is claimed and sent again under
+the same key, and the provider drops the repeat. Consent is read again at the send, and a
+marketing message waits out the quiet hours of the chain's time zone.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from regulars.campaigns.channels import Channel, Outgoing, SendFailed
+from regulars.campaigns.models import MessageStatus, OutboxMessage
+from regulars.members.models import ConsentChannel, Member, MemberStatus
+from regulars.members.service import current_consents
+
+LEASE = timedelta(minutes=5)  # a claimed message not marked by then is claimed again
+MOST_ATTEMPTS = 6
+QUIET_FROM, QUIET_UNTIL = time(21, 0), time(9, 0)  # no marketing at night
+
+
+def pause_after(attempts: int) -> timedelta:
+    """1, 2, 4, 8, … minutes between tries, at most a day."""
+    return min(timedelta(minutes=2 ** (attempts - 1)), timedelta(days=1))
+
+
+def quiet_until(moment: datetime, zone: ZoneInfo) -> datetime | None:
+    """When the quiet hours around `moment` end, if it falls in them."""
+    local = moment.astimezone(zone)
+    if QUIET_UNTIL <= local.time() < QUIET_FROM:
+        return None
+    day = local.date() + timedelta(days=1) if local.time() >= QUIET_FROM else local.date()
+    return datetime.combine(day, QUIET_UNTIL, tzinfo=zone)
+
+
+@dataclass
+class Delivery:
+    sent: int = 0
+    retrying: int = 0
+    dead: int = 0
+    waiting: int = 0  # quiet hours
+    dropped: dict[str, int] = field(default_factory=dict)  # no consent or address any more
+
+
+def claim(session: Session, *, now: datetime, limit: int) -> list[int]:
+    """Take up to `limit` due messages for this worker."""
+    due = or_(
+        (OutboxMessage.status == MessageStatus.PENDING) & (OutboxMessage.next_attempt_at <= now),
+        (OutboxMessage.status == MessageStatus.SENDING) & (OutboxMessage.next_attempt_at <= now),
+    )
+    found = list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(due)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for message in found:
+        message.status = MessageStatus.SENDING
+        message.attempts += 1
+        message.next_attempt_at = now + LEASE
+    session.flush()
+    return [m.id for m in found]
+
+
+def _address(member: Member, channel: ConsentChannel) -> str | None:
+    if member.status is not MemberStatus.ACTIVE:
+        return None
+    if channel is ConsentChannel.SMS:
+        return member.phone
+    if channel is ConsentChannel.EMAIL:
+        return member.email
+    return member.card_number  # the gateway knows the app or WeChat account by the card
+
+
+def deliver(
+    sessions: sessionmaker[Session],
+    channels: Mapping[ConsentChannel, Channel],
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+    limit: int = 500,
+) -> Delivery:
+    """Send what is due now, one message at a time; each outcome commits on its own."""
+    with sessions() as session:
+        claimed = claim(session, now=now, limit=limit)
+        session.commit()
+    done = Delivery()
+    for message_id in claimed:
+        with sessions() as session:
+            _deliver_one(session, message_id, channels, now, zone, done)
+            session.commit()
+    return done
+
+
+def _deliver_one(
+    session: Session,
+    message_id: int,
+    channels: Mapping[ConsentChannel, Channel],
+    now: datetime,
+    zone: ZoneInfo,
+    done: Delivery,
+) -> None:
+    message = session.get_one(OutboxMessage, message_id)
+    member = session.get_one(Member, message.member_id)
+    address = _address(member, message.channel)
+    if address is None:
+        _drop(message, f"no {message.channel} address", done)
+        return
+    if message.marketing and not current_consents(session, member_id=member.id)[message.channel]:
+        _drop(message, f"{message.channel} consent withdrawn", done)
+        return
+    later = quiet_until(now, zone) if message.marketing else None
+    if later is not None:
+        message.status, message.next_attempt_at = MessageStatus.PENDING, later
+        message.attempts -= 1  # waiting is not trying
+        done.waiting += 1
+        return
+    outgoing = Outgoing(message.key, str(message.channel), address, message.subject, message.body)
+    try:
+        channels[message.channel].send(outgoing)
+    except SendFailed as failed:
+        message.last_error = str(failed)[:500]
+        if message.attempts >= MOST_ATTEMPTS:
+            message.status = MessageStatus.DEAD
+            done.dead += 1
+        else:
+            message.status = MessageStatus.PENDING
+            message.next_attempt_at = now + pause_after(message.attempts)
+            done.retrying += 1
+        return
+    message.status, message.sent_at = MessageStatus.SENT, now
+    done.sent += 1
+
+
+def _drop(message: OutboxMessage, reason: str, done: Delivery) -> None:
+    """The message may no longer be sent: kept, with the reason, never sent."""
+    message.status, message.last_error = MessageStatus.DEAD, reason
+    done.dropped[reason] = done.dropped.get(reason, 0) + 1

@@ -1,0 +1,362 @@
+"""Use cases of campaigns: define one, send it to its audience, measure what it earned.
+
+A send is one transaction: the audience is evaluated and kept as it was (who was held back
+and why anyone else got nothing), coupons are issued through the coupons service, and one
+outbox message a member is written; the outbox workers deliver them afterwards. A coupon
+template too short for the audience refuses the whole send before anything is written.
+"""
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from regulars.audiences.service import audience_members, get_audience
+from regulars.campaigns import rules
+from regulars.campaigns.models import (
+    Campaign,
+    CampaignMember,
+    CampaignStatus,
+    Group,
+    MessageStatus,
+    OutboxMessage,
+)
+from regulars.catalog.models import Store
+from regulars.coupons.models import Coupon, CouponStatus
+from regulars.coupons.service import get_template, issue_coupons
+from regulars.db import bulk_insert
+from regulars.errors import Conflict, InvalidInput, NotFound
+from regulars.members.models import ConsentChannel, ConsentRecord, Member
+from regulars.points.models import PointLot
+from regulars.program.service import active_program
+from regulars.sales.models import Receipt
+from regulars.tiers.models import MemberTier
+
+BATCH = 5_000  # members a statement looks up at once
+WEEK = timedelta(days=7)
+
+
+class CampaignNotFound(NotFound):
+    code = "campaign_not_found"
+
+
+class CampaignAlreadySent(Conflict):
+    code = "campaign_already_sent"
+
+
+@dataclass(frozen=True)
+class CampaignDraft:
+    name: str
+    audience: str
+    channel: ConsentChannel
+    body: str
+    subject: str = ""
+    coupon_template: str | None = None
+    control_share: Decimal = Decimal("0.2")
+    window_days: int = 14
+
+
+def create_campaign(
+    session: Session, *, draft: CampaignDraft, now: datetime, actor: str
+) -> Campaign:
+    """A campaign ready to send; what it would say and give is checked now, not at the send."""
+    name = draft.name.strip()
+    if not name:
+        raise InvalidInput("a campaign needs a name", field="name")
+    if session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None:
+        raise Conflict(f"a campaign named {name!r} exists already", field="name")
+    get_audience(session, name=draft.audience)
+    rules.check_template(draft.body, field="body")
+    rules.check_template(draft.subject, field="subject")
+    if not Decimal(0) <= draft.control_share <= Decimal("0.5"):
+        raise InvalidInput("the control group is 0 to 50% of the audience", field="control_share")
+    if not 1 <= draft.window_days <= 365:
+        raise InvalidInput("the results window is 1 to 365 days", field="window_days")
+    if draft.coupon_template is not None:
+        get_template(session, code=draft.coupon_template)
+    campaign = Campaign(
+        name=name,
+        audience=draft.audience,
+        channel=draft.channel,
+        subject=draft.subject,
+        body=draft.body,
+        coupon_template=draft.coupon_template,
+        control_share=draft.control_share,
+        window_days=draft.window_days,
+        status=CampaignStatus.DRAFT,
+        created_at=now,
+        created_by=actor,
+    )
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def get_campaign(session: Session, *, name: str) -> Campaign:
+    campaign = session.scalars(select(Campaign).where(Campaign.name == name)).first()
+    if campaign is None:
+        raise CampaignNotFound(f"no campaign named {name!r}", field="campaign")
+    return campaign
+
+
+@dataclass(frozen=True)
+class Sent:
+    audience: int
+    control: int
+    messages: int
+    skipped: dict[str, int]  # reason: members of the treatment group who got nothing
+
+
+def send_campaign(session: Session, *, name: str, now: datetime, weekly_cap: int) -> Sent:
+    """Send a campaign to its audience as it is now, keeping a control group back."""
+    campaign = get_campaign(session, name=name)
+    if campaign.status is not CampaignStatus.DRAFT:
+        raise CampaignAlreadySent(f"campaign {name!r} was sent at {campaign.sent_at}")
+    audience = audience_members(session, name=campaign.audience, now=now)
+    held = {m for m in audience if rules.in_control(campaign.id, m, campaign.control_share)}
+    treated = [m for m in audience if m not in held]
+    why = _reasons_to_skip(session, campaign.channel, treated, now, weekly_cap)
+    reached = [m for m in treated if m not in why]
+    if not reached:
+        raise InvalidInput(
+            f"nobody in audience {campaign.audience!r} can be sent this campaign "
+            f"({_summary(why) or 'the audience is empty'})",
+            field="audience",
+        )
+    codes: dict[int, str] = {}
+    if campaign.coupon_template is not None:
+        issued = issue_coupons(
+            session,
+            template_code=campaign.coupon_template,
+            member_ids=reached,
+            now=now,
+            source=f"campaign:{campaign.name}"[:40],
+        )
+        codes = {c.member_id: c.code for c in issued if c.member_id is not None}
+    session.execute(
+        bulk_insert(CampaignMember),
+        [
+            {
+                "campaign_id": campaign.id,
+                "member_id": m,
+                "group": Group.CONTROL if m in held else Group.TREATMENT,
+                "skipped": why.get(m),
+                "coupon_code": codes.get(m),
+            }
+            for m in audience
+        ],
+    )
+    values = _message_values(session, reached, codes)
+    session.add_all(
+        OutboxMessage(
+            key=hashlib.sha256(f"campaign:{campaign.id}:{m}".encode()).hexdigest(),
+            campaign_id=campaign.id,
+            member_id=m,
+            channel=campaign.channel,
+            marketing=True,
+            subject=rules.render(campaign.subject, values[m]),
+            body=rules.render(campaign.body, values[m]),
+            status=MessageStatus.PENDING,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for m in reached
+    )
+    campaign.status, campaign.sent_at = CampaignStatus.SENT, now
+    session.flush()
+    return Sent(len(audience), len(held), len(reached), _summary_counts(why))
+
+
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
+
+
+def _reasons_to_skip(
+    session: Session, channel: ConsentChannel, members: list[int], now: datetime, cap: int
+) -> dict[int, str]:
+    """Why each member who may not be sent this gets nothing: checked at the send."""
+    agreed: set[int] = set()
+    addressed: set[int] = set()
+    recent: dict[int, int] = {}
+    address = {ConsentChannel.SMS: Member.phone_index, ConsentChannel.EMAIL: Member.email_index}
+    for chunk in _chunks(members):
+        latest = (
+            select(ConsentRecord.member_id, func.max(ConsentRecord.id).label("last"))
+            .where(ConsentRecord.member_id.in_(chunk), ConsentRecord.channel == channel)
+            .group_by(ConsentRecord.member_id)
+            .subquery()
+        )
+        agreed |= set(
+            session.scalars(
+                select(ConsentRecord.member_id)
+                .join(latest, latest.c.last == ConsentRecord.id)
+                .where(ConsentRecord.granted.is_(True))
+            )
+        )
+        column = address.get(channel, Member.card_number)  # push and WeChat go by card
+        addressed |= set(
+            session.scalars(select(Member.id).where(Member.id.in_(chunk), column.is_not(None)))
+        )
+        recent |= dict(
+            session.execute(
+                select(OutboxMessage.member_id, func.count())
+                .where(
+                    OutboxMessage.member_id.in_(chunk),
+                    OutboxMessage.marketing.is_(True),
+                    OutboxMessage.created_at > now - WEEK,
+                )
+                .group_by(OutboxMessage.member_id)
+            ).all()
+        )
+    why: dict[int, str] = {}
+    for m in members:
+        if m not in agreed:
+            why[m] = f"no {channel} consent"
+        elif m not in addressed:
+            why[m] = f"no {channel} address"
+        elif recent.get(m, 0) >= cap:
+            why[m] = f"{cap} messages this week"
+    return why
+
+
+def _summary_counts(why: dict[int, str]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for reason in why.values():
+        counts[reason] += 1
+    return dict(counts)
+
+
+def _summary(why: dict[int, str]) -> str:
+    return ", ".join(f"{count} {reason}" for reason, count in _summary_counts(why).items())
+
+
+def _message_values(
+    session: Session, members: list[int], codes: dict[int, str]
+) -> dict[int, dict[str, object]]:
+    """What each member's message may say about them."""
+    program = active_program(session)[1]
+    tier_names = {t.code: t.name for t in program.tiers}
+    values: dict[int, dict[str, object]] = {}
+    for chunk in _chunks(members):
+        points = dict(
+            session.execute(
+                select(PointLot.member_id, func.sum(PointLot.remaining))
+                .where(PointLot.member_id.in_(chunk))
+                .group_by(PointLot.member_id)
+            ).all()
+        )
+        tiers = dict(
+            session.execute(
+                select(MemberTier.member_id, MemberTier.tier_code).where(
+                    MemberTier.member_id.in_(chunk)
+                )
+            ).all()
+        )
+        found = session.execute(
+            select(Member, Store.name)
+            .outerjoin(Store, Store.id == Member.join_store_id)
+            .where(Member.id.in_(chunk))
+        )
+        for member, store in found:
+            values[member.id] = {
+                "name": member.name or "",
+                "card_number": member.card_number,
+                "points": int(points.get(member.id) or 0),
+                "tier": tier_names.get(tiers.get(member.id, ""), program.tiers[0].name),
+                "coupon_code": codes.get(member.id, ""),
+                "store": store or "",
+            }
+    return values
+
+
+@dataclass(frozen=True)
+class GroupFigures:
+    members: int
+    buyers: int
+    spend: Decimal
+    coupons_redeemed: int
+
+
+@dataclass(frozen=True)
+class Results:
+    """What a campaign earned: each group's figures in the window after the send, and the
+    difference the campaign made, treatment (everyone assigned to it, whether reached or
+    not) against control."""
+
+    campaign: Campaign
+    window_end: datetime
+    treatment: GroupFigures
+    control: GroupFigures
+    messages: dict[str, int]  # by status
+    conversion: rules.Difference
+    spend_per_member: rules.Difference
+    detectable_lift: float  # the smallest rise in conversion these group sizes can show
+
+    @property
+    def incremental_revenue(self) -> float:
+        return self.spend_per_member.value * self.treatment.members
+
+
+def campaign_results(session: Session, *, name: str, now: datetime) -> Results:
+    """The campaign's figures so far (the window may still be open)."""
+    campaign = get_campaign(session, name=name)
+    if campaign.sent_at is None:
+        raise InvalidInput(f"campaign {name!r} has not been sent yet", field="campaign")
+    end = min(campaign.sent_at + timedelta(days=campaign.window_days), now)
+    spend: dict[Group, list[float]] = {Group.TREATMENT: [], Group.CONTROL: []}
+    redeemed: dict[Group, int] = {Group.TREATMENT: 0, Group.CONTROL: 0}
+    in_window = (
+        select(Receipt.member_id, func.sum(Receipt.total_amount).label("spend"))
+        .where(Receipt.sold_at >= campaign.sent_at, Receipt.sold_at < end)
+        .group_by(Receipt.member_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(CampaignMember.group, CampaignMember.coupon_code, in_window.c.spend)
+        .outerjoin(in_window, in_window.c.member_id == CampaignMember.member_id)
+        .where(CampaignMember.campaign_id == campaign.id)
+    )
+    used = set(
+        session.scalars(
+            select(Coupon.code).where(
+                Coupon.source == f"campaign:{campaign.name}"[:40],
+                Coupon.status == CouponStatus.REDEEMED,
+            )
+        )
+    )
+    for group, code, money in rows:
+        spend[group].append(float(money or 0))
+        redeemed[group] += code in used
+    figures = {
+        g: GroupFigures(
+            members=len(spend[g]),
+            buyers=sum(1 for s in spend[g] if s > 0),
+            spend=Decimal(str(round(sum(spend[g]), 2))),
+            coupons_redeemed=redeemed[g],
+        )
+        for g in spend
+    }
+    t, c = figures[Group.TREATMENT], figures[Group.CONTROL]
+    messages = dict(
+        session.execute(
+            select(OutboxMessage.status, func.count())
+            .where(OutboxMessage.campaign_id == campaign.id)
+            .group_by(OutboxMessage.status)
+        ).all()
+    )
+    return Results(
+        campaign=campaign,
+        window_end=end,
+        treatment=t,
+        control=c,
+        messages={str(k): v for k, v in messages.items()},
+        conversion=rules.difference_in_rates(t.buyers, t.members, c.buyers, c.members),
+        spend_per_member=rules.difference_in_means(spend[Group.TREATMENT], spend[Group.CONTROL]),
+        detectable_lift=rules.smallest_detectable_lift(
+            t.members, c.members, c.buyers / c.members if c.members else 0.0
+        ),
+    )
