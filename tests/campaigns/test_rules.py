@@ -68,3 +68,4 @@ def test_a_lift_of_the_smallest_detectable_size_is_found_four_times_in_five() ->
     )
     assert found / 2000 == pytest.approx(0.80, abs=0.03)
     assert smallest_detectable_lift(4000, 0, 0.1) == math.inf
+    assert 0 < smallest_detectable_lift(1000, 1000, 0.0) < 0.01  # nobody bought yet

@@ -93,7 +93,7 @@ def smallest_detectable_lift(
     if treated_n == 0 or control_n == 0:
         return math.inf
     z = Z95 + float(norm.ppf(power))
-    lift = 0.0
+    lift = (1 - base_rate) / 2  # from above: with no buyers yet, 0 is a root but no answer
     for _ in range(50):  # the treated group's spread grows with the lift: settle on both
         raised = min(base_rate + lift, 1.0)
         spread = math.sqrt(
