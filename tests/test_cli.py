@@ -311,3 +311,44 @@ def test_audiences_are_saved_counted_and_listed(configured: str, tmp_path: Path)
     assert wrong.exit_code == 1
     assert "no file" in wrong.output
     assert "Traceback" not in wrong.output
+
+
+def test_a_campaign_is_defined_sent_delivered_and_measured_from_the_command_line(
+    configured: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REGULARS_OUTBOX_DIR", str(tmp_path / "outbox"))
+    get_settings.cache_clear()
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    generated = ["demo", "generate", "--members", "80", "--months", "2", "--stores", "2"]
+    assert runner.invoke(app, generated).exit_code == 0
+    agreed = '{"kind": "consent", "values": ["wechat"]}'
+    assert runner.invoke(app, ["audiences", "create", "wechat", agreed]).exit_code == 0
+    unknown = runner.invoke(
+        app,
+        ["campaigns", "create", "hello", "--audience", "wechat", "--channel", "wechat",
+         "--body", "{name}, your {balance}"],
+    )  # fmt: skip
+    assert unknown.exit_code == 1
+    assert "{balance}" in unknown.output
+    made = runner.invoke(
+        app,
+        ["campaigns", "create", "hello", "--audience", "wechat", "--channel", "wechat",
+         "--body", "{name}, you hold {points} points", "--control", "0.25"],
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    asked = runner.invoke(app, ["campaigns", "send", "hello"], input="n\n")
+    assert asked.exit_code == 1
+    sent = runner.invoke(app, ["campaigns", "send", "hello", "--yes"])
+    assert sent.exit_code == 0, sent.output
+    messages = int(re.search(r"([\d,]+) messages in the outbox", sent.output).group(1))  # type: ignore[union-attr]
+    assert messages > 0
+    delivered = runner.invoke(app, ["outbox", "send"])
+    counted = re.search(r"sent ([\d,]+).*waiting for morning ([\d,]+)", delivered.output)
+    assert counted, delivered.output
+    sent_now, waiting = (int(n.replace(",", "")) for n in counted.groups())
+    assert sent_now + waiting == messages  # at night in Shanghai, marketing waits
+    assert len(list((tmp_path / "outbox" / "wechat").glob("*.json"))) == sent_now
+    results = runner.invoke(app, ["campaigns", "results", "hello"])
+    assert results.exit_code == 0, results.output
+    assert "conversion:" in results.output
+    assert "smallest lift these groups can show" in results.output

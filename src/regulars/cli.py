@@ -34,6 +34,12 @@ FEATURES = {
     ),
     "users": ("regulars.staff.cli", "app", "Staff accounts for the console."),
     "audiences": ("regulars.audiences.cli", "app", "Saved audiences: who a campaign speaks to."),
+    "campaigns": (
+        "regulars.campaigns.cli",
+        "app",
+        "Campaigns to an audience, with a control group; their results.",
+    ),
+    "outbox": ("regulars.campaigns.cli", "outbox_app", "Deliver the messages that are due."),
     "keys": ("regulars.access.cli", "keys_app", "API keys for tills, staff and analysts."),
     "audit": ("regulars.access.cli", "audit_app", "The audit log."),
     "warehouse": (

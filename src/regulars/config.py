@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     database_wait_seconds: float = 5
     schedule_file: Path | None = None  # TOML changing the jobs' default schedule
     log_format: Literal["text", "json"] = "text"  # json: one line per request on stderr
+    # Campaign messages: at most this many marketing messages a member a week, all channels.
+    marketing_per_week: int = 2
+    outbox_dir: Path = Path("var/outbox")  # channels without a provider write files here
+    smtp_host: str | None = None  # e-mail through this server, when set
+    smtp_port: int = 25
+    smtp_sender: str = "loyalty@localhost"
+    gateway_url: str | None = None  # SMS, app push and WeChat through the chain's gateway
+    gateway_secret: str | None = None  # shared with the gateway, signs each request
 
     @property
     def receipt_limits(self) -> Limits:
