@@ -8,6 +8,7 @@ from regulars.api import (
     access,
     audiences,
     audit,
+    campaigns,
     catalog,
     checkout,
     coupons,
@@ -38,6 +39,7 @@ ROUTERS = (
     insights,
     audit,
     audiences,
+    campaigns,
 )
 
 

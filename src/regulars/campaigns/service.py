@@ -360,3 +360,7 @@ def campaign_results(session: Session, *, name: str, now: datetime) -> Results:
             t.members, c.members, c.buyers / c.members if c.members else 0.0
         ),
     )
+
+
+def list_campaigns(session: Session) -> list[Campaign]:
+    return list(session.scalars(select(Campaign).order_by(Campaign.id.desc())))

@@ -1,0 +1,78 @@
+"""Campaigns: define, send to the audience with a control group, read the results."""
+
+import math
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import Depends, Path, Request, status
+
+from regulars.access.models import Role
+from regulars.access.service import Principal
+from regulars.api.dependencies import DbSession, allow
+from regulars.api.unit_of_work import routes
+from regulars.campaigns import service
+from regulars.campaigns.rules import Difference
+from regulars.campaigns.schemas import (
+    CampaignIn,
+    CampaignOut,
+    GroupOut,
+    Interval,
+    ResultsOut,
+    SentOut,
+)
+from regulars.clock import utc_now
+
+router = routes(prefix="/v1/campaigns", tags=["campaigns"])
+Marketing = Annotated[Principal, Depends(allow(Role.MARKETING))]
+Readers = Annotated[Principal, Depends(allow(Role.MARKETING, Role.ANALYST))]
+Name = Annotated[str, Path(min_length=1, max_length=100)]
+
+
+def _number(value: float) -> float | None:
+    return None if math.isnan(value) else value  # JSON has no NaN
+
+
+def _interval(found: Difference) -> Interval:
+    return Interval(
+        value=_number(found.value), low=_number(found.low), high=_number(found.high),
+        significant=found.significant,
+    )  # fmt: skip
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create(data: CampaignIn, session: DbSession, caller: Marketing) -> CampaignOut:
+    """Define a campaign; its message, audience and coupon are checked now."""
+    draft = service.CampaignDraft(**data.model_dump())
+    return CampaignOut.model_validate(
+        service.create_campaign(session, draft=draft, now=utc_now(), actor=caller.name)
+    )
+
+
+@router.get("")
+def list_all(session: DbSession, caller: Readers) -> list[CampaignOut]:
+    """Every campaign, newest first."""
+    return [CampaignOut.model_validate(c) for c in service.list_campaigns(session)]
+
+
+@router.post("/{name}/send")
+def send(name: Name, session: DbSession, caller: Marketing, request: Request) -> SentOut:
+    """Send the campaign to its audience as it is now; a control group is held back."""
+    cap = request.app.state.settings.marketing_per_week
+    sent = service.send_campaign(session, name=name, now=utc_now(), weekly_cap=cap)
+    return SentOut(**asdict(sent))
+
+
+@router.get("/{name}/results")
+def results(name: Name, session: DbSession, caller: Readers) -> ResultsOut:
+    """Each group's figures in the window after the send, and the uplift with its interval."""
+    found = service.campaign_results(session, name=name, now=utc_now())
+    return ResultsOut(
+        window_end=found.window_end,
+        treatment=GroupOut(**asdict(found.treatment)),
+        control=GroupOut(**asdict(found.control)),
+        messages=found.messages,
+        conversion=_interval(found.conversion),
+        spend_per_member=_interval(found.spend_per_member),
+        incremental_revenue=_number(found.incremental_revenue),
+        detectable_lift=found.detectable_lift,
+    )
