@@ -18,3 +18,13 @@ class DemoMemberTruth(Base):
     premium_share: Mapped[float] = mapped_column(Float)
     brand_concentration: Mapped[float] = mapped_column(Float)
     promotion_response: Mapped[float] = mapped_column(Float)
+
+
+class DemoCampaignTruth(Base):
+    """How members of a demo campaign were made to respond: what its results must find."""
+
+    __tablename__ = "demo_campaign_truth"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
+    base_rate: Mapped[float] = mapped_column(Float, doc="chance to buy in the window, untreated")
+    uplift: Mapped[float] = mapped_column(Float, doc="what the campaign adds to that chance")

@@ -119,9 +119,22 @@ def upgrade() -> None:
             ),
             existing_nullable=False,
         )
+    op.create_table(
+        "demo_campaign_truth",
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("base_rate", sa.Float(), nullable=False),
+        sa.Column("uplift", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"],
+            ["campaign.id"],
+            name=op.f("fk_demo_campaign_truth_campaign_id_campaign"),
+        ),
+        sa.PrimaryKeyConstraint("campaign_id", name=op.f("pk_demo_campaign_truth")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("demo_campaign_truth")
     with op.batch_alter_table("api_key", schema=None) as batch_op:
         batch_op.alter_column(
             "role",
