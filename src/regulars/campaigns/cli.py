@@ -80,13 +80,20 @@ def send_command(
 
 @app.command("results")
 @reports_errors
-def results_command(name: Annotated[str, typer.Argument(help="The campaign's name.")]) -> None:
+def results_command(
+    name: Annotated[str, typer.Argument(help="The campaign's name.")],
+    as_of: Annotated[
+        str | None, typer.Option(help="Count purchases up to this day (default: now).")
+    ] = None,
+) -> None:
     """What the campaign earned: each group in the window, and the difference it made."""
     from regulars.campaigns.service import campaign_results
-    from regulars.clock import utc_now
+    from regulars.clock import moment_of, utc_now
+    from regulars.config import get_settings
 
+    until = moment_of(as_of, get_settings().zone, field="as_of") if as_of else utc_now()
     with open_database()() as session:
-        found = campaign_results(session, name=name, now=utc_now())
+        found = campaign_results(session, name=name, now=until)
     table = Table("", "treatment", "control")
     for label, attribute in (
         ("members", "members"), ("buyers", "buyers"), ("spend", "spend"),

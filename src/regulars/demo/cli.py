@@ -91,3 +91,36 @@ def week_command(
             days = run_week(make_sessionmaker(engine), start)
         engine.dispose()
     show(days, console)
+
+
+@app.command("respond")
+@reports_errors
+def respond_command(
+    campaign: Annotated[str, typer.Argument(help="A sent campaign's name.")],
+    base_rate: Annotated[
+        float, typer.Option(min=0, max=1, help="Chance to buy, untreated.")
+    ] = 0.15,
+    uplift: Annotated[float, typer.Option(min=0, max=1, help="What the campaign adds.")] = 0.05,
+    seed: Annotated[int, typer.Option(help="The same seed gives the same purchases.")] = 7,
+) -> None:
+    """Let a sent campaign's members buy in its window with a hidden uplift (kept in
+    demo_campaign_truth), so its results can be checked against the truth."""
+    from datetime import timedelta
+
+    from regulars.campaigns.service import get_campaign
+    from regulars.db import run_in_transaction
+    from regulars.demo.campaigns import respond
+
+    sessions = open_database()
+    with sessions() as session:
+        sent = get_campaign(session, name=campaign)
+        if sent.sent_at is None:
+            raise InvalidInput(f"campaign {campaign!r} has not been sent yet", field="campaign")
+        after = sent.sent_at + timedelta(days=sent.window_days)
+    written = run_in_transaction(
+        sessions,
+        lambda s: respond(
+            s, campaign=campaign, base_rate=base_rate, uplift=uplift, seed=seed, now=after
+        ),
+    )
+    console.print(f"{written:,} members of {campaign!r} bought in its window")
