@@ -27,39 +27,35 @@ class OneOf(Strict):
     values: list[str] = Field(min_length=1, max_length=500)
 
 
-class Between(Strict):
-    """A figure of the member's within [min, max]; either end may be open."""
+class Bounded(Strict):
+    """A figure within [min, max]; either end may be open, not both."""
+
+    kind: str
+    min: Decimal | None = None
+    max: Decimal | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> "Bounded":
+        if self.min is None and self.max is None:
+            raise ValueError(f"{self.kind} needs a min, a max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"{self.kind}: min {self.min} is above max {self.max}")
+        return self
+
+
+class Between(Bounded):
+    """A figure of the member's within the bounds."""
 
     kind: Literal[
         "points_balance", "clv", "probability_alive", "churn_risk", "days_since_purchase",
     ]  # fmt: skip
-    min: Decimal | None = None
-    max: Decimal | None = None
-
-    @model_validator(mode="after")
-    def _bounded(self) -> "Between":
-        if self.min is None and self.max is None:
-            raise ValueError(f"{self.kind} needs a min, a max or both")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"{self.kind}: min {self.min} is above max {self.max}")
-        return self
 
 
-class InWindow(Strict):
-    """Visits or spend over the last `days` days within [min, max]."""
+class InWindow(Bounded):
+    """Visits or spend over the last `days` days within the bounds."""
 
     kind: Literal["visits", "spend"]
     days: int = Field(ge=1, le=3650)
-    min: Decimal | None = None
-    max: Decimal | None = None
-
-    @model_validator(mode="after")
-    def _bounded(self) -> "InWindow":
-        if self.min is None and self.max is None:
-            raise ValueError(f"{self.kind} needs a min, a max or both")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"{self.kind}: min {self.min} is above max {self.max}")
-        return self
 
 
 class PointsExpiring(Strict):
