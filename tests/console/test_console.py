@@ -290,6 +290,8 @@ def pages(console: Console, member_id: int) -> Iterator[str]:
         f"/console/members/{member_id}",
         "/console/segments",
         "/console/segments?start=2026-03-01&end=2026-05-01",
+        "/console/audiences",
+        "/console/campaigns",
         f"/console/segments/{segment}/members",
         "/console/program",
         f"/console/program/versions/{console.program_version}",
@@ -404,6 +406,7 @@ def test_each_role_reaches_exactly_the_pages_and_actions_its_routes_admit(consol
         "segment": next(s for *_, s in console.members if s),
         "version_id": str(console.program_version),
         "number": "1",
+        "name": "no such campaign",
     }
     checked = 0
     for role in StaffRole:
@@ -528,3 +531,50 @@ def test_a_new_coupon_template_shows_every_wrong_field_beside_itself(console: Co
         assert made.status_code == 303
         listed = admin.get("/console/coupons").text
     assert '<th scope="row">SPRING8</th>' in listed
+
+
+def test_marketing_builds_an_audience_and_sends_a_campaign_from_the_console(
+    console: Console,
+) -> None:
+    definition = '{"kind": "tier", "values": ["regular", "silver", "gold", "diamond"]}'
+    with console.client(StaffRole.MARKETING) as marketing:
+        page = marketing.get("/console/audiences")
+        counted = marketing.post(
+            "/console/audiences/count",
+            data={"definition": definition},
+            headers={"X-CSRF-Token": form_fields(page, "/console/audiences")["csrf"]},
+        )
+        members = int(re.sub(r"\D", "", counted.text))
+        assert members > 200
+        token = {"X-CSRF-Token": form_fields(page, "/console/audiences")["csrf"]}
+        broken = marketing.post("/console/audiences/count", data={"definition": "{"}, headers=token)
+        assert "not JSON" in broken.text
+        fields = form_fields(page, "/console/audiences")
+        saved = marketing.post(
+            "/console/audiences", data={**fields, "name": "everyone", "definition": definition}
+        )
+        assert saved.status_code == 303
+        page = marketing.get("/console/campaigns")
+        fields = form_fields(page, "/console/campaigns")
+        campaign = {
+            "name": "hello", "audience": "everyone", "channel": "sms", "control_share": "0.2",
+            "window_days": "14", "body": "{name}: {points}",
+        }  # fmt: skip
+        wrong = marketing.post("/console/campaigns", data={**fields, **campaign, "body": "{nick}"})
+        assert wrong.status_code == 422
+        assert 'id="body-error"' in wrong.text
+        made = marketing.post("/console/campaigns", data={**fields, **campaign})
+        assert made.headers["location"] == "/console/campaigns/hello"
+        page = marketing.get("/console/campaigns/hello")
+        sent = marketing.post(
+            "/console/campaigns/hello/send", data=form_fields(page, "/console/campaigns/hello/send")
+        )
+        assert sent.status_code == 303
+        results = marketing.get("/console/campaigns/hello").text
+    assert "Results" in results
+    groups = re.findall(
+        r'<th scope="row">Members</th><td class="num">([\d,]+)</td><td class="num">([\d,]+)</td>',
+        results,
+    )
+    treated, held = (int(n.replace(",", "")) for n in groups[0])
+    assert treated + held == members

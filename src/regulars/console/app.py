@@ -9,17 +9,29 @@ from fastapi.staticfiles import StaticFiles
 
 from regulars.api import problems
 from regulars.api.dependencies import RateLimiter
-from regulars.console import auth, coupons, dashboard, members, program, reports, segments, users
+from regulars.console import (
+    auth,
+    campaigns,
+    coupons,
+    dashboard,
+    members,
+    program,
+    reports,
+    segments,
+    users,
+)
 from regulars.console.core import Allowed, LoginNeeded, NotAllowed, render, to_login
 from regulars.errors import RegularsError
 from regulars.staff.models import StaffRole
 
-PAGES = (auth, dashboard, members, segments, program, coupons, reports, users)
+PAGES = (auth, dashboard, members, segments, campaigns, program, coupons, reports, users)
 # The menu, in order; each entry is shown to the roles its page allows.
 MENU = (
     ("/console", "Dashboard"),
     ("/console/members", "Members"),
     ("/console/segments", "Segments"),
+    ("/console/audiences", "Audiences"),
+    ("/console/campaigns", "Campaigns"),
     ("/console/program", "Program"),
     ("/console/coupons", "Coupons"),
     ("/console/reports", "Reports"),

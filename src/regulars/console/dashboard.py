@@ -31,7 +31,7 @@ PERIODS = (7, 30, 90)
 TREND_WEEKS = 13
 
 
-def _chart(t: Language, figure: go.Figure, title: str) -> str:
+def chart_html(t: Language, figure: go.Figure, title: str) -> str:
     """A chart in the console's look and the user's number format; plotly.js comes from
     the page."""
     figure.update_layout(
@@ -68,8 +68,8 @@ def trend_charts(t: Language, weeks: list[Week]) -> list[str]:
                 "tickformat": ".0%", "rangemode": "tozero"},
     )  # fmt: skip
     return [
-        _chart(t, sales, t("Sales and active members by week")),
-        _chart(t, share, t("Receipts and the members' share of sales by week")),
+        chart_html(t, sales, t("Sales and active members by week")),
+        chart_html(t, share, t("Receipts and the members' share of sales by week")),
     ]
 
 

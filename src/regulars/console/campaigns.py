@@ -1,0 +1,203 @@
+"""Audiences and campaigns in the console: build an audience with its live count, define a
+campaign, send it, and read what it earned."""
+
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+import plotly.graph_objects as go
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import Response
+
+from regulars.audiences.service import (
+    count_members,
+    list_audiences,
+    parse_condition,
+    save_audience,
+)
+from regulars.campaigns.service import (
+    CampaignDraft,
+    Results,
+    campaign_results,
+    create_campaign,
+    get_campaign,
+    list_campaigns,
+    send_campaign,
+)
+from regulars.clock import utc_now
+from regulars.console.core import Db, allow, audit_action, form_errors, once, render
+from regulars.console.dashboard import chart_html
+from regulars.coupons.service import list_templates
+from regulars.errors import InvalidInput, RegularsError
+from regulars.i18n import Language
+from regulars.members.models import ConsentChannel
+from regulars.staff.models import StaffRole, StaffUser
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+Readers = allow(StaffRole.MARKETING, StaffRole.ANALYST)
+Marketing = allow(StaffRole.MARKETING)
+Text = Annotated[str, Form(max_length=20_000)]
+EXAMPLE = {
+    "kind": "all",
+    "of": [
+        {"kind": "days_since_purchase", "min": 30},
+        {"kind": "consent", "values": ["wechat"]},
+    ],
+}
+
+
+def _definition(text: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as broken:
+        raise InvalidInput(f"the definition is not JSON: {broken}", field="definition") from None
+
+
+def _audiences_page(request: Request, session: Db, **values: object) -> Response:
+    status = int(values.pop("status", 200))  # type: ignore[call-overload]
+    now = utc_now()
+    saved = [
+        (a, count_members(session, parse_condition(json.loads(a.definition)), now=now))
+        for a in list_audiences(session)
+    ]
+    defaults: dict[str, object] = {
+        "saved": saved,
+        "errors": {},
+        "typed": {"definition": json.dumps(EXAMPLE, indent=2)},
+    }
+    return render(request, "audiences.html", status=status, **(defaults | values))
+
+
+@router.get("/audiences")
+def audiences(request: Request, session: Db, user: StaffUser = Readers) -> Response:
+    return _audiences_page(request, session)
+
+
+@router.post("/audiences/count")
+def audience_count(
+    request: Request, session: Db, definition: Text = "", user: StaffUser = Readers
+) -> Response:
+    """The live count of the definition being written (htmx swaps it in)."""
+    try:
+        condition = parse_condition(_definition(definition))
+    except RegularsError as refused:
+        return render(request, "audience_count.html", error=request.state.t.told(refused.message))
+    members = count_members(session, condition, now=utc_now())
+    return render(request, "audience_count.html", members=members, error=None)
+
+
+@router.post("/audiences")
+def new_audience(
+    request: Request,
+    session: Db,
+    name: Annotated[str, Form(max_length=100)] = "",
+    description: Annotated[str, Form(max_length=500)] = "",
+    definition: Text = "",
+    user: StaffUser = Marketing,
+) -> Response:
+    def act() -> str:
+        saved = save_audience(
+            session, name=name, definition=_definition(definition), description=description,
+            now=utc_now(), actor=user.username,
+        )  # fmt: skip
+        audit_action(request, session, user, f"create audience {saved.name}")
+        return "/console/audiences"
+
+    try:
+        return once(request, session, user, act)
+    except RegularsError as refused:
+        typed = {"name": name, "description": description, "definition": definition}
+        errors = form_errors(request.state.t, refused)
+        return _audiences_page(request, session, errors=errors, typed=typed, status=422)
+
+
+def _campaigns_page(request: Request, session: Db, **values: object) -> Response:
+    status = int(values.pop("status", 200))  # type: ignore[call-overload]
+    defaults: dict[str, object] = {
+        "campaigns": list_campaigns(session),
+        "audiences": list_audiences(session),
+        "channels": list(ConsentChannel),
+        "templates": list_templates(session, limit=200),
+        "errors": {},
+        "typed": {"control_share": "0.2", "window_days": "14"},
+    }
+    return render(request, "campaigns.html", status=status, **(defaults | values))
+
+
+@router.get("/campaigns")
+def campaigns(request: Request, session: Db, user: StaffUser = Readers) -> Response:
+    return _campaigns_page(request, session)
+
+
+@router.post("/campaigns")
+def new_campaign(request: Request, session: Db, user: StaffUser = Marketing) -> Response:
+    fields = ("name", "audience", "channel", "subject", "body", "coupon_template",
+              "control_share", "window_days")  # fmt: skip
+    typed = {f: str(request.state.form.get(f, "")).strip() for f in fields}
+
+    def act() -> str:
+        if typed["channel"] not in {c.value for c in ConsentChannel}:
+            raise InvalidInput("choose a channel", field="channel")
+        draft = CampaignDraft(
+            name=typed["name"], audience=typed["audience"],
+            channel=ConsentChannel(typed["channel"]), body=typed["body"],
+            subject=typed["subject"], coupon_template=typed["coupon_template"] or None,
+            control_share=_number(typed["control_share"], "control_share"),
+            window_days=int(_number(typed["window_days"], "window_days")),
+        )  # fmt: skip
+        made = create_campaign(session, draft=draft, now=utc_now(), actor=user.username)
+        audit_action(request, session, user, f"create campaign {made.name}")
+        return f"/console/campaigns/{made.name}"
+
+    try:
+        return once(request, session, user, act)
+    except RegularsError as refused:
+        errors = form_errors(request.state.t, refused)
+        return _campaigns_page(request, session, errors=errors, typed=typed, status=422)
+
+
+def _number(text: str, field: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise InvalidInput("give a number, e.g. 0.2", field=field) from None
+
+
+CampaignName = Annotated[str, Path(min_length=1, max_length=100)]
+
+
+def _results_chart(t: Language, found: Results) -> str:
+    groups = [found.treatment, found.control]
+    shares = [g.buyers / g.members if g.members else 0 for g in groups]
+    figure = go.Figure(go.Bar(x=[t("Treatment"), t("Control")], y=shares))
+    figure.update_layout(yaxis={"title": t("Share who bought"), "tickformat": ".0%"})
+    return chart_html(t, figure, t("Who bought in the window"))
+
+
+@router.get("/campaigns/{name}")
+def campaign(
+    name: CampaignName, request: Request, session: Db, user: StaffUser = Readers
+) -> Response:
+    found = get_campaign(session, name=name)
+    results = campaign_results(session, name=name, now=utc_now()) if found.sent_at else None
+    chart = _results_chart(request.state.t, results) if results else None
+    return render(request, "campaign.html", campaign=found, results=results, chart=chart,
+                  errors={})  # fmt: skip
+
+
+@router.post("/campaigns/{name}/send")
+def send(
+    name: CampaignName, request: Request, session: Db, user: StaffUser = Marketing
+) -> Response:
+    def act() -> str:
+        cap = request.app.state.settings.marketing_per_week
+        send_campaign(session, name=name, now=utc_now(), weekly_cap=cap)
+        audit_action(request, session, user, f"send campaign {name}")
+        return f"/console/campaigns/{name}"
+
+    try:
+        return once(request, session, user, act)
+    except RegularsError as refused:
+        found = get_campaign(session, name=name)
+        return render(request, "campaign.html", status=422, campaign=found, results=None,
+                      chart=None, errors=form_errors(request.state.t, refused))  # fmt: skip
