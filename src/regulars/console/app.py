@@ -62,6 +62,7 @@ def install(app: FastAPI) -> None:
         RateLimiter(settings.failed_auth_per_minute, "failed logins from this address"),
         RateLimiter(auth.FAILED_LOGINS_PER_NAME, "failed logins for this user"),
     )
+    app.state.scored_figures = {}  # see segments.scored_figures
     for page in PAGES:
         app.include_router(page.router)
     routes = {r.path: r for r in console_routes() if "GET" in (r.methods or ())}

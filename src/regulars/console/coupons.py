@@ -8,11 +8,12 @@ from fastapi.responses import Response
 
 from regulars.clock import utc_now
 from regulars.console.core import Db, allow, audit_action, form_errors, once, render, validated
+from regulars.console.segments import scored_figures
 from regulars.coupons.models import CouponKind
 from regulars.coupons.schemas import CouponTemplateCreate
 from regulars.coupons.service import add_template, issue_coupons, template_use
 from regulars.errors import InvalidInput, RegularsError
-from regulars.insights.service import segment_counts, segment_member_ids
+from regulars.insights.service import segment_member_ids
 from regulars.program.service import active_program
 from regulars.staff.models import StaffRole, StaffUser
 
@@ -23,7 +24,9 @@ def _page(request: Request, session: Db, **values: object) -> Response:
     status = int(values.pop("status", 200))  # type: ignore[call-overload]
     defaults = {
         "uses": template_use(session),
-        "segments": [c.rfm_segment for c in segment_counts(session) if c.rfm_segment],
+        "segments": [
+            c.rfm_segment for c in scored_figures(request, session).segments if c.rfm_segment
+        ],
         "rewards": active_program(session)[1].rewards,
         "kinds": list(CouponKind),
         "errors": {},

@@ -3,18 +3,21 @@ days, and each segment's members, paged and exported to CSV."""
 
 import csv
 import io
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.orm import Session
 
 from regulars.analytics.rfm import segment_migration
 from regulars.analytics.warehouse import WarehouseEmpty, open_warehouse
 from regulars.console.core import Db, allow, audit_action, render
 from regulars.errors import InvalidInput
 from regulars.insights.models import MemberInsight
-from regulars.insights.service import counts_by, segment_counts, segment_members
+from regulars.insights.schemas import SegmentCount
+from regulars.insights.service import counts_by, latest_run, segment_counts, segment_members
 from regulars.members import rules
 from regulars.staff.models import StaffRole, StaffUser
 
@@ -24,6 +27,31 @@ PAGE = 50
 # Roles that see members' contact details in a segment's list and export.
 SEES_CONTACTS = {StaffRole.ADMIN, StaffRole.SUPPORT}
 Segment = Annotated[str, Path(max_length=32)]
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Members by segment, shopper type and cluster, as the latest scoring run left them."""
+
+    segments: list[SegmentCount]
+    types: list[tuple[str | None, int]]
+    clusters: list[tuple[str | None, int]]
+
+
+def scored_figures(request: Request, session: Session) -> Scored:
+    """Worked out once per scoring run and kept: scores change only when a run stores them,
+    and counting a million members' scores takes a second."""
+    run = latest_run(session)
+    key = run.id if run else 0
+    kept: dict[int, Scored] = request.app.state.scored_figures
+    if key not in kept:
+        kept.clear()
+        kept[key] = Scored(
+            segment_counts(session),
+            counts_by(session, MemberInsight.shopper_type),
+            counts_by(session, MemberInsight.cluster),
+        )
+    return kept[key]
 
 
 @router.get("")
@@ -42,12 +70,13 @@ def segments(
                 migration = segment_migration(w, start=start, end=end)
         except (InvalidInput, WarehouseEmpty) as refused:
             problem = request.state.t.told(refused.message)
+    scored = scored_figures(request, session)
     return render(
         request,
         "segments.html",
-        counts=segment_counts(session),
-        types=counts_by(session, MemberInsight.shopper_type),
-        clusters=counts_by(session, MemberInsight.cluster),
+        counts=scored.segments,
+        types=scored.types,
+        clusters=scored.clusters,
         migration=migration,
         problem=problem,
         start=start,

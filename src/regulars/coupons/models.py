@@ -51,7 +51,10 @@ class Coupon(Base):
     """One issued coupon; its code is what the member shows at the till."""
 
     __tablename__ = "coupon"
-    __table_args__ = (Index("ix_coupon_member_status", "member_id", "status"),)
+    __table_args__ = (
+        Index("ix_coupon_member_status", "member_id", "status"),
+        Index("ix_coupon_template_status", "template_id", "status"),  # each template's fate
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     template_id: Mapped[int] = mapped_column(ForeignKey("coupon_template.id"), index=True)

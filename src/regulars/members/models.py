@@ -54,7 +54,7 @@ class Member(Base):
         TextEnum(MemberStatus), default=MemberStatus.ACTIVE
     )
     referral_code: Mapped[str] = mapped_column(String(16), unique=True)
-    referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), index=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
 
     @validates("phone", "email", "name", "birth_date")
