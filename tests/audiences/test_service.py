@@ -113,6 +113,9 @@ def who(session: Session, shop: Shop, definition: dict[str, object]) -> set[str]
         ({"kind": "visits", "days": 90, "min": 2}, {"ann"}),
         ({"kind": "spend", "days": 365, "min": 100}, {"ann"}),  # 120 yuan, not 100 cents
         ({"kind": "spend", "days": 365, "min": "120.01"}, set()),
+        ({"kind": "visits", "days": 30, "max": 0}, {"bo", "cy"}),  # nothing counts as 0
+        ({"kind": "spend", "days": 365, "max": 50}, {"bo", "cy"}),
+        ({"kind": "visits", "days": 90, "min": 0, "max": 1}, {"bo", "cy"}),
         ({"kind": "home_store", "values": ["S001"]}, {"ann"}),
         ({"kind": "birthday_month", "values": ["3"]}, {"ann"}),
         ({"kind": "consent", "values": ["sms"]}, {"ann"}),

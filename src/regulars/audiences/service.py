@@ -225,25 +225,41 @@ class _Compiler:
         return _within(figure, condition.min, condition.max)
 
     def in_window(self, condition: InWindow) -> ColumnElement[bool]:
+        # Set-wise, not member by member: the members whose receipts in the window add up
+        # to the range are found by one grouped query, evaluated once.
         measure = func.count() if condition.kind == "visits" else func.sum(Receipt.total_amount)
-        figure = select(func.coalesce(measure, 0)).where(
-            Receipt.member_id == Member.id,
+        window = (
+            Receipt.member_id.is_not(None),
             Receipt.sold_at >= self.now - timedelta(days=condition.days),
             Receipt.sold_at <= self.now,
         )
-        return _within(figure.scalar_subquery(), condition.min, condition.max)
+        bounds = []
+        if condition.min is not None:
+            bounds.append(measure >= condition.min)
+        if condition.max is not None:
+            bounds.append(measure <= condition.max)
+        fitting = select(Receipt.member_id).where(*window).group_by(Receipt.member_id)
+        inside = Member.id.in_(fitting.having(and_(true(), *bounds)))
+        if (condition.min or 0) > 0 or (condition.max is not None and condition.max < 0):
+            return inside
+        # Nothing in the window also counts, as 0.
+        return or_(inside, Member.id.not_in(select(Receipt.member_id).where(*window)))
 
     def bought(self, condition: Bought) -> ColumnElement[bool]:
         wanted = set(condition.categories)
         within = [i for i, codes in category_codes(self.session).items() if codes & wanted]
         goods = or_(Product.brand.in_(condition.brands), Product.category_id.in_(within))
-        return exists().where(
-            Receipt.member_id == Member.id,
-            Receipt.sold_at >= self.now - timedelta(days=condition.days),
-            ReceiptLine.receipt_id == Receipt.id,
-            Product.id == ReceiptLine.product_id,
-            goods,
+        buyers = (
+            select(Receipt.member_id)
+            .join(ReceiptLine, ReceiptLine.receipt_id == Receipt.id)
+            .join(Product, Product.id == ReceiptLine.product_id)
+            .where(
+                Receipt.member_id.is_not(None),
+                Receipt.sold_at >= self.now - timedelta(days=condition.days),
+                goods,
+            )
         )
+        return Member.id.in_(buyers)
 
 
 def _within(figure: ColumnElement[object], least: object, most: object) -> ColumnElement[bool]:
