@@ -12,6 +12,7 @@ from regulars.api import (
     catalog,
     checkout,
     coupons,
+    gateway,
     insights,
     members,
     middleware,
@@ -40,6 +41,7 @@ ROUTERS = (
     audit,
     audiences,
     campaigns,
+    gateway,
 )
 
 

@@ -11,6 +11,7 @@ from regulars.access.service import Principal
 from regulars.api.dependencies import DbSession, allow
 from regulars.api.unit_of_work import routes
 from regulars.campaigns import service
+from regulars.campaigns.optout import Links
 from regulars.campaigns.rules import Difference
 from regulars.campaigns.schemas import (
     CampaignIn,
@@ -57,8 +58,11 @@ def list_all(session: DbSession, caller: Readers) -> list[CampaignOut]:
 @router.post("/{name}/send")
 def send(name: Name, session: DbSession, caller: Marketing, request: Request) -> SentOut:
     """Send the campaign to its audience as it is now; a control group is held back."""
-    cap = request.app.state.settings.marketing_per_week
-    sent = service.send_campaign(session, name=name, now=utc_now(), weekly_cap=cap)
+    settings = request.app.state.settings
+    links = Links(settings.public_url, request.app.state.secret)
+    sent = service.send_campaign(
+        session, name=name, now=utc_now(), weekly_cap=settings.marketing_per_week, links=links
+    )
     return SentOut(**asdict(sent))
 
 

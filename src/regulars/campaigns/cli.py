@@ -51,9 +51,10 @@ def send_command(
 ) -> None:
     """Send a campaign to its audience as it is now, keeping its control group back."""
     from regulars.audiences.service import count_members, get_audience, parse_condition
+    from regulars.campaigns.optout import Links
     from regulars.campaigns.service import get_campaign, send_campaign
     from regulars.clock import utc_now
-    from regulars.config import get_settings
+    from regulars.config import get_settings, secret_key
     from regulars.db import run_in_transaction
 
     sessions = open_database()
@@ -66,9 +67,12 @@ def send_command(
         f" ({float(campaign.control_share):.0%} held back)?"
     ):
         raise typer.Exit(1)
-    cap = get_settings().marketing_per_week
+    settings = get_settings()
+    links = Links(settings.public_url, secret_key(settings))
+    cap = settings.marketing_per_week
     sent = run_in_transaction(
-        sessions, lambda s: send_campaign(s, name=name, now=utc_now(), weekly_cap=cap)
+        sessions,
+        lambda s: send_campaign(s, name=name, now=utc_now(), weekly_cap=cap, links=links),
     )
     console.print(
         f"{sent.audience:,} in the audience, {sent.control:,} held back, "

@@ -13,7 +13,7 @@ from scipy.stats import norm
 from regulars.errors import InvalidInput
 
 # The values a message may use, e.g. "{name}, {points} points are waiting for you".
-VARIABLES = ("name", "card_number", "points", "tier", "coupon_code", "store")
+VARIABLES = ("name", "card_number", "points", "tier", "coupon_code", "store", "unsubscribe")
 
 
 def in_control(campaign_id: int, member_id: int, share: Decimal) -> bool:

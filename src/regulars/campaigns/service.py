@@ -25,6 +25,7 @@ from regulars.campaigns.models import (
     MessageStatus,
     OutboxMessage,
 )
+from regulars.campaigns.optout import Links
 from regulars.catalog.models import Store
 from regulars.coupons.models import Coupon, CouponStatus
 from regulars.coupons.service import get_template, issue_coupons
@@ -111,9 +112,14 @@ class Sent:
     skipped: dict[str, int]  # reason: members of the treatment group who got nothing
 
 
-def send_campaign(session: Session, *, name: str, now: datetime, weekly_cap: int) -> Sent:
-    """Send a campaign to its audience as it is now, keeping a control group back."""
+def send_campaign(
+    session: Session, *, name: str, now: datetime, weekly_cap: int, links: Links | None = None
+) -> Sent:
+    """Send a campaign to its audience as it is now, keeping a control group back; `links`
+    makes each member's unsubscribe link, for a message that has one."""
     campaign = get_campaign(session, name=name)
+    if links is None and "{unsubscribe}" in campaign.subject + campaign.body:
+        raise InvalidInput("this message has an unsubscribe link, but no server to point to")
     if campaign.status is not CampaignStatus.DRAFT:
         raise CampaignAlreadySent(f"campaign {name!r} was sent at {campaign.sent_at}")
     audience = audience_members(session, name=campaign.audience, now=now)
@@ -151,6 +157,9 @@ def send_campaign(session: Session, *, name: str, now: datetime, weekly_cap: int
         ],
     )
     values = _message_values(session, reached, codes)
+    if links is not None:
+        for member_id in reached:
+            values[member_id]["unsubscribe"] = links.unsubscribe(member_id, campaign.channel)
     session.add_all(
         OutboxMessage(
             key=hashlib.sha256(f"campaign:{campaign.id}:{m}".encode()).hexdigest(),

@@ -15,6 +15,7 @@ from regulars.console import (
     coupons,
     dashboard,
     members,
+    optout,
     program,
     reports,
     segments,
@@ -24,7 +25,7 @@ from regulars.console.core import Allowed, LoginNeeded, NotAllowed, render, to_l
 from regulars.errors import RegularsError
 from regulars.staff.models import StaffRole
 
-PAGES = (auth, dashboard, members, segments, campaigns, program, coupons, reports, users)
+PAGES = (auth, dashboard, members, segments, campaigns, program, coupons, reports, users, optout)
 # The menu, in order; each entry is shown to the roles its page allows.
 MENU = (
     ("/console", "Dashboard"),

@@ -15,6 +15,7 @@ from regulars.audiences.service import (
     parse_condition,
     save_audience,
 )
+from regulars.campaigns.optout import Links
 from regulars.campaigns.service import (
     CampaignDraft,
     Results,
@@ -190,8 +191,10 @@ def send(
     name: CampaignName, request: Request, session: Db, user: StaffUser = Marketing
 ) -> Response:
     def act() -> str:
-        cap = request.app.state.settings.marketing_per_week
-        send_campaign(session, name=name, now=utc_now(), weekly_cap=cap)
+        settings = request.app.state.settings
+        links = Links(settings.public_url, request.app.state.secret)
+        cap = settings.marketing_per_week
+        send_campaign(session, name=name, now=utc_now(), weekly_cap=cap, links=links)
         audit_action(request, session, user, f"send campaign {name}")
         return f"/console/campaigns/{name}"
 
