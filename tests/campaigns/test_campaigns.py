@@ -19,12 +19,15 @@ from regulars.campaigns.service import (
     create_campaign,
     send_campaign,
 )
+from regulars.catalog.models import Channel
+from regulars.catalog.schemas import StoreCreate
+from regulars.catalog.service import add_store
 from regulars.coupons.models import CouponKind
 from regulars.coupons.schemas import CouponTemplateCreate
 from regulars.coupons.service import CouponsSoldOut, add_template
 from regulars.db import run_in_transaction
 from regulars.errors import InvalidInput
-from regulars.members.models import ConsentChannel
+from regulars.members.models import ConsentChannel, Member
 from regulars.members.schemas import MemberCreate
 from regulars.members.service import enroll_members, record_consent
 from tests.conftest import Database
@@ -201,3 +204,30 @@ def test_results_compare_the_groups_in_the_window(session: Session) -> None:
     assert results.conversion.value == 0
     assert results.messages == {"pending": results.treatment.members}
     assert 0 < results.detectable_lift < 1
+
+
+def test_quiet_hours_are_those_where_the_member_shops(database: Database, tmp_path: Path) -> None:
+    def setup(session: Session) -> list[int]:
+        ids = chain(session, members=2, sms_share=1.0)
+        london = add_store(
+            session,
+            data=StoreCreate(code="L01", name="London", region="Abroad",
+                             channel=Channel.STORE, timezone="Europe/London"),
+        )  # fmt: skip
+        session.get_one(Member, ids[1]).join_store_id = london.id
+        create_campaign(session, draft=draft(control_share=Decimal(0)), now=NOW, actor="t")
+        send_campaign(session, name="win back", now=NOW, weekly_cap=2)
+        return ids
+
+    shanghai, london = run_in_transaction(database.sessions, setup)
+    channels = {ConsentChannel.SMS: FileSink(tmp_path)}
+    # NOW is noon in Shanghai and 5 in the morning in London.
+    done = deliver(database.sessions, channels, now=NOW, zone=ZONE)
+    assert (done.sent, done.waiting) == (1, 1)
+    with database.sessions() as session:
+        waiting = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.status == MessageStatus.PENDING)
+        ).one()
+    assert waiting.member_id == london
+    assert waiting.next_attempt_at == NOW + timedelta(hours=4)  # 9:00 in London (BST)
+    assert deliver(database.sessions, channels, now=NOW + timedelta(hours=4), zone=ZONE).sent == 1

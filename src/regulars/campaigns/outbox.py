@@ -6,7 +6,8 @@ workers skip the rows it holds), marks them as being sent, and commits; then it 
 and marks it sent, or due again later. A worker that dies after a send and before the mark
 leaves the message "sending": once its lease runs out it is claimed and sent again under
 the same key, and the provider drops the repeat. Consent is read again at the send, and a
-marketing message waits out the quiet hours of the chain's time zone.
+marketing message waits out the quiet hours where the member shops: their home store's time
+zone, or the chain's.
 """
 
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from regulars.campaigns.channels import Channel, Outgoing, SendFailed
 from regulars.campaigns.models import MessageStatus, OutboxMessage
+from regulars.catalog.models import Store
 from regulars.members.models import ConsentChannel, Member, MemberStatus
 from regulars.members.service import current_consents
 
@@ -120,7 +122,9 @@ def _deliver_one(
     if message.marketing and not current_consents(session, member_id=member.id)[message.channel]:
         _drop(message, f"{message.channel} consent withdrawn", done)
         return
-    later = quiet_until(now, zone) if message.marketing else None
+    home = session.get(Store, member.join_store_id) if member.join_store_id else None
+    local = ZoneInfo(home.timezone) if home is not None else zone
+    later = quiet_until(now, local) if message.marketing else None
     if later is not None:
         message.status, message.next_attempt_at = MessageStatus.PENDING, later
         message.attempts -= 1  # waiting is not trying
