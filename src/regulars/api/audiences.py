@@ -60,7 +60,5 @@ def list_all(session: DbSession, caller: Readers) -> list[AudienceOut]:
 @router.get("/{name}/count")
 def count(name: Name, session: DbSession, caller: Readers) -> Count:
     """How many members a saved audience holds for now."""
-    condition = service.parse_condition(
-        json.loads(service.get_audience(session, name=name).definition)
-    )
+    condition = service.saved_condition(service.get_audience(session, name=name))
     return Count(members=service.count_members(session, condition, now=utc_now()))

@@ -1,6 +1,5 @@
 """`regulars audiences`: save audiences, count them, list them."""
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -23,10 +22,9 @@ def _definition(text: str) -> object:
         if not path.is_file():
             raise InvalidInput(f"no file {path.absolute()}, and not JSON", field="definition")
         source = path.read_text()
-    try:
-        return json.loads(source)
-    except json.JSONDecodeError as invalid:
-        raise InvalidInput(f"the definition is not JSON: {invalid}", field="definition") from None
+    from regulars.audiences.service import read_definition
+
+    return read_definition(source)
 
 
 @app.command("create")
@@ -70,16 +68,14 @@ def count_command(definition: Definition) -> None:
 @reports_errors
 def list_command() -> None:
     """Every saved audience with its size now."""
-    from regulars.audiences.service import count_members, list_audiences, parse_condition
+    from regulars.audiences.service import count_members, list_audiences, saved_condition
     from regulars.clock import utc_now
 
     table = Table("name", "members now", "description", "created", "by")
     with open_database()() as session:
         now = utc_now()
         for audience in list_audiences(session):
-            members = count_members(
-                session, parse_condition(json.loads(audience.definition)), now=now
-            )
+            members = count_members(session, saved_condition(audience), now=now)
             table.add_row(
                 audience.name, f"{members:,}", audience.description,
                 f"{audience.created_at:%Y-%m-%d}", audience.created_by,

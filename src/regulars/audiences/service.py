@@ -79,6 +79,19 @@ def parse_condition(definition: object) -> Condition:
     return condition
 
 
+def read_definition(text: str) -> object:
+    """A definition as typed (JSON text), before it is checked."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as broken:
+        raise InvalidInput(f"the definition is not JSON: {broken}", field="definition") from None
+
+
+def saved_condition(audience: Audience) -> Condition:
+    """A saved audience's condition."""
+    return parse_condition(json.loads(audience.definition))
+
+
 def save_audience(
     session: Session, *, name: str, definition: object, description: str, now: datetime, actor: str
 ) -> Audience:
@@ -127,7 +140,7 @@ def count_members(session: Session, condition: Condition, *, now: datetime) -> i
 
 def audience_members(session: Session, *, name: str, now: datetime) -> list[int]:
     """The members of a saved audience as of `now`, by id: the snapshot a send takes."""
-    condition = parse_condition(json.loads(get_audience(session, name=name).definition))
+    condition = saved_condition(get_audience(session, name=name))
     return list(session.scalars(member_ids(session, condition, now=now).order_by(Member.id)))
 
 
@@ -196,7 +209,7 @@ class _Compiler:
             case "birthday_month":
                 return Member.birth_month.in_([_month(v) for v in values])
             case "consent":
-                return or_(*(_consents(_channel(v)) for v in values))
+                return or_(*(consents_to(_channel(v)) for v in values))
             case "channel":
                 return exists().where(Receipt.member_id == Member.id, Receipt.channel.in_(values))
         raise AssertionError(condition.kind)
@@ -271,7 +284,7 @@ def _within(figure: ColumnElement[object], least: object, most: object) -> Colum
     return and_(*parts)
 
 
-def _consents(channel: ConsentChannel) -> ColumnElement[bool]:
+def consents_to(channel: ConsentChannel) -> ColumnElement[bool]:
     """The member's latest word on the channel was yes."""
     said = aliased(ConsentRecord)
     latest = (

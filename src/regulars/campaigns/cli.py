@@ -1,7 +1,6 @@
 """`regulars campaigns` and `regulars outbox`: define and send campaigns, read their results,
 and deliver the messages waiting in the outbox."""
 
-import json
 import time
 from decimal import Decimal
 from typing import Annotated
@@ -50,7 +49,7 @@ def send_command(
     yes: Annotated[bool, typer.Option("--yes", help="Send without asking.")] = False,
 ) -> None:
     """Send a campaign to its audience as it is now, keeping its control group back."""
-    from regulars.audiences.service import count_members, get_audience, parse_condition
+    from regulars.audiences.service import count_members, get_audience, saved_condition
     from regulars.campaigns.optout import Links
     from regulars.campaigns.service import get_campaign, send_campaign
     from regulars.clock import utc_now
@@ -61,7 +60,7 @@ def send_command(
     with sessions() as session:
         campaign = get_campaign(session, name=name)
         saved = get_audience(session, name=campaign.audience)
-        size = count_members(session, parse_condition(json.loads(saved.definition)), now=utc_now())
+        size = count_members(session, saved_condition(saved), now=utc_now())
     if not yes and not typer.confirm(
         f"send {name!r} to about {size:,} members of {campaign.audience!r}"
         f" ({float(campaign.control_share):.0%} held back)?"

@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from regulars.audiences.service import audience_members, get_audience
+from regulars.audiences.service import audience_members, consents_to, get_audience
 from regulars.campaigns import rules
 from regulars.campaigns.models import (
     Campaign,
@@ -31,7 +31,7 @@ from regulars.coupons.models import Coupon, CouponStatus
 from regulars.coupons.service import get_template, issue_coupons
 from regulars.db import bulk_insert
 from regulars.errors import Conflict, InvalidInput, NotFound
-from regulars.members.models import ConsentChannel, ConsentRecord, Member
+from regulars.members.models import ConsentChannel, Member
 from regulars.points.models import PointLot
 from regulars.program.service import active_program
 from regulars.sales.models import Receipt
@@ -193,18 +193,8 @@ def _reasons_to_skip(
     recent: dict[int, int] = {}
     address = {ConsentChannel.SMS: Member.phone_index, ConsentChannel.EMAIL: Member.email_index}
     for chunk in _chunks(members):
-        latest = (
-            select(ConsentRecord.member_id, func.max(ConsentRecord.id).label("last"))
-            .where(ConsentRecord.member_id.in_(chunk), ConsentRecord.channel == channel)
-            .group_by(ConsentRecord.member_id)
-            .subquery()
-        )
         agreed |= set(
-            session.scalars(
-                select(ConsentRecord.member_id)
-                .join(latest, latest.c.last == ConsentRecord.id)
-                .where(ConsentRecord.granted.is_(True))
-            )
+            session.scalars(select(Member.id).where(Member.id.in_(chunk), consents_to(channel)))
         )
         column = address.get(channel, Member.card_number)  # push and WeChat go by card
         addressed |= set(

@@ -13,7 +13,9 @@ from regulars.audiences.service import (
     count_members,
     list_audiences,
     parse_condition,
+    read_definition,
     save_audience,
+    saved_condition,
 )
 from regulars.campaigns.optout import Links
 from regulars.campaigns.service import (
@@ -47,19 +49,10 @@ EXAMPLE = {
 }
 
 
-def _definition(text: str) -> object:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as broken:
-        raise InvalidInput(f"the definition is not JSON: {broken}", field="definition") from None
-
-
-def _audiences_page(request: Request, session: Db, **values: object) -> Response:
-    status = int(values.pop("status", 200))  # type: ignore[call-overload]
+def _audiences_page(request: Request, session: Db, status: int = 200, **values: object) -> Response:
     now = utc_now()
     saved = [
-        (a, count_members(session, parse_condition(json.loads(a.definition)), now=now))
-        for a in list_audiences(session)
+        (a, count_members(session, saved_condition(a), now=now)) for a in list_audiences(session)
     ]
     defaults: dict[str, object] = {
         "saved": saved,
@@ -80,7 +73,7 @@ def audience_count(
 ) -> Response:
     """The live count of the definition being written (htmx swaps it in)."""
     try:
-        condition = parse_condition(_definition(definition))
+        condition = parse_condition(read_definition(definition))
     except RegularsError as refused:
         return render(request, "audience_count.html", error=request.state.t.told(refused.message))
     members = count_members(session, condition, now=utc_now())
@@ -98,7 +91,7 @@ def new_audience(
 ) -> Response:
     def act() -> str:
         saved = save_audience(
-            session, name=name, definition=_definition(definition), description=description,
+            session, name=name, definition=read_definition(definition), description=description,
             now=utc_now(), actor=user.username,
         )  # fmt: skip
         audit_action(request, session, user, f"create audience {saved.name}")
@@ -112,8 +105,7 @@ def new_audience(
         return _audiences_page(request, session, errors=errors, typed=typed, status=422)
 
 
-def _campaigns_page(request: Request, session: Db, **values: object) -> Response:
-    status = int(values.pop("status", 200))  # type: ignore[call-overload]
+def _campaigns_page(request: Request, session: Db, status: int = 200, **values: object) -> Response:
     defaults: dict[str, object] = {
         "campaigns": list_campaigns(session),
         "audiences": list_audiences(session),

@@ -20,8 +20,7 @@ from regulars.staff.models import StaffRole, StaffUser
 router = APIRouter(prefix="/console/coupons", include_in_schema=False)
 
 
-def _page(request: Request, session: Db, **values: object) -> Response:
-    status = int(values.pop("status", 200))  # type: ignore[call-overload]
+def _page(request: Request, session: Db, status: int = 200, **values: object) -> Response:
     defaults = {
         "uses": template_use(session),
         "segments": [

@@ -80,8 +80,7 @@ def version(
     return render(request, "program_version.html", version=found, lines=lines)
 
 
-def _edit(request: Request, session: Db, **values: object) -> Response:
-    status = int(values.pop("status", 200))  # type: ignore[call-overload]
+def _edit(request: Request, session: Db, status: int = 200, **values: object) -> Response:
     today = utc_now().date()
     defaults: dict[str, object] = {
         "source": active_version(session).source,
@@ -116,7 +115,6 @@ def what_if(
 ) -> Response:
     """Price a past period's receipts by the proposed program and the active one; nothing is
     written."""
-    typed = {"source": source, "start": start, "end": end}
     try:
         proposed = parse_program(source)
         _, active = active_program(session)
@@ -126,8 +124,8 @@ def what_if(
         field = "start" if refused.field in {"start", "from"} else refused.field
         field = field if field in {"start", "end"} else "source"
         errors = {field: request.state.t.told(refused.message)}
-        return _edit(request, session, errors=errors, status=422, **typed)
-    return _edit(request, session, outcome=outcome, **typed)
+        return _edit(request, session, 422, errors=errors, source=source, start=start, end=end)
+    return _edit(request, session, outcome=outcome, source=source, start=start, end=end)
 
 
 @router.post("/apply")

@@ -17,8 +17,7 @@ router = APIRouter(prefix="/console/users", include_in_schema=False)
 Short = Annotated[str, Form(max_length=100)]
 
 
-def _page(request: Request, session: Db, **values: object) -> Response:
-    status = int(values.pop("status", 200))  # type: ignore[call-overload]
+def _page(request: Request, session: Db, status: int = 200, **values: object) -> Response:
     defaults = {
         "users": list_users(session),
         "roles": list(StaffRole),
