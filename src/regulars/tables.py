@@ -10,6 +10,7 @@ from regulars.coupons import models as coupons
 from regulars.demo import models as demo
 from regulars.idempotency import models as idempotency
 from regulars.insights import models as insights
+from regulars.journeys import models as journeys
 from regulars.members import models as members
 from regulars.points import models as points
 from regulars.program import models as program
@@ -28,6 +29,7 @@ __all__ = [
     "audit",
     "idempotency",
     "insights",
+    "journeys",
     "campaigns",
     "catalog",
     "checkout",

@@ -43,7 +43,9 @@ def _interval(found: Difference) -> Interval:
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create(data: CampaignIn, session: DbSession, caller: Marketing) -> CampaignOut:
     """Define a campaign; its message, audience and coupon are checked now."""
-    draft = service.CampaignDraft(**data.model_dump())
+    values = data.model_dump(exclude={"translations"})
+    translations = {str(k): (v.subject, v.body) for k, v in data.translations.items()}
+    draft = service.CampaignDraft(**values, translations=translations)
     return CampaignOut.model_validate(
         service.create_campaign(session, draft=draft, now=utc_now(), actor=caller.name)
     )

@@ -26,6 +26,9 @@ class Campaign(Base):
     channel: Mapped[ConsentChannel] = mapped_column(TextEnum(ConsentChannel))
     subject: Mapped[str] = mapped_column(String(200), default="")
     body: Mapped[str] = mapped_column(Text, doc="the message, with {name}-style values")
+    translations: Mapped[str] = mapped_column(
+        Text, default="{}", doc='JSON: {"en": {"subject": …, "body": …}} for members reading en'
+    )
     coupon_template: Mapped[str | None] = mapped_column(String(32))
     control_share: Mapped[Decimal] = mapped_column(Money(), doc="0.20: a fifth held back")
     window_days: Mapped[int] = mapped_column(doc="how long after the send purchases count")
@@ -74,6 +77,7 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64), doc="the idempotency key of the send")
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"), index=True)
+    journey_id: Mapped[int | None] = mapped_column(ForeignKey("journey.id"), index=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
     channel: Mapped[ConsentChannel] = mapped_column(TextEnum(ConsentChannel))
     marketing: Mapped[bool] = mapped_column(doc="marketing (consent, cap, quiet hours) or not")
@@ -85,3 +89,7 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What the channel reports back, where it does (the gateway's events).
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

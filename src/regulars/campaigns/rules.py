@@ -2,46 +2,95 @@
 difference between the groups means."""
 
 import hashlib
+import json
 import math
 import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from scipy.stats import norm
 
 from regulars.errors import InvalidInput
 
-# The values a message may use, e.g. "{name}, {points} points are waiting for you".
+# The values any message may use, e.g. "{name}, {points} points are waiting for you";
+# a journey's trigger adds its own (the points about to lapse, the holiday, …).
 VARIABLES = ("name", "card_number", "points", "tier", "coupon_code", "store", "unsubscribe")
+LANGUAGES = ("zh-CN", "en")
 
 
-def in_control(campaign_id: int, member_id: int, share: Decimal) -> bool:
-    """Whether the member is held back: the same answer for the same campaign and member,
-    independent of who else is in the audience or in which order they come."""
-    digest = hashlib.sha256(f"control:{campaign_id}:{member_id}".encode()).digest()
+def in_control(unit: str, member_id: int, share: Decimal) -> bool:
+    """Whether the member is held back from a campaign or journey (`unit`): the same answer
+    for the same unit and member, independent of who else is in it or in which order."""
+    digest = hashlib.sha256(f"control:{unit}:{member_id}".encode()).digest()
     draw = int.from_bytes(digest[:8], "big") / 2**64  # uniform in [0, 1)
     return draw < share
 
 
-def check_template(text: str, *, field: str) -> None:
+def check_template(text: str, *, field: str, variables: Sequence[str] = VARIABLES) -> None:
     """Refuse a message that names a value there is none of, before anything is sent."""
     try:
         named = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
     except ValueError as broken:
         raise InvalidInput(f"the message is not a template: {broken}", field=field) from None
-    unknown = sorted({n for n in named if n not in VARIABLES})
+    unknown = sorted({n for n in named if n not in variables})
     if unknown:
         raise InvalidInput(
             f"the message uses {', '.join('{' + n + '}' for n in unknown)}; it may use "
-            + ", ".join("{" + v + "}" for v in VARIABLES),
+            + ", ".join("{" + v + "}" for v in variables),
             field=field,
         )
 
 
 def render(text: str, values: Mapping[str, object]) -> str:
     """The message for one member."""
-    return text.format(**{name: values.get(name, "") for name in VARIABLES})
+    return string.Formatter().vformat(text, (), _Blank(values))
+
+
+class _Blank(dict[str, object]):
+    """Values by name; a checked name with no value for this member reads as nothing."""
+
+    def __missing__(self, key: str) -> object:
+        return ""
+
+
+@dataclass(frozen=True)
+class Wording:
+    """A message in the chain's language, and in others for the members who read them."""
+
+    subject: str
+    body: str
+    translations: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    def check(self, variables: Sequence[str] = VARIABLES) -> None:
+        check_template(self.subject, field="subject", variables=variables)
+        check_template(self.body, field="body", variables=variables)
+        for language, (subject, body) in self.translations.items():
+            if language not in LANGUAGES:
+                raise InvalidInput(
+                    f"no language {language!r}; messages are in {', '.join(LANGUAGES)}",
+                    field="translations",
+                )
+            if not body.strip():
+                raise InvalidInput(f"the {language} message is empty", field="translations")
+            check_template(subject, field=f"{language} subject", variables=variables)
+            check_template(body, field=f"{language} body", variables=variables)
+
+    def rendered(self, language: str | None, values: Mapping[str, object]) -> tuple[str, str]:
+        """(subject, body) for a member reading `language`, or in the chain's own."""
+        subject, body = self.translations.get(language or "", (self.subject, self.body))
+        return render(subject, values), render(body, values)
+
+    def translations_json(self) -> str:
+        return json.dumps(
+            {k: {"subject": s, "body": b} for k, (s, b) in self.translations.items()},
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def stored(cls, subject: str, body: str, translations: str) -> "Wording":
+        found = json.loads(translations or "{}")
+        return cls(subject, body, {k: (v.get("subject", ""), v["body"]) for k, v in found.items()})
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,20 @@
 """API shapes of campaigns."""
 
+import json
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from regulars.members.models import ConsentChannel
+from regulars.members.schemas import MessageLanguage
+
+
+class Translation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = Field(default="", max_length=200)
+    body: str = Field(min_length=1, max_length=2000)
 
 
 class CampaignIn(BaseModel):
@@ -17,6 +26,11 @@ class CampaignIn(BaseModel):
     subject: str = Field(default="", max_length=200)
     body: str = Field(
         min_length=1, max_length=2000, examples=["{name}, a 10 yuan coupon {coupon_code} awaits"]
+    )
+    translations: dict[MessageLanguage, Translation] = Field(
+        default_factory=dict,
+        description="The message for members who read another language, e.g. "
+        '`{"en": {"body": "…"}}`; others get `subject` and `body`.',
     )
     coupon_template: str | None = Field(default=None, max_length=32)
     control_share: Decimal = Field(default=Decimal("0.2"), ge=0, le=Decimal("0.5"))
@@ -31,12 +45,18 @@ class CampaignOut(BaseModel):
     channel: ConsentChannel
     subject: str
     body: str
+    translations: dict[str, Translation]
     coupon_template: str | None
     control_share: Decimal
     window_days: int
     status: str
     created_at: datetime
     sent_at: datetime | None
+
+    @field_validator("translations", mode="before")
+    @classmethod
+    def _stored(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
 
 
 class SentOut(BaseModel):

@@ -6,39 +6,32 @@ outbox message a member is written; the outbox workers deliver them afterwards. 
 template too short for the audience refuses the whole send before anything is written.
 """
 
-import hashlib
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from regulars.audiences.service import audience_members, consents_to, get_audience
+from regulars.audiences.service import audience_members, get_audience
 from regulars.campaigns import rules
+from regulars.campaigns.messages import member_values, queue_messages, reasons_to_skip
 from regulars.campaigns.models import (
     Campaign,
     CampaignMember,
     CampaignStatus,
     Group,
-    MessageStatus,
     OutboxMessage,
 )
 from regulars.campaigns.optout import Links
-from regulars.catalog.models import Store
 from regulars.coupons.models import Coupon, CouponStatus
 from regulars.coupons.service import get_template, issue_coupons
 from regulars.db import bulk_insert
 from regulars.errors import Conflict, InvalidInput, NotFound
-from regulars.members.models import ConsentChannel, Member
-from regulars.points.models import PointLot
-from regulars.program.service import active_program
+from regulars.members.models import ConsentChannel
 from regulars.sales.models import Receipt
-from regulars.tiers.models import MemberTier
-
-BATCH = 5_000  # members a statement looks up at once
-WEEK = timedelta(days=7)
 
 
 class CampaignNotFound(NotFound):
@@ -59,6 +52,15 @@ class CampaignDraft:
     coupon_template: str | None = None
     control_share: Decimal = Decimal("0.2")
     window_days: int = 14
+    translations: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def wording(self) -> rules.Wording:
+        return rules.Wording(self.subject, self.body, self.translations)
+
+
+def wording_of(campaign: Campaign) -> rules.Wording:
+    return rules.Wording.stored(campaign.subject, campaign.body, campaign.translations)
 
 
 def create_campaign(
@@ -71,8 +73,7 @@ def create_campaign(
     if session.scalar(select(Campaign.id).where(Campaign.name == name)) is not None:
         raise Conflict(f"a campaign named {name!r} exists already", field="name")
     get_audience(session, name=draft.audience)
-    rules.check_template(draft.body, field="body")
-    rules.check_template(draft.subject, field="subject")
+    draft.wording.check()
     if not Decimal(0) <= draft.control_share <= Decimal("0.5"):
         raise InvalidInput("the control group is 0 to 50% of the audience", field="control_share")
     if not 1 <= draft.window_days <= 365:
@@ -85,6 +86,7 @@ def create_campaign(
         channel=draft.channel,
         subject=draft.subject,
         body=draft.body,
+        translations=draft.wording.translations_json(),
         coupon_template=draft.coupon_template,
         control_share=draft.control_share,
         window_days=draft.window_days,
@@ -118,14 +120,16 @@ def send_campaign(
     """Send a campaign to its audience as it is now, keeping a control group back; `links`
     makes each member's unsubscribe link, for a message that has one."""
     campaign = get_campaign(session, name=name)
-    if links is None and "{unsubscribe}" in campaign.subject + campaign.body:
+    wording = wording_of(campaign)
+    texts = campaign.subject + campaign.body + campaign.translations
+    if links is None and "{unsubscribe}" in texts:
         raise InvalidInput("this message has an unsubscribe link, but no server to point to")
     if campaign.status is not CampaignStatus.DRAFT:
         raise CampaignAlreadySent(f"campaign {name!r} was sent at {campaign.sent_at}")
     audience = audience_members(session, name=campaign.audience, now=now)
-    held = {m for m in audience if rules.in_control(campaign.id, m, campaign.control_share)}
+    held = {m for m in audience if rules.in_control(str(campaign.id), m, campaign.control_share)}
     treated = [m for m in audience if m not in held]
-    why = _reasons_to_skip(session, campaign.channel, treated, now, weekly_cap)
+    why = reasons_to_skip(session, campaign.channel, treated, now, weekly_cap)
     reached = [m for m in treated if m not in why]
     if not reached:
         raise InvalidInput(
@@ -156,70 +160,23 @@ def send_campaign(
             for m in audience
         ],
     )
-    values = _message_values(session, reached, codes)
-    if links is not None:
-        for member_id in reached:
+    values = member_values(session, reached)
+    for member_id in reached:
+        values[member_id]["coupon_code"] = codes.get(member_id, "")
+        if links is not None:
             values[member_id]["unsubscribe"] = links.unsubscribe(member_id, campaign.channel)
-    session.add_all(
-        OutboxMessage(
-            key=hashlib.sha256(f"campaign:{campaign.id}:{m}".encode()).hexdigest(),
-            campaign_id=campaign.id,
-            member_id=m,
-            channel=campaign.channel,
-            marketing=True,
-            subject=rules.render(campaign.subject, values[m]),
-            body=rules.render(campaign.body, values[m]),
-            status=MessageStatus.PENDING,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        for m in reached
+    queue_messages(
+        session,
+        key=f"campaign:{campaign.id}",
+        channel=campaign.channel,
+        wording=wording,
+        values=values,
+        now=now,
+        campaign_id=campaign.id,
     )
     campaign.status, campaign.sent_at = CampaignStatus.SENT, now
     session.flush()
     return Sent(len(audience), len(held), len(reached), _summary_counts(why))
-
-
-def _chunks(ids: list[int]) -> list[list[int]]:
-    return [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
-
-
-def _reasons_to_skip(
-    session: Session, channel: ConsentChannel, members: list[int], now: datetime, cap: int
-) -> dict[int, str]:
-    """Why each member who may not be sent this gets nothing: checked at the send."""
-    agreed: set[int] = set()
-    addressed: set[int] = set()
-    recent: dict[int, int] = {}
-    address = {ConsentChannel.SMS: Member.phone_index, ConsentChannel.EMAIL: Member.email_index}
-    for chunk in _chunks(members):
-        agreed |= set(
-            session.scalars(select(Member.id).where(Member.id.in_(chunk), consents_to(channel)))
-        )
-        column = address.get(channel, Member.card_number)  # push and WeChat go by card
-        addressed |= set(
-            session.scalars(select(Member.id).where(Member.id.in_(chunk), column.is_not(None)))
-        )
-        recent |= dict(
-            session.execute(
-                select(OutboxMessage.member_id, func.count())
-                .where(
-                    OutboxMessage.member_id.in_(chunk),
-                    OutboxMessage.marketing.is_(True),
-                    OutboxMessage.created_at > now - WEEK,
-                )
-                .group_by(OutboxMessage.member_id)
-            ).all()
-        )
-    why: dict[int, str] = {}
-    for m in members:
-        if m not in agreed:
-            why[m] = f"no {channel} consent"
-        elif m not in addressed:
-            why[m] = f"no {channel} address"
-        elif recent.get(m, 0) >= cap:
-            why[m] = f"{cap} messages this week"
-    return why
 
 
 def _summary_counts(why: dict[int, str]) -> dict[str, int]:
@@ -231,45 +188,6 @@ def _summary_counts(why: dict[int, str]) -> dict[str, int]:
 
 def _summary(why: dict[int, str]) -> str:
     return ", ".join(f"{count} {reason}" for reason, count in _summary_counts(why).items())
-
-
-def _message_values(
-    session: Session, members: list[int], codes: dict[int, str]
-) -> dict[int, dict[str, object]]:
-    """What each member's message may say about them."""
-    program = active_program(session)[1]
-    tier_names = {t.code: t.name for t in program.tiers}
-    values: dict[int, dict[str, object]] = {}
-    for chunk in _chunks(members):
-        points = dict(
-            session.execute(
-                select(PointLot.member_id, func.sum(PointLot.remaining))
-                .where(PointLot.member_id.in_(chunk))
-                .group_by(PointLot.member_id)
-            ).all()
-        )
-        tiers = dict(
-            session.execute(
-                select(MemberTier.member_id, MemberTier.tier_code).where(
-                    MemberTier.member_id.in_(chunk)
-                )
-            ).all()
-        )
-        found = session.execute(
-            select(Member, Store.name)
-            .outerjoin(Store, Store.id == Member.join_store_id)
-            .where(Member.id.in_(chunk))
-        )
-        for member, store in found:
-            values[member.id] = {
-                "name": member.name or "",
-                "card_number": member.card_number,
-                "points": int(points.get(member.id) or 0),
-                "tier": tier_names.get(tiers.get(member.id, ""), program.tiers[0].name),
-                "coupon_code": codes.get(member.id, ""),
-                "store": store or "",
-            }
-    return values
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,9 @@ class Member(Base):
     referral_code: Mapped[str] = mapped_column(String(16), unique=True)
     referred_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), index=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    language: Mapped[str | None] = mapped_column(
+        String(8), doc="zh-CN or en, for messages; none: the chain's language"
+    )
 
     @validates("phone", "email", "name", "birth_date")
     def _keep_indexes(self, key: str, value: object) -> object:

@@ -1,13 +1,14 @@
 """API and import shapes of members."""
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from regulars.clock import Moment, utc_now
 from regulars.members.models import ConsentChannel, Gender, MemberStatus
 
+MessageLanguage = Literal["zh-CN", "en"]
 OLDEST = 120  # years: an older birth date is a typing slip
 
 
@@ -47,6 +48,9 @@ class MemberCreate(BaseModel):
     name: str | None = Field(default=None, max_length=100)
     gender: Gender = Gender.UNSPECIFIED
     birth_date: BirthDate | None = None
+    language: MessageLanguage | None = Field(
+        default=None, description="The language of the member's messages; none: the chain's."
+    )
     join_store_code: str | None = None
     card_number: str | None = Field(
         default=None, description="Keep an existing card number when migrating members."
@@ -80,6 +84,7 @@ class MemberUpdate(BaseModel):
     name: str | None = Field(default=None, max_length=100)
     gender: Gender | None = None
     birth_date: BirthDate | None = None
+    language: MessageLanguage | None = None
 
 
 class ConsentChange(BaseModel):
@@ -114,6 +119,7 @@ class Member(BaseModel):
     name: str | None
     gender: Gender
     birth_date: date | None
+    language: str | None
     joined_at: datetime
     status: MemberStatus
     referral_code: str

@@ -297,6 +297,7 @@ def _member_rows(
             "gender": data.gender,
             "birth_date": data.birth_date,
             "birth_month": data.birth_date.month if data.birth_date else None,
+            "language": data.language,
             "joined_at": data.joined_at or now,
             "join_store_id": stores[data.join_store_code].id if data.join_store_code else None,
             "status": MemberStatus.ACTIVE,

@@ -1,0 +1,140 @@
+"""Putting messages in the outbox, for a campaign, a journey's step or a transactional
+notice: who may be sent one now (consent, an address, the weekly cap on marketing), what
+each member's message may say about them, and the rows the outbox workers send."""
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from regulars.audiences.service import consents_to
+from regulars.campaigns.models import MessageStatus, OutboxMessage
+from regulars.campaigns.rules import Wording
+from regulars.catalog.models import Store
+from regulars.members.models import ConsentChannel, Member
+from regulars.points.models import PointLot
+from regulars.program.service import active_program
+from regulars.tiers.models import MemberTier
+
+BATCH = 5_000  # members a statement looks up at once
+WEEK = timedelta(days=7)
+Values = dict[str, object]
+
+
+def chunks(ids: Sequence[int]) -> list[Sequence[int]]:
+    return [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
+
+
+def reasons_to_skip(
+    session: Session, channel: ConsentChannel, members: Sequence[int], now: datetime, cap: int
+) -> dict[int, str]:
+    """Why each member who may not be sent marketing on `channel` now gets nothing."""
+    agreed: set[int] = set()
+    addressed: set[int] = set()
+    recent: dict[int, int] = {}
+    address = {ConsentChannel.SMS: Member.phone_index, ConsentChannel.EMAIL: Member.email_index}
+    column = address.get(channel, Member.card_number)  # push and WeChat go by card
+    for chunk in chunks(members):
+        agreed |= set(
+            session.scalars(select(Member.id).where(Member.id.in_(chunk), consents_to(channel)))
+        )
+        addressed |= set(
+            session.scalars(select(Member.id).where(Member.id.in_(chunk), column.is_not(None)))
+        )
+        recent |= dict(
+            session.execute(
+                select(OutboxMessage.member_id, func.count())
+                .where(
+                    OutboxMessage.member_id.in_(chunk),
+                    OutboxMessage.marketing.is_(True),
+                    OutboxMessage.created_at > now - WEEK,
+                )
+                .group_by(OutboxMessage.member_id)
+            ).all()
+        )
+    why: dict[int, str] = {}
+    for m in members:
+        if m not in agreed:
+            why[m] = f"no {channel} consent"
+        elif m not in addressed:
+            why[m] = f"no {channel} address"
+        elif recent.get(m, 0) >= cap:
+            why[m] = f"{cap} messages this week"
+    return why
+
+
+def member_values(session: Session, members: Sequence[int]) -> dict[int, Values]:
+    """What a message may say about each member, and the language they read."""
+    program = active_program(session)[1]
+    tier_names = {t.code: t.name for t in program.tiers}
+    values: dict[int, Values] = {}
+    for chunk in chunks(members):
+        points = dict(
+            session.execute(
+                select(PointLot.member_id, func.sum(PointLot.remaining))
+                .where(PointLot.member_id.in_(chunk))
+                .group_by(PointLot.member_id)
+            ).all()
+        )
+        tiers = dict(
+            session.execute(
+                select(MemberTier.member_id, MemberTier.tier_code).where(
+                    MemberTier.member_id.in_(chunk)
+                )
+            ).all()
+        )
+        found = session.execute(
+            select(Member, Store.name)
+            .outerjoin(Store, Store.id == Member.join_store_id)
+            .where(Member.id.in_(chunk))
+        )
+        for member, store in found:
+            values[member.id] = {
+                "name": member.name or "",
+                "card_number": member.card_number,
+                "points": int(points.get(member.id) or 0),
+                "tier": tier_names.get(tiers.get(member.id, ""), program.tiers[0].name),
+                "store": store or "",
+                "language": member.language,
+            }
+    return values
+
+
+def queue_messages(
+    session: Session,
+    *,
+    key: str,
+    channel: ConsentChannel,
+    wording: Wording,
+    values: Mapping[int, Values],
+    now: datetime,
+    marketing: bool = True,
+    campaign_id: int | None = None,
+    journey_id: int | None = None,
+) -> int:
+    """One outbox message to each member in `values`, in their language; `key` names the
+    send (a campaign, a journey's step for one entry), so each member's message has a key
+    of its own that the provider sees again on a retry."""
+    rows = []
+    for member_id, own in values.items():
+        subject, body = wording.rendered(str(own.get("language") or ""), own)
+        rows.append(
+            OutboxMessage(
+                key=hashlib.sha256(f"{key}:{member_id}".encode()).hexdigest(),
+                campaign_id=campaign_id,
+                journey_id=journey_id,
+                member_id=member_id,
+                channel=channel,
+                marketing=marketing,
+                subject=subject,
+                body=body,
+                status=MessageStatus.PENDING,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    session.add_all(rows)
+    session.flush()
+    return len(rows)
