@@ -39,6 +39,12 @@ FEATURES = {
         "app",
         "Campaigns to an audience, with a control group; their results.",
     ),
+    "journeys": (
+        "regulars.journeys.cli",
+        "app",
+        "Journeys that start by themselves: welcome, birthday, points expiring, win-back.",
+    ),
+    "holidays": ("regulars.journeys.cli", "holidays_app", "The chain's calendar of holidays."),
     "outbox": ("regulars.campaigns.cli", "outbox_app", "Deliver the messages that are due."),
     "keys": ("regulars.access.cli", "keys_app", "API keys for tills, staff and analysts."),
     "audit": ("regulars.access.cli", "audit_app", "The audit log."),

@@ -1,6 +1,6 @@
 """The one error hierarchy: every business failure has a stable code and an HTTP status."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -21,6 +21,14 @@ class RegularsError(Exception):
 def in_words(problem: Mapping[str, Any]) -> str:
     """A validation problem's message as a sentence, without the "Value error, " label."""
     return str(problem["msg"]).removeprefix("Value error, ")
+
+
+def problems_in_words(problems: Sequence[Mapping[str, Any]], whole: str) -> tuple[str, str]:
+    """Validation problems as one message naming each key (`tiers.2.min_spend: …`), and the
+    first key, for the field to show it beside; `whole` names a problem of the whole."""
+    keys = [".".join(str(p) for p in problem["loc"]) for problem in problems]
+    said = (f"{key or whole}: {in_words(p)}" for key, p in zip(keys, problems, strict=True))
+    return "; ".join(said), keys[0]
 
 
 def a(word: object) -> str:

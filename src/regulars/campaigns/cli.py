@@ -3,13 +3,16 @@ and deliver the messages waiting in the outbox."""
 
 import time
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from regulars.members.models import ConsentChannel
 from regulars.terminal import console, open_database, reports_errors
+
+if TYPE_CHECKING:
+    from regulars.campaigns.service import Uplift
 
 app = typer.Typer()
 outbox_app = typer.Typer()
@@ -97,6 +100,11 @@ def results_command(
     until = moment_of(as_of, get_settings().zone, field="as_of") if as_of else utc_now()
     with open_database()() as session:
         found = campaign_results(session, name=name, now=until)
+    print_uplift(found, found.messages)
+
+
+def print_uplift(found: "Uplift", messages: dict[str, int]) -> None:
+    """Each group's figures, and the difference with its interval."""
     table = Table("", "treatment", "control")
     for label, attribute in (
         ("members", "members"), ("buyers", "buyers"), ("spend", "spend"),
@@ -115,7 +123,7 @@ def results_command(
         f"{spend.high:+.2f}); incremental revenue {found.incremental_revenue:,.2f}"
     )
     console.print(f"smallest lift these groups can show: {found.detectable_lift:.2%}")
-    console.print("messages: " + ", ".join(f"{k} {v:,}" for k, v in found.messages.items()))
+    console.print("messages: " + ", ".join(f"{k} {v:,}" for k, v in messages.items()))
 
 
 @outbox_app.command("send")

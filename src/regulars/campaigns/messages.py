@@ -5,6 +5,7 @@ each member's message may say about them, and the rows the outbox workers send."
 import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,10 +22,11 @@ from regulars.tiers.models import MemberTier
 BATCH = 5_000  # members a statement looks up at once
 WEEK = timedelta(days=7)
 Values = dict[str, object]
+T = TypeVar("T")
 
 
-def chunks(ids: Sequence[int]) -> list[Sequence[int]]:
-    return [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]
+def chunks(items: Sequence[T]) -> list[Sequence[T]]:
+    return [items[i : i + BATCH] for i in range(0, len(items), BATCH)]
 
 
 def reasons_to_skip(
@@ -105,7 +107,7 @@ def member_values(session: Session, members: Sequence[int]) -> dict[int, Values]
 def queue_messages(
     session: Session,
     *,
-    key: str,
+    keys: Mapping[int, str],
     channel: ConsentChannel,
     wording: Wording,
     values: Mapping[int, Values],
@@ -114,15 +116,15 @@ def queue_messages(
     campaign_id: int | None = None,
     journey_id: int | None = None,
 ) -> int:
-    """One outbox message to each member in `values`, in their language; `key` names the
-    send (a campaign, a journey's step for one entry), so each member's message has a key
-    of its own that the provider sees again on a retry."""
+    """One outbox message to each member in `values`, in their language; `keys` names each
+    member's send (a campaign's to them, a journey's step for their entry): the key that
+    the provider sees again on a retry."""
     rows = []
     for member_id, own in values.items():
         subject, body = wording.rendered(str(own.get("language") or ""), own)
         rows.append(
             OutboxMessage(
-                key=hashlib.sha256(f"{key}:{member_id}".encode()).hexdigest(),
+                key=hashlib.sha256(keys[member_id].encode()).hexdigest(),
                 campaign_id=campaign_id,
                 journey_id=journey_id,
                 member_id=member_id,

@@ -167,7 +167,7 @@ def send_campaign(
             values[member_id]["unsubscribe"] = links.unsubscribe(member_id, campaign.channel)
     queue_messages(
         session,
-        key=f"campaign:{campaign.id}",
+        keys={m: f"campaign:{campaign.id}:{m}" for m in reached},
         channel=campaign.channel,
         wording=wording,
         values=values,
@@ -199,16 +199,13 @@ class GroupFigures:
 
 
 @dataclass(frozen=True)
-class Results:
-    """What a campaign earned: each group's figures in the window after the send, and the
-    difference the campaign made, treatment (everyone assigned to it, whether reached or
-    not) against control."""
+class Uplift:
+    """Each group's figures in the window after a campaign or a journey's entry, and the
+    difference it made: treatment (everyone assigned to it, whether reached or not) against
+    control."""
 
-    campaign: Campaign
-    window_end: datetime
     treatment: GroupFigures
     control: GroupFigures
-    messages: dict[str, int]  # by status
     conversion: rules.Difference
     spend_per_member: rules.Difference
     detectable_lift: float  # the smallest rise in conversion these group sizes can show
@@ -216,6 +213,39 @@ class Results:
     @property
     def incremental_revenue(self) -> float:
         return self.spend_per_member.value * self.treatment.members
+
+
+def uplift(spend: Mapping[Group, list[float]], redeemed: Mapping[Group, int]) -> Uplift:
+    """The uplift from each member's spend in the window, by group, and the coupons they
+    redeemed."""
+    figures = {
+        g: GroupFigures(
+            members=len(spend[g]),
+            buyers=sum(1 for s in spend[g] if s > 0),
+            spend=Decimal(str(round(sum(spend[g]), 2))),
+            coupons_redeemed=redeemed[g],
+        )
+        for g in Group
+    }
+    t, c = figures[Group.TREATMENT], figures[Group.CONTROL]
+    return Uplift(
+        treatment=t,
+        control=c,
+        conversion=rules.difference_in_rates(t.buyers, t.members, c.buyers, c.members),
+        spend_per_member=rules.difference_in_means(spend[Group.TREATMENT], spend[Group.CONTROL]),
+        detectable_lift=rules.smallest_detectable_lift(
+            t.members, c.members, c.buyers / c.members if c.members else 0.0
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Results(Uplift):
+    """What a campaign earned so far."""
+
+    campaign: Campaign
+    window_end: datetime
+    messages: dict[str, int]  # by status
 
 
 def campaign_results(session: Session, *, name: str, now: datetime) -> Results:
@@ -248,16 +278,6 @@ def campaign_results(session: Session, *, name: str, now: datetime) -> Results:
     for group, code, money in rows:
         spend[group].append(float(money or 0))
         redeemed[group] += code in used
-    figures = {
-        g: GroupFigures(
-            members=len(spend[g]),
-            buyers=sum(1 for s in spend[g] if s > 0),
-            spend=Decimal(str(round(sum(spend[g]), 2))),
-            coupons_redeemed=redeemed[g],
-        )
-        for g in spend
-    }
-    t, c = figures[Group.TREATMENT], figures[Group.CONTROL]
     messages = dict(
         session.execute(
             select(OutboxMessage.status, func.count())
@@ -265,17 +285,12 @@ def campaign_results(session: Session, *, name: str, now: datetime) -> Results:
             .group_by(OutboxMessage.status)
         ).all()
     )
+    found = uplift(spend, redeemed)
     return Results(
+        **vars(found),
         campaign=campaign,
         window_end=end,
-        treatment=t,
-        control=c,
         messages={str(k): v for k, v in messages.items()},
-        conversion=rules.difference_in_rates(t.buyers, t.members, c.buyers, c.members),
-        spend_per_member=rules.difference_in_means(spend[Group.TREATMENT], spend[Group.CONTROL]),
-        detectable_lift=rules.smallest_detectable_lift(
-            t.members, c.members, c.buyers / c.members if c.members else 0.0
-        ),
     )
 
 

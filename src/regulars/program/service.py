@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regulars.coupons.models import CouponTemplate
-from regulars.errors import InvalidInput, NotFound, in_words
+from regulars.errors import InvalidInput, NotFound, problems_in_words
 from regulars.program.models import ProgramVersion
 from regulars.program.schema import Program
 from regulars.promotions.service import ensure_usage_rows
@@ -39,12 +39,8 @@ def parse_program(text: str) -> Program:
     try:
         program = Program.model_validate(raw)
     except ValidationError as exc:
-        problems = [
-            f"{'.'.join(str(p) for p in e['loc']) or 'program'}: {in_words(e)}"
-            for e in exc.errors()
-        ]
-        first = ".".join(str(p) for p in exc.errors()[0]["loc"])
-        raise InvalidProgram("; ".join(problems), field=first or None) from exc
+        problems, first = problems_in_words(exc.errors(), "program")
+        raise InvalidProgram(problems, field=first or None) from exc
     try:
         ZoneInfo(program.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:

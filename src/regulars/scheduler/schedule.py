@@ -58,6 +58,7 @@ DEFAULTS = (
     Entry("tier-review", time(0, 30)),
     Entry("warehouse-sync", time(2, 0)),
     Entry("member-scores", time(3, 0)),
+    Entry("journeys", time(9, 30)),  # after the scores; messages wait out the night anyway
 )
 
 

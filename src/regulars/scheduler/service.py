@@ -54,10 +54,24 @@ def _member_scores(engine: Engine, settings: Settings, due: datetime) -> str:
     return f"{scored.members:,} members scored by run {scored.run_id}"
 
 
+def _journeys(engine: Engine, settings: Settings, due: datetime) -> str:
+    from regulars.campaigns.optout import Links
+    from regulars.config import secret_key
+    from regulars.journeys.service import run_journeys
+
+    links = Links(settings.public_url, secret_key(settings))
+    runs = run_in_transaction(
+        make_sessionmaker(engine),
+        partial(run_journeys, now=due, weekly_cap=settings.marketing_per_week, links=links),
+    )
+    return ", ".join(f"{r.journey} {r.entered:,} entered" for r in runs) or "no journeys"
+
+
 TASKS: dict[str, Task] = {
     **{str(job): _loyalty_job(job) for job in Job},
     "warehouse-sync": _warehouse_sync,
     "member-scores": _member_scores,
+    "journeys": _journeys,
 }
 
 
