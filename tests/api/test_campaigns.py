@@ -38,7 +38,7 @@ def test_marketing_defines_sends_and_measures_a_campaign(api: Api) -> None:
     assert body["treatment"]["members"] == 2
     assert body["control"]["members"] == 0
     assert body["conversion"]["value"] is None  # no control group: no difference to tell
-    assert body["messages"] == {"pending": 1}
+    assert body["messages"] == {"pending": 1, "delivered": 0, "opened": 0, "clicked": 0}
 
 
 def test_a_message_with_an_unknown_value_is_refused_naming_the_field(api: Api) -> None:

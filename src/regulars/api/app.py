@@ -13,8 +13,11 @@ from regulars.api import (
     checkout,
     coupons,
     gateway,
+    holidays,
     insights,
+    journeys,
     members,
+    messages,
     middleware,
     operations,
     points,
@@ -41,6 +44,9 @@ ROUTERS = (
     audit,
     audiences,
     campaigns,
+    journeys,
+    holidays,
+    messages,
     gateway,
 )
 

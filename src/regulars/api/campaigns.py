@@ -1,6 +1,5 @@
 """Campaigns: define, send to the audience with a control group, read the results."""
 
-import math
 from dataclasses import asdict
 from typing import Annotated
 
@@ -12,12 +11,9 @@ from regulars.api.dependencies import DbSession, allow
 from regulars.api.unit_of_work import routes
 from regulars.campaigns import service
 from regulars.campaigns.optout import Links
-from regulars.campaigns.rules import Difference
 from regulars.campaigns.schemas import (
     CampaignIn,
     CampaignOut,
-    GroupOut,
-    Interval,
     ResultsOut,
     SentOut,
 )
@@ -27,17 +23,6 @@ router = routes(prefix="/v1/campaigns", tags=["campaigns"])
 Marketing = Annotated[Principal, Depends(allow(Role.MARKETING))]
 Readers = Annotated[Principal, Depends(allow(Role.MARKETING, Role.ANALYST))]
 Name = Annotated[str, Path(min_length=1, max_length=100)]
-
-
-def _number(value: float) -> float | None:
-    return None if math.isnan(value) else value  # JSON has no NaN
-
-
-def _interval(found: Difference) -> Interval:
-    return Interval(
-        value=_number(found.value), low=_number(found.low), high=_number(found.high),
-        significant=found.significant,
-    )  # fmt: skip
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -73,12 +58,5 @@ def results(name: Name, session: DbSession, caller: Readers) -> ResultsOut:
     """Each group's figures in the window after the send, and the uplift with its interval."""
     found = service.campaign_results(session, name=name, now=utc_now())
     return ResultsOut(
-        window_end=found.window_end,
-        treatment=GroupOut(**asdict(found.treatment)),
-        control=GroupOut(**asdict(found.control)),
-        messages=found.messages,
-        conversion=_interval(found.conversion),
-        spend_per_member=_interval(found.spend_per_member),
-        incremental_revenue=_number(found.incremental_revenue),
-        detectable_lift=found.detectable_lift,
+        **ResultsOut.figures(found), messages=found.messages, window_end=found.window_end
     )

@@ -1,14 +1,18 @@
-"""What the chain's message gateway tells us: SMS replies. Signed like the messages we send
-it (X-Regulars-Timestamp, X-Regulars-Signature over `<timestamp>.<body>`), not by API key."""
+"""What the chain's message gateway tells us: SMS replies, and what became of a message.
+Signed like the messages we send it (X-Regulars-Timestamp, X-Regulars-Signature over
+`<timestamp>.<body>`), not by API key."""
 
 import hmac
 import time
+from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from regulars.campaigns.channels.webhook import signature
 from regulars.campaigns.optout import stop_reply
+from regulars.campaigns.outbox import record_event
 from regulars.clock import utc_now
 from regulars.console.core import Db
 from regulars.errors import RegularsError
@@ -50,3 +54,25 @@ async def reply(data: Reply, session: Db, request: Request) -> Replied:
     region = request.app.state.settings.phone_region
     done = stop_reply(session, phone=data.sender, text=data.text, region=region, now=utc_now())
     return Replied(unsubscribed=done)
+
+
+class Event(BaseModel):
+    key: str = Field(min_length=1, max_length=64, description="The key the message was sent under.")
+    event: Literal["delivered", "opened", "clicked"]
+    at: AwareDatetime | None = Field(default=None, description="When; default: now.")
+
+
+class Recorded(BaseModel):
+    delivered_at: datetime | None
+    opened_at: datetime | None
+    clicked_at: datetime | None
+
+
+@router.post("/events")
+async def event(data: Event, session: Db, request: Request) -> Recorded:
+    """What the channel saw of a message: delivered, opened, clicked (counted in results)."""
+    await _signed(request)
+    found = record_event(session, key=data.key, event=data.event, at=data.at or utc_now())
+    return Recorded(
+        delivered_at=found.delivered_at, opened_at=found.opened_at, clicked_at=found.clicked_at
+    )

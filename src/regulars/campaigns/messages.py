@@ -7,13 +7,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from regulars.audiences.service import consents_to
 from regulars.campaigns.models import MessageStatus, OutboxMessage
-from regulars.campaigns.rules import Wording
+from regulars.campaigns.rules import LANGUAGES, Wording
 from regulars.catalog.models import Store
+from regulars.errors import NotFound
 from regulars.members.models import ConsentChannel, Member
 from regulars.points.models import PointLot
 from regulars.program.service import active_program
@@ -104,6 +105,11 @@ def member_values(session: Session, members: Sequence[int]) -> dict[int, Values]
     return values
 
 
+def message_key(send: str) -> str:
+    """The idempotency key of a send named like "campaign:4:17", as the provider sees it."""
+    return hashlib.sha256(send.encode()).hexdigest()
+
+
 def queue_messages(
     session: Session,
     *,
@@ -124,7 +130,7 @@ def queue_messages(
         subject, body = wording.rendered(str(own.get("language") or ""), own)
         rows.append(
             OutboxMessage(
-                key=hashlib.sha256(keys[member_id].encode()).hexdigest(),
+                key=message_key(keys[member_id]),
                 campaign_id=campaign_id,
                 journey_id=journey_id,
                 member_id=member_id,
@@ -140,3 +146,36 @@ def queue_messages(
     session.add_all(rows)
     session.flush()
     return len(rows)
+
+
+def message_figures(session: Session, sent_by: ColumnElement[bool]) -> dict[str, int]:
+    """The messages of a campaign or journey (`sent_by` picks them): how many in each
+    status, and how many the channel reported delivered, opened and clicked."""
+    found = {
+        str(status): count
+        for status, count in session.execute(
+            select(OutboxMessage.status, func.count()).where(sent_by).group_by(OutboxMessage.status)
+        )
+    }
+    reported = session.execute(
+        select(
+            func.count(OutboxMessage.delivered_at),
+            func.count(OutboxMessage.opened_at),
+            func.count(OutboxMessage.clicked_at),
+        ).where(sent_by)
+    ).one()
+    return found | dict(zip(("delivered", "opened", "clicked"), reported, strict=True))
+
+
+def preview(
+    session: Session, *, wording: Wording, member_id: int, variables: Sequence[str]
+) -> tuple[str, str, str]:
+    """(language, subject, body) of the message as this member would read it; a value only
+    the send knows (their coupon code, a trigger's figures) shows as its name in brackets."""
+    own: Values = {name: f"[{name}]" for name in variables}
+    found = member_values(session, [member_id])
+    if member_id not in found:
+        raise NotFound(f"no member {member_id}", field="member")
+    own |= found[member_id]
+    language = str(own["language"] or LANGUAGES[0])
+    return (language, *wording.rendered(language, own))

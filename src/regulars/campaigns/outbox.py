@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from regulars.campaigns.channels import Channel, Outgoing, SendFailed
 from regulars.campaigns.models import MessageStatus, OutboxMessage
 from regulars.catalog.models import Store
+from regulars.errors import InvalidInput, NotFound
 from regulars.members.models import ConsentChannel, Member, MemberStatus
 from regulars.members.service import current_consents
 
@@ -75,7 +76,7 @@ def claim(session: Session, *, now: datetime, limit: int) -> list[int]:
     return [m.id for m in found]
 
 
-def _address(member: Member, channel: ConsentChannel) -> str | None:
+def address_of(member: Member, channel: ConsentChannel) -> str | None:
     if member.status is not MemberStatus.ACTIVE:
         return None
     if channel is ConsentChannel.SMS:
@@ -115,7 +116,7 @@ def _deliver_one(
 ) -> None:
     message = session.get_one(OutboxMessage, message_id)
     member = session.get_one(Member, message.member_id)
-    address = _address(member, message.channel)
+    address = address_of(member, message.channel)
     if address is None:
         _drop(message, f"no {message.channel} address", done)
         return
@@ -151,3 +152,26 @@ def _drop(message: OutboxMessage, reason: str, done: Delivery) -> None:
     """The message may no longer be sent: kept, with the reason, never sent."""
     message.status, message.last_error = MessageStatus.DEAD, reason
     done.dropped[reason] = done.dropped.get(reason, 0) + 1
+
+
+class MessageNotFound(NotFound):
+    code = "message_not_found"
+
+
+EVENTS = ("delivered", "opened", "clicked")
+
+
+def record_event(session: Session, *, key: str, event: str, at: datetime) -> OutboxMessage:
+    """What the channel reports of a message it was sent under `key`: the first time each
+    thing happened is kept; a click means it was opened, and both mean it arrived."""
+    if event not in EVENTS:
+        raise InvalidInput(f"an event is one of {', '.join(EVENTS)}", field="event")
+    message = session.scalars(select(OutboxMessage).where(OutboxMessage.key == key)).first()
+    if message is None or message.status is not MessageStatus.SENT:
+        raise MessageNotFound(f"no message was sent under key {key!r}", field="key")
+    for implied in EVENTS[: EVENTS.index(event) + 1]:
+        column = f"{implied}_at"
+        if getattr(message, column) is None:
+            setattr(message, column, at)
+    session.flush()
+    return message

@@ -1,13 +1,21 @@
 """API shapes of campaigns."""
 
 import json
+import math
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from regulars.campaigns.notices import Notice
+from regulars.campaigns.rules import Difference
 from regulars.members.models import ConsentChannel
 from regulars.members.schemas import MessageLanguage
+
+if TYPE_CHECKING:
+    from regulars.campaigns.service import Uplift
 
 
 class Translation(BaseModel):
@@ -74,6 +82,17 @@ class Interval(BaseModel):
     high: float | None
     significant: bool
 
+    @classmethod
+    def of(cls, found: Difference) -> "Interval":
+        return cls(
+            value=_number(found.value), low=_number(found.low), high=_number(found.high),
+            significant=found.significant,
+        )  # fmt: skip
+
+
+def _number(value: float) -> float | None:
+    return None if math.isnan(value) else value  # JSON has no NaN
+
 
 class GroupOut(BaseModel):
     members: int
@@ -82,12 +101,77 @@ class GroupOut(BaseModel):
     coupons_redeemed: int
 
 
-class ResultsOut(BaseModel):
-    window_end: datetime
+class UpliftOut(BaseModel):
     treatment: GroupOut
     control: GroupOut
-    messages: dict[str, int]
+    messages: dict[str, int] = Field(
+        description="By status, and how many the channel reported delivered, opened, clicked."
+    )
     conversion: Interval = Field(description="Treatment minus control: the share who bought.")
     spend_per_member: Interval
     incremental_revenue: float | None
     detectable_lift: float = Field(description="The smallest rise in conversion these sizes show.")
+
+    @staticmethod
+    def figures(found: "Uplift") -> dict[str, Any]:
+        return {
+            "treatment": GroupOut(**asdict(found.treatment)),
+            "control": GroupOut(**asdict(found.control)),
+            "conversion": Interval.of(found.conversion),
+            "spend_per_member": Interval.of(found.spend_per_member),
+            "incremental_revenue": _number(found.incremental_revenue),
+            "detectable_lift": found.detectable_lift,
+        }
+
+
+class ResultsOut(UpliftOut):
+    window_end: datetime
+
+
+class MessageOut(BaseModel):
+    """A message in the outbox, without its text (that is the member's)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    key: str
+    member_id: int
+    channel: ConsentChannel
+    marketing: bool
+    campaign_id: int | None
+    journey_id: int | None
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    opened_at: datetime | None
+    clicked_at: datetime | None
+
+
+class NoticeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    member_id: int = Field(ge=1, le=2**31 - 1)
+    notice: Notice
+    channel: ConsentChannel
+    receipt_id: int | None = Field(default=None, ge=1, le=2**31 - 1, description="For a receipt.")
+
+
+class PreviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    member_id: int = Field(ge=1, le=2**31 - 1, description="Whose values fill the message.")
+    subject: str = Field(default="", max_length=200)
+    body: str = Field(min_length=1, max_length=2000)
+    translations: dict[MessageLanguage, Translation] = Field(default_factory=dict)
+    trigger: str | None = Field(
+        default=None, description="A journey's trigger, whose values the message may use."
+    )
+
+
+class PreviewOut(BaseModel):
+    language: str
+    subject: str
+    body: str

@@ -17,7 +17,12 @@ from sqlalchemy.orm import Session
 
 from regulars.audiences.service import audience_members, get_audience
 from regulars.campaigns import rules
-from regulars.campaigns.messages import member_values, queue_messages, reasons_to_skip
+from regulars.campaigns.messages import (
+    member_values,
+    message_figures,
+    queue_messages,
+    reasons_to_skip,
+)
 from regulars.campaigns.models import (
     Campaign,
     CampaignMember,
@@ -245,7 +250,7 @@ class Results(Uplift):
 
     campaign: Campaign
     window_end: datetime
-    messages: dict[str, int]  # by status
+    messages: dict[str, int]  # by status, and delivered, opened, clicked
 
 
 def campaign_results(session: Session, *, name: str, now: datetime) -> Results:
@@ -278,19 +283,12 @@ def campaign_results(session: Session, *, name: str, now: datetime) -> Results:
     for group, code, money in rows:
         spend[group].append(float(money or 0))
         redeemed[group] += code in used
-    messages = dict(
-        session.execute(
-            select(OutboxMessage.status, func.count())
-            .where(OutboxMessage.campaign_id == campaign.id)
-            .group_by(OutboxMessage.status)
-        ).all()
-    )
     found = uplift(spend, redeemed)
     return Results(
         **vars(found),
         campaign=campaign,
         window_end=end,
-        messages={str(k): v for k, v in messages.items()},
+        messages=message_figures(session, OutboxMessage.campaign_id == campaign.id),
     )
 
 

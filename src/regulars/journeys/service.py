@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session
 
 from regulars.audiences.service import audience_members, get_audience
 from regulars.audit.service import record
-from regulars.campaigns.messages import chunks, member_values, queue_messages, reasons_to_skip
+from regulars.campaigns.messages import (
+    chunks,
+    member_values,
+    message_figures,
+    queue_messages,
+    reasons_to_skip,
+)
 from regulars.campaigns.models import Group, OutboxMessage
 from regulars.campaigns.optout import Links
 from regulars.campaigns.rules import in_control
@@ -416,18 +422,13 @@ def journey_results(session: Session, *, name: str, now: datetime) -> JourneyRes
         .group_by(JourneyStep.step, JourneyStep.result)
     ):
         steps[step + 1][result] = count
-    messages = session.execute(
-        select(OutboxMessage.status, func.count())
-        .where(OutboxMessage.journey_id == journey.id)
-        .group_by(OutboxMessage.status)
-    ).all()
     found = uplift(spend, {Group.TREATMENT: int(redeemed or 0), Group.CONTROL: 0})
     return JourneyResults(
         **vars(found),
         journey=journey,
         entries=len(entries),
         steps=dict(steps),
-        messages={str(k): v for k, v in messages},
+        messages=message_figures(session, OutboxMessage.journey_id == journey.id),
     )
 
 
