@@ -56,7 +56,8 @@ def test_a_journey_runs_and_its_messages_are_reported_back(
     clicked = json.dumps({"key": key, "event": "clicked"}).encode()
     seen = api.client.post("/gateway/events", content=clicked, headers=signed(clicked))
     assert seen.status_code == 200, seen.text
-    assert seen.json()["delivered_at"] and seen.json()["opened_at"]
+    reported = seen.json()
+    assert reported["delivered_at"] == reported["opened_at"] == reported["clicked_at"]
     unsigned = api.client.post("/gateway/events", content=clicked, headers=signed(clicked, "x"))
     assert unsigned.status_code == 401
     unknown = json.dumps({"key": "nope", "event": "opened"}).encode()
