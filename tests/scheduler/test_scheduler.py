@@ -2,6 +2,7 @@
 
 import threading
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -9,15 +10,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from regulars.audiences.service import save_audience
+from regulars.audit.models import AuditEntry
+from regulars.campaigns.models import Campaign, CampaignStatus
+from regulars.campaigns.service import CampaignDraft, create_campaign
 from regulars.config import Settings
 from regulars.db import run_in_transaction
 from regulars.errors import InvalidInput
+from regulars.members.models import ConsentChannel
+from regulars.members.service import record_consent
 from regulars.scheduler.models import JobRun
 from regulars.scheduler.schedule import DEFAULTS, Entry, load_schedule
 from regulars.scheduler.service import LEASE, run_due
 from tests.conftest import Database
-from tests.factories import NOW, make_program
+from tests.factories import NOW, make_member, make_program
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LOYALTY = tuple(entry for entry in DEFAULTS if entry.job in {"mature-points", "expire-points"})
@@ -33,7 +41,7 @@ def test_a_daily_job_is_due_at_its_local_time() -> None:
 
 @given(
     st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2040, 1, 1)),
-    st.sampled_from(["day", "month"]),
+    st.sampled_from(["hour", "day", "month"]),
     st.integers(1, 28),
     st.times(),
 )
@@ -45,6 +53,10 @@ def test_the_latest_due_time_is_the_last_one_not_after_now(
     due = entry.latest_due(now, SHANGHAI)
     local = due.astimezone(SHANGHAI)
     assert due <= now
+    if every == "hour":
+        assert local.minute == at.minute
+        assert now - due < timedelta(hours=1)
+        return
     assert local.time() == at
     assert every == "day" or local.day == day
     assert now - due <= (timedelta(days=1) if every == "day" else timedelta(days=31))
@@ -124,3 +136,42 @@ def test_a_dead_holder_is_taken_over_after_its_lease_and_failures_are_logged(
     expired = later + LEASE + timedelta(seconds=1)
     taken = run_due(database.engine, settings, LOYALTY[1:], clock=lambda: expired, holder="c")
     assert [(o.job, o.status) for o in taken] == [("expire-points", "done")]
+
+
+def test_the_hourly_marketing_job_sends_due_campaigns_and_unschedules_a_refused_one(
+    database: Database, tmp_path: Path
+) -> None:
+    def setup(session: Session) -> None:
+        make_program(session)
+        member = make_member(session, "13800138000")
+        record_consent(
+            session, member_id=member.id, channel=ConsentChannel.SMS, granted=True,
+            source="t", now=NOW,
+        )  # fmt: skip
+        everyone = {"kind": "tier", "values": ["regular"]}
+        save_audience(session, name="all", definition=everyone, description="", now=NOW, actor="t")
+        for name, channel, hours in (
+            ("soon", ConsentChannel.SMS, 1), ("push", ConsentChannel.PUSH, 1),
+            ("later", ConsentChannel.SMS, 30),
+        ):  # fmt: skip
+            draft = CampaignDraft(
+                name=name, audience="all", channel=channel, body="hi", control_share=Decimal(0),
+                scheduled_for=NOW + timedelta(hours=hours),
+            )  # fmt: skip
+            create_campaign(session, draft=draft, now=NOW, actor="t")
+
+    run_in_transaction(database.sessions, setup)
+    hourly = (Entry("marketing", time(0, 5), every="hour"),)
+    at = NOW + timedelta(hours=2)
+    [outcome] = run_due(database.engine, _settings(tmp_path), hourly, clock=lambda: at, holder="a")
+    assert outcome.status == "done", outcome.report
+    assert "campaign soon: 1 messages" in outcome.report
+    assert "campaign push not sent: nobody in audience 'all'" in outcome.report
+    with database.sessions() as session:
+        status = {c.name: (c.status, c.scheduled_for) for c in session.scalars(select(Campaign))}
+        assert status["soon"][0] is CampaignStatus.SENT
+        assert status["push"] == (CampaignStatus.DRAFT, None)  # back among the drafts
+        assert status["later"][0] is CampaignStatus.DRAFT
+        assert status["later"][1] is not None
+        refused = session.scalars(select(AuditEntry.object).where(AuditEntry.role == "scheduler"))
+        assert [text.split(":")[0] for text in refused] == ["campaign=push"]

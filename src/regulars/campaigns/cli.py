@@ -29,20 +29,30 @@ def create_command(
     coupon: Annotated[str | None, typer.Option(help="A coupon template to give each.")] = None,
     control: Annotated[float, typer.Option(help="The share held back, 0 to 0.5.")] = 0.2,
     window: Annotated[int, typer.Option(help="Days after the send that purchases count.")] = 14,
+    at: Annotated[
+        str | None,
+        typer.Option(help="YYYY-MM-DDTHH:MM: the scheduler sends it then (default: by hand)."),
+    ] = None,
 ) -> None:
     """Define a campaign; its message and coupon are checked now."""
     from regulars.campaigns.service import CampaignDraft, create_campaign
-    from regulars.clock import utc_now
+    from regulars.clock import moment_of, utc_now
+    from regulars.config import get_settings
     from regulars.db import run_in_transaction
 
+    when = moment_of(at, get_settings().zone, field="at") if at else None
     draft = CampaignDraft(
         name=name, audience=audience, channel=channel, body=body, subject=subject,
         coupon_template=coupon, control_share=Decimal(str(control)), window_days=window,
+        scheduled_for=when,
     )  # fmt: skip
     run_in_transaction(
         open_database(), lambda s: create_campaign(s, draft=draft, now=utc_now(), actor="cli")
     )
-    console.print(f"campaign {name!r} ready; send it with: regulars campaigns send {name!r}")
+    if when is None:
+        console.print(f"campaign {name!r} ready; send it with: regulars campaigns send {name!r}")
+    else:
+        console.print(f"campaign {name!r} will be sent by the scheduler at {at}")
 
 
 @app.command("send")

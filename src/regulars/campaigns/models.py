@@ -36,6 +36,9 @@ class Campaign(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    scheduled_for: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), doc="sent by the scheduler from then on; none: sent by hand"
+    )
 
 
 class Group(StrEnum):

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from regulars.campaigns.notices import Notice
 from regulars.campaigns.rules import Difference
@@ -43,6 +43,9 @@ class CampaignIn(BaseModel):
     coupon_template: str | None = Field(default=None, max_length=32)
     control_share: Decimal = Field(default=Decimal("0.2"), ge=0, le=Decimal("0.5"))
     window_days: int = Field(default=14, ge=1, le=365)
+    scheduled_for: AwareDatetime | None = Field(
+        default=None, description="Sent by the scheduler from then on; none: send it yourself."
+    )
 
 
 class CampaignOut(BaseModel):
@@ -59,6 +62,7 @@ class CampaignOut(BaseModel):
     window_days: int
     status: str
     created_at: datetime
+    scheduled_for: datetime | None
     sent_at: datetime | None
 
     @field_validator("translations", mode="before")

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from regulars.audiences.service import audience_members, get_audience
+from regulars.audit.service import record
 from regulars.campaigns import rules
 from regulars.campaigns.messages import (
     member_values,
@@ -58,6 +59,7 @@ class CampaignDraft:
     control_share: Decimal = Decimal("0.2")
     window_days: int = 14
     translations: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    scheduled_for: datetime | None = None
 
     @property
     def wording(self) -> rules.Wording:
@@ -85,6 +87,8 @@ def create_campaign(
         raise InvalidInput("the results window is 1 to 365 days", field="window_days")
     if draft.coupon_template is not None:
         get_template(session, code=draft.coupon_template)
+    if draft.scheduled_for is not None and draft.scheduled_for <= now:
+        raise InvalidInput("a campaign is scheduled for a time to come", field="scheduled_for")
     campaign = Campaign(
         name=name,
         audience=draft.audience,
@@ -95,6 +99,7 @@ def create_campaign(
         coupon_template=draft.coupon_template,
         control_share=draft.control_share,
         window_days=draft.window_days,
+        scheduled_for=draft.scheduled_for,
         status=CampaignStatus.DRAFT,
         created_at=now,
         created_by=actor,
@@ -182,6 +187,27 @@ def send_campaign(
     campaign.status, campaign.sent_at = CampaignStatus.SENT, now
     session.flush()
     return Sent(len(audience), len(held), len(reached), _summary_counts(why))
+
+
+def due_campaigns(session: Session, *, now: datetime) -> list[str]:
+    """The names of the campaigns whose time has come and that have not been sent."""
+    due = select(Campaign.name).where(
+        Campaign.status == CampaignStatus.DRAFT, Campaign.scheduled_for <= now
+    )
+    return list(session.scalars(due.order_by(Campaign.scheduled_for, Campaign.id)))
+
+
+def unschedule_campaign(session: Session, *, name: str, reason: str, now: datetime) -> None:
+    """A scheduled send that was refused goes back to the drafts, with the reason in the
+    audit log, rather than being refused again every hour."""
+    campaign = get_campaign(session, name=name)
+    campaign.scheduled_for = None
+    record(
+        session, at=now, actor="scheduler", role="scheduler",
+        action="scheduled campaign not sent", object=f"campaign={name}: {reason}"[:500],
+        status=422, request_id=f"campaign:{campaign.id}",
+    )  # fmt: skip
+    session.flush()
 
 
 def _summary_counts(why: dict[int, str]) -> dict[str, int]:

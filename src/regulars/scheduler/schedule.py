@@ -1,4 +1,5 @@
-"""When each job is due: every day, or on a day of every month, at a local time.
+"""When each job is due: every hour at a minute, every day, or on a day of every month, at
+a local time.
 
 Pure rules, no database: the latest due time at or before a moment, in the chain's zone.
 The defaults suit a supermarket; a TOML file (REGULARS_SCHEDULE_FILE) changes them:
@@ -25,14 +26,18 @@ from regulars.errors import InvalidInput
 @dataclass(frozen=True)
 class Entry:
     job: str
-    at: time  # local time in the chain's zone
-    every: Literal["day", "month"] = "day"
+    at: time  # local time in the chain's zone; every hour: its minute
+    every: Literal["hour", "day", "month"] = "day"
     day: int = 1  # of the month, for `every = "month"`
     enabled: bool = True
 
     def latest_due(self, now: datetime, zone: ZoneInfo) -> datetime:
         """The last due time at or before `now` (UTC)."""
         local = now.astimezone(zone)
+        if self.every == "hour":
+            due = local.replace(minute=self.at.minute, second=0, microsecond=0)
+            back = timedelta(hours=1) if due > local else timedelta(0)
+            return due.astimezone(now.tzinfo) - back
         if self.every == "day":
             days = (local.date() - timedelta(days=back) for back in range(2))
         else:
@@ -58,7 +63,7 @@ DEFAULTS = (
     Entry("tier-review", time(0, 30)),
     Entry("warehouse-sync", time(2, 0)),
     Entry("member-scores", time(3, 0)),
-    Entry("journeys", time(9, 30)),  # after the scores; messages wait out the night anyway
+    Entry("marketing", time(0, 5), every="hour"),  # due campaigns and journeys' steps
 )
 
 
@@ -87,9 +92,10 @@ def _changed(entry: Entry, change: dict[str, object], path: Path) -> Entry:
         day = int(str(change.get("day", entry.day)))
     except ValueError as error:
         raise InvalidInput(f"{path}: jobs.{entry.job}: {error}", field="schedule") from error
-    if every not in ("day", "month") or not 1 <= day <= 28:
+    if every not in ("hour", "day", "month") or not 1 <= day <= 28:
         raise InvalidInput(
-            f"{path}: jobs.{entry.job}: every is day or month, day is 1 to 28", field="schedule"
+            f"{path}: jobs.{entry.job}: every is hour, day or month, day is 1 to 28",
+            field="schedule",
         )
     enabled = bool(change.get("enabled", entry.enabled))
     return replace(entry, at=at, every=every, day=day, enabled=enabled)  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from regulars.config import Settings
 from regulars.db import conflict_insert, make_sessionmaker, run_in_transaction, table
+from regulars.errors import RegularsError
 from regulars.jobs import Job, run_job
 from regulars.scheduler.models import JobRun
 from regulars.scheduler.schedule import Entry
@@ -54,24 +55,42 @@ def _member_scores(engine: Engine, settings: Settings, due: datetime) -> str:
     return f"{scored.members:,} members scored by run {scored.run_id}"
 
 
-def _journeys(engine: Engine, settings: Settings, due: datetime) -> str:
+def _marketing(engine: Engine, settings: Settings, due: datetime) -> str:
+    """Campaigns whose time has come, each in a transaction of its own (one refused goes
+    back to the drafts), then every journey's entries and due steps."""
     from regulars.campaigns.optout import Links
+    from regulars.campaigns.service import due_campaigns, send_campaign, unschedule_campaign
     from regulars.config import secret_key
     from regulars.journeys.service import run_journeys
 
+    sessions = make_sessionmaker(engine)
     links = Links(settings.public_url, secret_key(settings))
-    runs = run_in_transaction(
-        make_sessionmaker(engine),
-        partial(run_journeys, now=due, weekly_cap=settings.marketing_per_week, links=links),
-    )
-    return ", ".join(f"{r.journey} {r.entered:,} entered" for r in runs) or "no journeys"
+    cap = settings.marketing_per_week
+    said = []
+    with sessions() as session:
+        names = due_campaigns(session, now=due)
+    for name in names:
+        try:
+            sent = run_in_transaction(
+                sessions, partial(send_campaign, name=name, now=due, weekly_cap=cap, links=links)
+            )
+            said.append(f"campaign {name}: {sent.messages:,} messages")
+        except RegularsError as refused:
+            reason = refused.message
+            run_in_transaction(
+                sessions, partial(unschedule_campaign, name=name, reason=reason, now=due)
+            )
+            said.append(f"campaign {name} not sent: {reason}")
+    runs = run_in_transaction(sessions, partial(run_journeys, now=due, weekly_cap=cap, links=links))
+    said += [f"journey {r.journey}: {r.entered:,} entered" for r in runs]
+    return "; ".join(said) or "nothing due"
 
 
 TASKS: dict[str, Task] = {
     **{str(job): _loyalty_job(job) for job in Job},
     "warehouse-sync": _warehouse_sync,
     "member-scores": _member_scores,
-    "journeys": _journeys,
+    "marketing": _marketing,
 }
 
 

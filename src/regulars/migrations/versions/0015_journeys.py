@@ -88,6 +88,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("translations", sa.Text(), nullable=False, server_default="{}")
         )
+        batch_op.add_column(sa.Column("scheduled_for", sa.DateTime(timezone=True), nullable=True))
 
     with op.batch_alter_table("member", schema=None) as batch_op:
         batch_op.add_column(sa.Column("language", sa.String(length=8), nullable=True))
@@ -123,6 +124,7 @@ def downgrade() -> None:
         batch_op.drop_column("language")
 
     with op.batch_alter_table("campaign", schema=None) as batch_op:
+        batch_op.drop_column("scheduled_for")
         batch_op.drop_column("translations")
 
     op.drop_table("journey_step")
