@@ -19,8 +19,10 @@ from regulars.analytics.scoring import score_members
 from regulars.analytics.warehouse import sync_warehouse
 from regulars.api.app import create_app
 from regulars.config import Settings
+from regulars.console import core
 from regulars.demo.generator import generate
 from regulars.demo.writers import DEMO_STAFF, DEMO_STAFF_PASSWORD, write_database
+from regulars.i18n import Language
 from regulars.insights.models import MemberInsight
 from regulars.members.models import Member
 from regulars.program.models import ProgramVersion
@@ -110,3 +112,22 @@ def form_fields(page: Response, action: str) -> dict[str, str]:
 def support(console: Console) -> Iterator[TestClient]:
     with console.client(StaffRole.SUPPORT) as client:
         yield client
+
+
+@pytest.fixture
+def spoken(monkeypatch: pytest.MonkeyPatch) -> list[Language]:
+    """Every language the console spoke in the test, with the messages it missed."""
+    found: list[Language] = []
+    original = core.language
+
+    def spy(tag: str) -> Language:
+        made = original(tag)
+        found.append(made)
+        return made
+
+    monkeypatch.setattr(core, "language", spy)
+    return found
+
+
+def untranslated(spoken: list[Language]) -> set[str]:
+    return set().union(*(t.missing for t in spoken if t.tag == "zh-CN"))

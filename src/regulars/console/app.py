@@ -11,9 +11,11 @@ from regulars.api import problems
 from regulars.api.dependencies import RateLimiter
 from regulars.console import (
     auth,
+    calendar,
     campaigns,
     coupons,
     dashboard,
+    journeys,
     members,
     optout,
     program,
@@ -25,7 +27,10 @@ from regulars.console.core import Allowed, LoginNeeded, NotAllowed, render, to_l
 from regulars.errors import RegularsError
 from regulars.staff.models import StaffRole
 
-PAGES = (auth, dashboard, members, segments, campaigns, program, coupons, reports, users, optout)
+PAGES = (
+    auth, dashboard, members, segments, campaigns, journeys, calendar, program, coupons,
+    reports, users, optout,
+)  # fmt: skip
 # The menu, in order; each entry is shown to the roles its page allows.
 MENU = (
     ("/console", "Dashboard"),
@@ -33,6 +38,8 @@ MENU = (
     ("/console/segments", "Segments"),
     ("/console/audiences", "Audiences"),
     ("/console/campaigns", "Campaigns"),
+    ("/console/journeys", "Journeys"),
+    ("/console/calendar", "Calendar"),
     ("/console/program", "Program"),
     ("/console/coupons", "Coupons"),
     ("/console/reports", "Reports"),

@@ -17,23 +17,26 @@ from regulars.audiences.service import (
     save_audience,
     saved_condition,
 )
+from regulars.campaigns.messages import preview
 from regulars.campaigns.optout import Links
+from regulars.campaigns.rules import VARIABLES, Wording
 from regulars.campaigns.service import (
     CampaignDraft,
-    Results,
+    Uplift,
     campaign_results,
     create_campaign,
     get_campaign,
     list_campaigns,
     send_campaign,
 )
-from regulars.clock import utc_now
+from regulars.clock import moment_of, utc_now
 from regulars.console.core import Db, allow, audit_action, form_errors, once, render
 from regulars.console.dashboard import chart_html
 from regulars.coupons.service import list_templates
 from regulars.errors import InvalidInput, RegularsError
 from regulars.i18n import Language
 from regulars.members.models import ConsentChannel
+from regulars.members.service import find_member
 from regulars.staff.models import StaffRole, StaffUser
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -122,21 +125,37 @@ def campaigns(request: Request, session: Db, user: StaffUser = Readers) -> Respo
     return _campaigns_page(request, session)
 
 
+FIELDS = ("name", "audience", "channel", "subject", "body", "en_subject", "en_body",
+          "coupon_template", "control_share", "window_days", "scheduled_for")  # fmt: skip
+
+
+def _typed(request: Request) -> dict[str, str]:
+    return {f: str(request.state.form.get(f, "")).strip() for f in FIELDS}
+
+
+def _wording(typed: dict[str, str]) -> Wording:
+    english = {"en": (typed["en_subject"], typed["en_body"])} if typed["en_body"] else {}
+    return Wording(typed["subject"], typed["body"], english)
+
+
 @router.post("/campaigns")
 def new_campaign(request: Request, session: Db, user: StaffUser = Marketing) -> Response:
-    fields = ("name", "audience", "channel", "subject", "body", "coupon_template",
-              "control_share", "window_days")  # fmt: skip
-    typed = {f: str(request.state.form.get(f, "")).strip() for f in fields}
+    typed = _typed(request)
 
     def act() -> str:
         if typed["channel"] not in {c.value for c in ConsentChannel}:
             raise InvalidInput("choose a channel", field="channel")
+        zone = request.app.state.settings.zone
+        wording = _wording(typed)
         draft = CampaignDraft(
             name=typed["name"], audience=typed["audience"],
-            channel=ConsentChannel(typed["channel"]), body=typed["body"],
-            subject=typed["subject"], coupon_template=typed["coupon_template"] or None,
+            channel=ConsentChannel(typed["channel"]), body=wording.body,
+            subject=wording.subject, translations=wording.translations,
+            coupon_template=typed["coupon_template"] or None,
             control_share=_number(typed["control_share"], "control_share"),
             window_days=int(_number(typed["window_days"], "window_days")),
+            scheduled_for=moment_of(typed["scheduled_for"], zone, field="scheduled_for")
+            if typed["scheduled_for"] else None,
         )  # fmt: skip
         made = create_campaign(session, draft=draft, now=utc_now(), actor=user.username)
         audit_action(request, session, user, f"create campaign {made.name}")
@@ -149,6 +168,24 @@ def new_campaign(request: Request, session: Db, user: StaffUser = Marketing) -> 
         return _campaigns_page(request, session, errors=errors, typed=typed, status=422)
 
 
+@router.post("/campaigns/preview")
+def preview_campaign(request: Request, session: Db, user: StaffUser = Marketing) -> Response:
+    """The message being written, as the member with the card typed would read it."""
+    card = str(request.state.form.get("preview_card", "")).strip()
+    try:
+        wording = _wording(_typed(request))
+        wording.check()
+        region = request.app.state.settings.phone_region
+        member = find_member(session, region=region, card_number=card)
+        language, subject, body = preview(
+            session, wording=wording, member_id=member.id, variables=VARIABLES
+        )
+    except RegularsError as refused:
+        return render(request, "message_preview.html", error=request.state.t.told(refused.message))
+    return render(request, "message_preview.html", error=None, language=language,
+                  subject=subject, body=body)  # fmt: skip
+
+
 def _number(text: str, field: str) -> Decimal:
     try:
         return Decimal(text)
@@ -159,7 +196,7 @@ def _number(text: str, field: str) -> Decimal:
 CampaignName = Annotated[str, Path(min_length=1, max_length=100)]
 
 
-def _results_chart(t: Language, found: Results) -> str:
+def uplift_chart(t: Language, found: Uplift) -> str:
     groups = [found.treatment, found.control]
     shares = [g.buyers / g.members if g.members else 0 for g in groups]
     figure = go.Figure(go.Bar(x=[t("Treatment"), t("Control")], y=shares))
@@ -173,9 +210,9 @@ def campaign(
 ) -> Response:
     found = get_campaign(session, name=name)
     results = campaign_results(session, name=name, now=utc_now()) if found.sent_at else None
-    chart = _results_chart(request.state.t, results) if results else None
+    chart = uplift_chart(request.state.t, results) if results else None
     return render(request, "campaign.html", campaign=found, results=results, chart=chart,
-                  errors={})  # fmt: skip
+                  translations=json.loads(found.translations), errors={})  # fmt: skip
 
 
 @router.post("/campaigns/{name}/send")
@@ -195,4 +232,5 @@ def send(
     except RegularsError as refused:
         found = get_campaign(session, name=name)
         return render(request, "campaign.html", status=422, campaign=found, results=None,
-                      chart=None, errors=form_errors(request.state.t, refused))  # fmt: skip
+                      chart=None, translations=json.loads(found.translations),
+                      errors=form_errors(request.state.t, refused))  # fmt: skip

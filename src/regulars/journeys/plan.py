@@ -1,30 +1,6 @@
 """The shape of a journey: what starts it, who may enter, and its steps, written in TOML
-(or the same as JSON through the API):
-
-    name = "points about to lapse"
-    trigger = "points_expiring"      # days ahead: the program's expiry.reminder_days
-    control_share = 0.1
-
-    [[steps]]
-    do = "send"
-    channel = "sms"
-    body = "{name}，您有{expiring_points}积分将于{expiry_date}到期"
-    translations.en.body = "{name}, {expiring_points} points lapse on {expiry_date}"
-
-    [[steps]]
-    do = "wait"
-    days = 7
-
-    [[steps]]
-    do = "branch"
-    when = "bought"                  # since entering the journey
-    then = "end"
-
-    [[steps]]
-    do = "points"
-    points = 50
-
-Steps are numbered from 1; a branch goes on to the next step, ends, or jumps ahead.
+(like EXAMPLE) or the same as JSON through the API. Steps are numbered from 1; a branch goes
+on to the next step, ends, or jumps ahead.
 """
 
 import tomllib
@@ -40,6 +16,31 @@ from regulars.errors import InvalidInput, problems_in_words
 from regulars.members.models import ConsentChannel
 from regulars.members.schemas import MessageLanguage
 from regulars.program.schema import Strict
+
+EXAMPLE = """\
+name = "points about to lapse"
+trigger = "points_expiring"      # days ahead: the program's expiry.reminder_days
+control_share = 0.1
+
+[[steps]]
+do = "send"
+channel = "sms"
+body = "{name}，您有{expiring_points}积分将于{expiry_date}前到期，到店消费即可抵现。"
+translations.en.body = "{name}, {expiring_points} points lapse by {expiry_date}: spend them."
+
+[[steps]]
+do = "wait"
+days = 7
+
+[[steps]]
+do = "branch"
+when = "bought"                  # since entering the journey
+then = "end"
+
+[[steps]]
+do = "points"
+points = 50
+"""
 
 
 class Trigger(StrEnum):
