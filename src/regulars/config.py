@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"  # json: one line per request on stderr
     # Campaign messages: at most this many marketing messages a member a week, all channels.
     marketing_per_week: int = 2
+    # The chain's gross margin on a sale: what a campaign's extra sales earn, before its cost.
+    gross_margin: Decimal = Decimal("0.20")
     public_url: str = "http://127.0.0.1:8000"  # where members reach this server (unsubscribe)
     outbox_dir: Path = Path("var/outbox")  # channels without a provider write files here
     smtp_host: str | None = None  # e-mail through this server, when set

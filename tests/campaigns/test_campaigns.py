@@ -33,6 +33,8 @@ from regulars.members.service import enroll_members, record_consent
 from tests.conftest import Database
 from tests.factories import NOW, ZONE, make_program, make_store
 
+MARGIN = Decimal("0.2")  # the chain's gross margin
+
 EVERYONE = {"kind": "tier", "values": ["regular"]}
 DAYTIME = NOW  # noon in Shanghai: outside the quiet hours
 
@@ -198,11 +200,16 @@ def test_results_compare_the_groups_in_the_window(session: Session) -> None:
     chain(session, members=200, sms_share=1.0)
     create_campaign(session, draft=draft(), now=NOW, actor="t")
     send_campaign(session, name="win back", now=NOW, weekly_cap=2)
-    results = campaign_results(session, name="win back", now=NOW + timedelta(days=3))
+    results = campaign_results(
+        session, name="win back", now=NOW + timedelta(days=3), gross_margin=MARGIN
+    )
     assert results.treatment.members + results.control.members == 200
     assert results.treatment.buyers == results.control.buyers == 0  # nobody bought yet
     assert results.conversion.value == 0
-    assert results.messages == {"pending": results.treatment.members}
+    assert results.messages == {
+        "pending": results.treatment.members, "delivered": 0, "opened": 0, "clicked": 0,
+    }  # fmt: skip
+    assert results.cost == 0  # no coupon redeemed yet
     assert 0 < results.detectable_lift < 1
 
 

@@ -12,6 +12,8 @@ from regulars.members.models import ConsentChannel
 from tests.campaigns.test_campaigns import chain, draft
 from tests.factories import NOW, make_product
 
+MARGIN = Decimal("0.2")  # the chain's gross margin
+
 LATER = NOW + timedelta(days=15)  # the 14-day window has closed
 
 
@@ -23,7 +25,7 @@ def test_the_interval_covers_the_hidden_uplift(session: Session) -> None:
     )
     send_campaign(session, name="win back", now=NOW, weekly_cap=2)
     respond(session, campaign="win back", base_rate=0.15, uplift=0.06, seed=11, now=LATER)
-    found = campaign_results(session, name="win back", now=LATER)
+    found = campaign_results(session, name="win back", now=LATER, gross_margin=MARGIN)
     assert found.conversion.low <= 0.06 <= found.conversion.high
     assert found.conversion.significant
     assert found.spend_per_member.low <= 0.06 * 60 <= found.spend_per_member.high
@@ -43,5 +45,7 @@ def test_campaigns_without_an_effect_are_seldom_called_significant(session: Sess
         )  # fmt: skip
         send_campaign(session, name=name, now=NOW, weekly_cap=100)
         respond(session, campaign=name, base_rate=0.2, uplift=0.0, seed=100 + n, now=LATER)
-        significant += campaign_results(session, name=name, now=LATER).conversion.significant
+        significant += campaign_results(
+            session, name=name, now=LATER, gross_margin=MARGIN
+        ).conversion.significant
     assert significant <= 4  # 1 expected in 20 at the 5% level; 5 or more: 1 run in 400

@@ -31,10 +31,14 @@ from regulars.sales.rules import Limits
 from regulars.tiers.models import MemberTier
 from tests.factories import NOW, make_member, make_product, make_program, make_store
 
+MARGIN = Decimal("0.2")  # the chain's gross margin
+
 DAY = timedelta(days=1)
 
 
-def sale(session: Session, buyer: Member, number: str, at: datetime, bags: int = 1) -> None:
+def sale(
+    session: Session, buyer: Member, number: str, at: datetime, bags: int = 1, coupon: str = ""
+) -> None:
     """Rice at 60.00 a bag, through the till: points and tier spend as in a shop."""
     cart = SaleIn(
         store_code="S001",
@@ -42,6 +46,7 @@ def sale(session: Session, buyer: Member, number: str, at: datetime, bags: int =
         sold_at=at,
         member_card=buyer.card_number,
         lines=[CartLine(sku="RICE", quantity=Decimal(bags))],
+        coupons=[coupon] if coupon else [],
     )
     commit_sale(session, sale=cart, now=at, limits=Limits())
 
@@ -121,7 +126,7 @@ def test_a_welcome_greets_new_members_once_in_their_language_and_follows_up(
     assert run(session, later + timedelta(hours=1))["welcome"].entered == 0  # type: ignore[attr-defined]
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
 
-    sale(session, ann, "1", NOW + 3 * DAY)
+    sale(session, ann, "1", NOW + 3 * DAY, coupon=codes[ann.id])
     follow_up = run(session, NOW + 8 * DAY)["welcome"]
     assert follow_up.steps == {"yes": 1, "no": 1, "50 points": 1}  # type: ignore[attr-defined]
     bonus = session.scalars(
@@ -132,6 +137,10 @@ def test_a_welcome_greets_new_members_once_in_their_language_and_follows_up(
     assert audited == [f"member_id={bo.id},points=50"]
     outcomes = dict(session.execute(select(JourneyEntry.member_id, JourneyEntry.outcome)).all())
     assert outcomes == {ann.id: "ended by a branch", bo.id: "completed"}
+    found = journey_results(session, name="welcome", now=NOW + 9 * DAY, gross_margin=MARGIN)
+    assert found.cost == Decimal("5.50")  # the coupon's 5 off at the till, 50 points at 1%
+    assert found.treatment.coupons_redeemed == 1
+    assert found.steps[5] == {"50 points": 1}
 
 
 def test_a_control_group_enters_but_gets_nothing_and_the_results_compare(
@@ -155,7 +164,7 @@ def test_a_control_group_enters_but_gets_nothing_and_the_results_compare(
     for n, buyer in enumerate(buyers):
         sale(session, buyer, f"b{n}", NOW + 2 * DAY)
     sale(session, buyers[0], "late", NOW + 11 * DAY)  # after the window
-    found = journey_results(session, name="birthday", now=NOW + 20 * DAY)
+    found = journey_results(session, name="birthday", now=NOW + 20 * DAY, gross_margin=MARGIN)
     assert found.treatment.members == 60 - held
     assert found.control.members == held
     assert (found.treatment.buyers, found.treatment.spend) == (6, Decimal("360.00"))

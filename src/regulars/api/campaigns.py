@@ -54,9 +54,11 @@ def send(name: Name, session: DbSession, caller: Marketing, request: Request) ->
 
 
 @router.get("/{name}/results")
-def results(name: Name, session: DbSession, caller: Readers) -> ResultsOut:
-    """Each group's figures in the window after the send, and the uplift with its interval."""
-    found = service.campaign_results(session, name=name, now=utc_now())
+def results(name: Name, session: DbSession, caller: Readers, request: Request) -> ResultsOut:
+    """Each group's figures in the window after the send, and the uplift with its interval;
+    the cost, and the return at the chain's gross margin."""
+    margin = request.app.state.settings.gross_margin
+    found = service.campaign_results(session, name=name, now=utc_now(), gross_margin=margin)
     return ResultsOut(
         **ResultsOut.figures(found), messages=found.messages, window_end=found.window_end
     )

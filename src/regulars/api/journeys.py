@@ -82,9 +82,10 @@ def resume(name: Name, session: DbSession, caller: Marketing) -> JourneyOut:
 
 
 @router.get("/{name}/results")
-def results(name: Name, session: DbSession, caller: Readers) -> JourneyResultsOut:
+def results(name: Name, session: DbSession, caller: Readers, request: Request) -> JourneyResultsOut:
     """What each step did, and the uplift against the control group."""
-    found = service.journey_results(session, name=name, now=utc_now())
+    margin = request.app.state.settings.gross_margin
+    found = service.journey_results(session, name=name, now=utc_now(), gross_margin=margin)
     return JourneyResultsOut(
         **JourneyResultsOut.figures(found),
         messages=found.messages,

@@ -107,9 +107,10 @@ def results_command(
     from regulars.clock import moment_of, utc_now
     from regulars.config import get_settings
 
-    until = moment_of(as_of, get_settings().zone, field="as_of") if as_of else utc_now()
+    settings = get_settings()
+    until = moment_of(as_of, settings.zone, field="as_of") if as_of else utc_now()
     with open_database()() as session:
-        found = campaign_results(session, name=name, now=until)
+        found = campaign_results(session, name=name, now=until, gross_margin=settings.gross_margin)
     print_uplift(found, found.messages)
 
 
@@ -131,6 +132,10 @@ def print_uplift(found: "Uplift", messages: dict[str, int]) -> None:
     console.print(
         f"spend per member: {spend.value:+.2f} (95% interval {spend.low:+.2f} to "
         f"{spend.high:+.2f}); incremental revenue {found.incremental_revenue:,.2f}"
+    )
+    console.print(
+        f"cost {found.cost:,.2f}; incremental margin {found.incremental_margin:,.2f} at "
+        f"{found.gross_margin:.0%}; net return {found.net_return:,.2f}"
     )
     console.print(f"smallest lift these groups can show: {found.detectable_lift:.2%}")
     console.print("messages: " + ", ".join(f"{k} {v:,}" for k, v in messages.items()))

@@ -115,6 +115,10 @@ class UpliftOut(BaseModel):
     spend_per_member: Interval
     incremental_revenue: float | None
     detectable_lift: float = Field(description="The smallest rise in conversion these sizes show.")
+    cost: Decimal = Field(description="Coupon discounts taken and bonus points at their value.")
+    incremental_margin: float | None = Field(description="The extra revenue at the gross margin.")
+    net_return: float | None = Field(description="The incremental margin less the cost.")
+    return_on_cost: float | None
 
     @staticmethod
     def figures(found: "Uplift") -> dict[str, Any]:
@@ -125,6 +129,10 @@ class UpliftOut(BaseModel):
             "spend_per_member": Interval.of(found.spend_per_member),
             "incremental_revenue": _number(found.incremental_revenue),
             "detectable_lift": found.detectable_lift,
+            "cost": found.cost,
+            "incremental_margin": _number(found.incremental_margin),
+            "net_return": _number(found.net_return),
+            "return_on_cost": _number(found.return_on_cost),
         }
 
 

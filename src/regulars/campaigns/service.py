@@ -6,6 +6,8 @@ outbox message a member is written; the outbox workers deliver them afterwards. 
 template too short for the audience refuses the whole send before anything is written.
 """
 
+import json
+import math
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,11 +34,15 @@ from regulars.campaigns.models import (
     OutboxMessage,
 )
 from regulars.campaigns.optout import Links
+from regulars.checkout.models import CommittedSale
 from regulars.coupons.models import Coupon, CouponStatus
 from regulars.coupons.service import get_template, issue_coupons
 from regulars.db import bulk_insert
 from regulars.errors import Conflict, InvalidInput, NotFound
 from regulars.members.models import ConsentChannel
+from regulars.points.models import EntryKind, PointEntry
+from regulars.points.rules import points_value
+from regulars.program.service import active_program
 from regulars.sales.models import Receipt
 
 
@@ -109,6 +115,11 @@ def create_campaign(
     return campaign
 
 
+def source_of(campaign: Campaign) -> str:
+    """What the coupons a campaign gives are marked with."""
+    return f"campaign:{campaign.name}"[:40]
+
+
 def get_campaign(session: Session, *, name: str) -> Campaign:
     campaign = session.scalars(select(Campaign).where(Campaign.name == name)).first()
     if campaign is None:
@@ -154,7 +165,7 @@ def send_campaign(
             template_code=campaign.coupon_template,
             member_ids=reached,
             now=now,
-            source=f"campaign:{campaign.name}"[:40],
+            source=source_of(campaign),
         )
         codes = {c.member_id: c.code for c in issued if c.member_id is not None}
     session.execute(
@@ -240,15 +251,62 @@ class Uplift:
     conversion: rules.Difference
     spend_per_member: rules.Difference
     detectable_lift: float  # the smallest rise in conversion these group sizes can show
+    cost: Decimal  # coupon discounts taken and bonus points given, at what they pay
+    gross_margin: Decimal  # the chain's share of a sale that is margin
 
     @property
     def incremental_revenue(self) -> float:
         return self.spend_per_member.value * self.treatment.members
 
+    @property
+    def incremental_margin(self) -> float:
+        return self.incremental_revenue * float(self.gross_margin)
 
-def uplift(spend: Mapping[Group, list[float]], redeemed: Mapping[Group, int]) -> Uplift:
+    @property
+    def net_return(self) -> float:
+        """The margin the campaign added, less what it cost."""
+        return self.incremental_margin - float(self.cost)
+
+    @property
+    def return_on_cost(self) -> float:
+        return self.net_return / float(self.cost) if self.cost else math.nan
+
+
+def cost_of(session: Session, *, source: str) -> Decimal:
+    """What a campaign's or journey's gifts (`source`) cost: the discounts its coupons gave
+    at the till, and its bonus points at what they pay at the till."""
+    redeemed = session.execute(
+        select(Coupon.code, CommittedSale.result)
+        .join(CommittedSale, CommittedSale.receipt_id == Coupon.receipt_id)
+        .where(Coupon.source == source, Coupon.status == CouponStatus.REDEEMED)
+    )
+    discounts = sum(
+        (
+            Decimal(str(offer["discount"]))
+            for code, result in redeemed
+            for offer in json.loads(result)["coupons"]
+            if offer["code"] == code
+        ),
+        Decimal(0),
+    )
+    points = session.scalar(
+        select(func.coalesce(func.sum(PointEntry.points), 0)).where(
+            PointEntry.reason == source, PointEntry.kind == EntryKind.BONUS
+        )
+    )
+    redemption = active_program(session)[1].redemption
+    return discounts + points_value(redemption, int(points or 0))
+
+
+def uplift(
+    spend: Mapping[Group, list[float]],
+    redeemed: Mapping[Group, int],
+    *,
+    cost: Decimal,
+    gross_margin: Decimal,
+) -> Uplift:
     """The uplift from each member's spend in the window, by group, and the coupons they
-    redeemed."""
+    redeemed; what it cost, and the chain's gross margin."""
     figures = {
         g: GroupFigures(
             members=len(spend[g]),
@@ -267,6 +325,8 @@ def uplift(spend: Mapping[Group, list[float]], redeemed: Mapping[Group, int]) ->
         detectable_lift=rules.smallest_detectable_lift(
             t.members, c.members, c.buyers / c.members if c.members else 0.0
         ),
+        cost=cost,
+        gross_margin=gross_margin,
     )
 
 
@@ -279,7 +339,9 @@ class Results(Uplift):
     messages: dict[str, int]  # by status, and delivered, opened, clicked
 
 
-def campaign_results(session: Session, *, name: str, now: datetime) -> Results:
+def campaign_results(
+    session: Session, *, name: str, now: datetime, gross_margin: Decimal
+) -> Results:
     """The campaign's figures so far (the window may still be open)."""
     campaign = get_campaign(session, name=name)
     if campaign.sent_at is None:
@@ -301,7 +363,7 @@ def campaign_results(session: Session, *, name: str, now: datetime) -> Results:
     used = set(
         session.scalars(
             select(Coupon.code).where(
-                Coupon.source == f"campaign:{campaign.name}"[:40],
+                Coupon.source == source_of(campaign),
                 Coupon.status == CouponStatus.REDEEMED,
             )
         )
@@ -309,7 +371,8 @@ def campaign_results(session: Session, *, name: str, now: datetime) -> Results:
     for group, code, money in rows:
         spend[group].append(float(money or 0))
         redeemed[group] += code in used
-    found = uplift(spend, redeemed)
+    cost = cost_of(session, source=source_of(campaign))
+    found = uplift(spend, redeemed, cost=cost, gross_margin=gross_margin)
     return Results(
         **vars(found),
         campaign=campaign,

@@ -209,7 +209,12 @@ def campaign(
     name: CampaignName, request: Request, session: Db, user: StaffUser = Readers
 ) -> Response:
     found = get_campaign(session, name=name)
-    results = campaign_results(session, name=name, now=utc_now()) if found.sent_at else None
+    margin = request.app.state.settings.gross_margin
+    results = (
+        campaign_results(session, name=name, now=utc_now(), gross_margin=margin)
+        if found.sent_at
+        else None
+    )
     chart = uplift_chart(request.state.t, results) if results else None
     return render(request, "campaign.html", campaign=found, results=results, chart=chart,
                   translations=json.loads(found.translations), errors={})  # fmt: skip

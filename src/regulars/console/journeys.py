@@ -68,7 +68,8 @@ def new_journey(
 def journey(
     name: JourneyName, request: Request, session: Db, user: StaffUser = Readers
 ) -> Response:
-    found = journey_results(session, name=name, now=utc_now())
+    margin = request.app.state.settings.gross_margin
+    found = journey_results(session, name=name, now=utc_now(), gross_margin=margin)
     chart = uplift_chart(request.state.t, found) if found.entries else None
     return render(request, "journey.html", journey=found.journey, plan=plan_of(found.journey),
                   results=found, chart=chart)  # fmt: skip

@@ -123,9 +123,10 @@ def results_command(
     from regulars.config import get_settings
     from regulars.journeys.service import journey_results
 
-    until = moment_of(as_of, get_settings().zone, field="as_of") if as_of else utc_now()
+    settings = get_settings()
+    until = moment_of(as_of, settings.zone, field="as_of") if as_of else utc_now()
     with open_database()() as session:
-        found = journey_results(session, name=name, now=until)
+        found = journey_results(session, name=name, now=until, gross_margin=settings.gross_margin)
         steps = plan_of(found.journey).steps
     console.print(f"{found.entries:,} entries")
     for number, results in sorted(found.steps.items()):

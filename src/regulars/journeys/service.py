@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -28,7 +29,7 @@ from regulars.campaigns.messages import (
 from regulars.campaigns.models import Group, OutboxMessage
 from regulars.campaigns.optout import Links
 from regulars.campaigns.rules import in_control
-from regulars.campaigns.service import Uplift, uplift
+from regulars.campaigns.service import Uplift, cost_of, uplift
 from regulars.coupons.models import Coupon, CouponStatus
 from regulars.coupons.service import get_template, issue_coupons
 from regulars.db import bulk_insert
@@ -86,6 +87,11 @@ def get_journey(session: Session, *, name: str) -> Journey:
 
 def list_journeys(session: Session) -> list[Journey]:
     return list(session.scalars(select(Journey).order_by(Journey.name)))
+
+
+def source_of(journey: Journey) -> str:
+    """What a journey's coupons and bonus points are marked with."""
+    return f"journey:{journey.name}"[:40]
 
 
 def plan_of(journey: Journey) -> Plan:
@@ -278,7 +284,7 @@ class _Context:
 
     @property
     def source(self) -> str:
-        return f"journey:{self.journey.name}"[:40]
+        return source_of(self.journey)
 
     def send(self, step: Send, number: int, entries: list[JourneyEntry]) -> dict[int, str]:
         members = [e.member_id for e in entries]
@@ -381,7 +387,9 @@ class JourneyResults(Uplift):
     messages: dict[str, int]  # by status
 
 
-def journey_results(session: Session, *, name: str, now: datetime) -> JourneyResults:
+def journey_results(
+    session: Session, *, name: str, now: datetime, gross_margin: Decimal
+) -> JourneyResults:
     """Each group's purchases in the window after entering (still open for recent entries),
     what each step did, and the uplift."""
     journey = get_journey(session, name=name)
@@ -409,10 +417,9 @@ def journey_results(session: Session, *, name: str, now: datetime) -> JourneyRes
             bought[entry_id] = sum(a for at, a in by_member[member_id] if entered_at <= at < end)
         for entry_id, _, group, _ in chunk:
             spend[group].append(bought[entry_id])
+    source = source_of(journey)
     redeemed = session.scalar(
-        select(func.count()).where(
-            Coupon.source == f"journey:{journey.name}"[:40], Coupon.status == CouponStatus.REDEEMED
-        )
+        select(func.count()).where(Coupon.source == source, Coupon.status == CouponStatus.REDEEMED)
     )
     steps: dict[int, dict[str, int]] = defaultdict(dict)
     for step, result, count in session.execute(
@@ -422,7 +429,12 @@ def journey_results(session: Session, *, name: str, now: datetime) -> JourneyRes
         .group_by(JourneyStep.step, JourneyStep.result)
     ):
         steps[step + 1][result] = count
-    found = uplift(spend, {Group.TREATMENT: int(redeemed or 0), Group.CONTROL: 0})
+    found = uplift(
+        spend,
+        {Group.TREATMENT: int(redeemed or 0), Group.CONTROL: 0},
+        cost=cost_of(session, source=source),
+        gross_margin=gross_margin,
+    )
     return JourneyResults(
         **vars(found),
         journey=journey,
