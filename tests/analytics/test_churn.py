@@ -325,7 +325,7 @@ def test_demo_scores_drivers_and_summary_are_written(demo_run: DemoRun) -> None:
     drivers = pq.read_table(summary.drivers_path).to_pydict()
     written = json.loads(summary.summary_path.read_text())
 
-    assert len(scores["customer_id"]) == summary.scored_customers == 730
+    assert len(scores["customer_id"]) == summary.scored_customers == 739
     assert all(0 <= risk <= 1 for risk in scores["churn_risk"] + scores["baseline_risk"])
     assert np.mean(scores["churn_risk"]) == pytest.approx(summary.mean_risk)
     assert sorted(drivers["customer_id"]) == sorted(scores["customer_id"] * 3)

@@ -3,8 +3,13 @@
 from datetime import timedelta
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from regulars.campaigns.models import Campaign, CampaignStatus
+from regulars.campaigns.service import campaign_results
 from regulars.clock import utc_now
+from regulars.demo.marketing import WIN_BACK
+from regulars.demo.models import DemoCampaignTruth
 from regulars.i18n import Language, language
 from regulars.journeys.service import run_journeys
 from regulars.members.models import ConsentChannel
@@ -88,11 +93,20 @@ def test_the_calendar_shows_holidays_and_campaigns_sent_and_due(
         assert 'id="day-error"' in wrong.text
         added = marketing.post(
             "/console/calendar/holidays",
-            data={**fields, "name": "Double 11", "day": f"{due.year}-11-11"},
+            data={**fields, "name": "Store anniversary", "day": f"{due.year}-11-11"},
         )
         assert added.headers["location"] == f"/console/calendar?month={due.year}-11"
-        november = marketing.get(f"/console/calendar?month={due.year}-11").text
-        assert "Double 11" in november
+        november = marketing.get(f"/console/calendar?month={due.year}-11")
+        assert "Store anniversary" in november.text
+        removed = marketing.post(
+            "/console/calendar/holidays/remove",
+            data={**form_fields(november, "/console/calendar/holidays/remove"),
+                  "name": "Store anniversary", "day": f"{due.year}-11-11"},
+        )  # fmt: skip
+        assert removed.status_code == 303
+        assert (
+            "Store anniversary" not in marketing.get(f"/console/calendar?month={due.year}-11").text
+        )
         with console.database.sessions() as session:
             session.add(
                 Campaign(
@@ -126,3 +140,17 @@ def test_a_message_is_previewed_for_a_real_member_before_the_campaign_exists(
             "/console/campaigns/preview", data=draft | {"preview_card": "0"}, headers=token
         )
         assert 'class="error"' in unknown.text
+
+
+def test_the_demo_campaign_measures_the_uplift_the_demo_hid(console: Console) -> None:
+    with console.database.sessions() as session:
+        truth = session.scalars(select(DemoCampaignTruth)).one()
+        found = campaign_results(session, name=WIN_BACK, now=utc_now(), gross_margin=Decimal("0.2"))
+    # A fixed chain is one draw: the truth must lie within 3.29 standard errors (the 99.9%
+    # interval) of the measure, or the measure is biased.
+    error = (found.conversion.high - found.conversion.low) / (2 * 1.96)
+    assert abs(found.conversion.value - truth.uplift) <= 3.29 * error
+    assert found.messages["opened"] > found.messages["clicked"] > 0
+    with console.client(StaffRole.ANALYST) as analyst:
+        page = analyst.get(f"/console/campaigns/{WIN_BACK}")
+    assert "Conversion:" in page.text

@@ -3,7 +3,6 @@ that run every day; the holidays are kept here."""
 
 import calendar
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated
 
@@ -99,13 +98,7 @@ def new_holiday(
     day: Day = "",
     user: StaffUser = Marketing,
 ) -> Response:
-    def act() -> str:
-        on = _day(day)
-        add_holiday(session, name=name, day=on)
-        audit_action(request, session, user, f"add holiday {name} {on}")
-        return f"/console/calendar?month={on:%Y-%m}"
-
-    return _holiday_form(request, session, user, act, name=name, day=day)
+    return _change_holiday(request, session, user, name, day, add=True)
 
 
 @router.post("/calendar/holidays/remove")
@@ -116,23 +109,27 @@ def drop_holiday(
     day: Day = "",
     user: StaffUser = Marketing,
 ) -> Response:
+    return _change_holiday(request, session, user, name, day, add=False)
+
+
+def _change_holiday(
+    request: Request, session: Db, user: StaffUser, name: str, day: str, *, add: bool
+) -> Response:
     def act() -> str:
         on = _day(day)
-        remove_holiday(session, name=name, day=on)
-        audit_action(request, session, user, f"remove holiday {name} {on}")
+        if add:
+            add_holiday(session, name=name, day=on)
+        else:
+            remove_holiday(session, name=name, day=on)
+        audit_action(request, session, user, f"{'add' if add else 'remove'} holiday {name} {on}")
         return f"/console/calendar?month={on:%Y-%m}"
 
-    return _holiday_form(request, session, user, act, name=name, day=day)
-
-
-def _holiday_form(
-    request: Request, session: Db, user: StaffUser, act: Callable[[], str], **typed: str
-) -> Response:
     try:
         return once(request, session, user, act)
     except RegularsError as refused:
         today = datetime.now(request.app.state.settings.zone).date()
         errors = form_errors(request.state.t, refused)
+        typed = {"name": name, "day": day}
         return _calendar_page(
             request, session, today.replace(day=1), errors=errors, typed=typed, status=422
         )

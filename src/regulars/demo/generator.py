@@ -148,6 +148,7 @@ class DemoChain:
     sales: DemoSales
     start: date
     until: date
+    left_at: NDArray[np.datetime64]  # when each member stopped shopping (UTC); NaT: never
 
 
 ZONE = ZoneInfo("Asia/Shanghai")  # every demo store's zone
@@ -162,8 +163,8 @@ def generate(*, members: int, months: int, seed: int, stores: int, until: date) 
     chain_stores = _stores(stores)
     products = _products(np.random.default_rng(ASSORTMENT_SEED))
     people = _members(rng, members, len(chain_stores.code) - 2, start, until)
-    sales = _sales(rng, people, products, chain_stores, start, until)
-    return DemoChain(chain_stores, products, people, sales, start, until)
+    sales, left_at = _sales(rng, people, products, chain_stores, start, until)
+    return DemoChain(chain_stores, products, people, sales, start, until, left_at)
 
 
 def _months_before(day: date, months: int) -> date:
@@ -310,8 +311,9 @@ def _day_weights(start: date, until: date) -> NDArray[np.float64]:
 
 def _visits(
     rng: np.random.Generator, people: DemoMembers, start: date, until: date
-) -> tuple[NDArray[np.int_], NDArray[np.float64]]:
-    """Buy till you die: Poisson visits while alive, thinned by the calendar's busyness."""
+) -> tuple[NDArray[np.int_], NDArray[np.float64], NDArray[np.float64]]:
+    """Buy till you die: Poisson visits while alive, thinned by the calendar's busyness;
+    each visit's member and day, and the day each member left (inf: they did not)."""
     weights = _day_weights(start, until)
     peak = weights.max()
     horizon = (until - start).days
@@ -320,6 +322,7 @@ def _visits(
     alive = begin < horizon
     rate_per_day = people.purchase_rate / 7.0 * peak
     member_ids, days = [], []
+    left = np.full(len(begin), np.inf)
     active = np.flatnonzero(alive)
     while active.size:
         clock[active] += rng.exponential(1.0 / rate_per_day[active])
@@ -329,8 +332,9 @@ def _visits(
         member_ids.append(visitors)
         days.append(clock[visitors])
         leaving = rng.random(visitors.size) < people.dropout_probability[visitors]
+        left[visitors[leaving]] = clock[visitors[leaving]]
         active = np.setdiff1d(active, visitors[leaving], assume_unique=True)
-    return np.concatenate(member_ids), np.concatenate(days)
+    return np.concatenate(member_ids), np.concatenate(days), left
 
 
 def _sales(
@@ -340,8 +344,9 @@ def _sales(
     stores: DemoStores,
     start: date,
     until: date,
-) -> DemoSales:
-    member, day = _visits(rng, people, start, until)
+) -> tuple[DemoSales, NDArray[np.datetime64]]:
+    """The chain's sales, and when each member stopped shopping."""
+    member, day, left = _visits(rng, people, start, until)
     # About three sales in ten are anonymous: shoppers who never joined or left the card at home.
     anonymous = int(round(len(member) * 0.3 / 0.7))
     weights = _day_weights(start, until)
@@ -377,7 +382,12 @@ def _sales(
     refund_receipt = np.flatnonzero(refunds)
     line_counts = np.bincount(lines[0], minlength=count)
     refund_line_no = 1 + (rng.random(refund_receipt.size) * line_counts[refund_receipt]).astype(int)
-    return DemoSales(
+    left_at = np.where(
+        np.isfinite(left),
+        np.datetime64(start, "s") + (np.nan_to_num(left, posinf=0) * 86400).astype("m8[s]"),
+        np.datetime64("NaT", "s"),
+    )
+    sales = DemoSales(
         member=member,
         store=store,
         sold_at=sold_at,
@@ -392,6 +402,7 @@ def _sales(
         refund_line_no=refund_line_no,
         refund_after_hours=rng.integers(1, 72, refund_receipt.size),
     )
+    return sales, left_at
 
 
 def _pos_numbers(

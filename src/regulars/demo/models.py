@@ -27,4 +27,6 @@ class DemoCampaignTruth(Base):
 
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
     base_rate: Mapped[float] = mapped_column(Float, doc="chance to buy in the window, untreated")
-    uplift: Mapped[float] = mapped_column(Float, doc="what the campaign adds to that chance")
+    uplift: Mapped[float] = mapped_column(
+        Float, doc="what the campaign added to the share of its audience who bought in the window"
+    )

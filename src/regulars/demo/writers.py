@@ -4,7 +4,7 @@ The Parquet files use the import layouts, so `regulars import members/receipts` 
 """
 
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
@@ -29,6 +29,7 @@ from regulars.db import bulk_insert, run_in_transaction
 from regulars.demo import assortment as A
 from regulars.demo import till
 from regulars.demo.generator import PAYMENTS, ZONE, DemoChain, as_utc_datetime
+from regulars.demo.marketing import SENT_BEFORE_THE_END, WINDOW, write_marketing
 from regulars.demo.models import DemoMemberTruth
 from regulars.errors import RegularsError
 from regulars.members.models import ConsentChannel, Gender
@@ -201,6 +202,14 @@ COUPON_TEMPLATES = (
         min_spend=Decimal(100),
         valid_days=60,
     ),
+    CouponTemplateCreate(
+        code="COMEBACK10",
+        name="we miss you: 10 yuan off 50 yuan",
+        kind=CouponKind.AMOUNT_OFF,
+        amount=Decimal(10),
+        min_spend=Decimal(50),
+        valid_days=21,
+    ),
 )
 
 
@@ -297,6 +306,17 @@ def write_database(
     run_in_transaction(sessions, refunds)
     run_in_transaction(sessions, partial(till.run_nightly_jobs, chain=chain, now=now))
     run_in_transaction(sessions, partial(_write_staff, store=chain.stores.code[0], now=now))
+    end = datetime.combine(chain.until, time.min, tzinfo=ZONE)
+    window_end = (end - SENT_BEFORE_THE_END + WINDOW).astimezone(UTC).replace(tzinfo=None)
+    left = chain.left_at
+    shopping = {
+        m for m, at in zip(member_ids, left, strict=True)
+        if np.isnat(at) or at > np.datetime64(window_end, "s")
+    }  # fmt: skip
+    marketing = run_in_transaction(
+        sessions,
+        partial(write_marketing, now=now, seed=seed, history_end=end, shopping=shopping),
+    )
     return {
         "stores": len(chain.stores.code),
         "products": len(chain.products.sku),
@@ -306,6 +326,7 @@ def write_database(
         "refunds": len(chain.sales.refund_receipt),
         **run_in_transaction(sessions, till.loyalty_figures),
         "staff accounts": len(DEMO_STAFF),
+        **marketing,
     }
 
 
