@@ -1,5 +1,6 @@
 """Journeys: who each trigger lets in, once per occasion; what the steps do; the results."""
 
+import threading
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ from regulars.checkout.service import commit_sale
 from regulars.coupons.models import Coupon, CouponKind
 from regulars.coupons.schemas import CouponTemplateCreate
 from regulars.coupons.service import add_template
+from regulars.db import run_in_transaction
 from regulars.errors import Conflict, RegularsError
 from regulars.journeys.models import JourneyEntry
 from regulars.journeys.service import (
@@ -29,6 +31,7 @@ from regulars.points.models import EntryKind, PointEntry
 from regulars.points.service import add_points
 from regulars.sales.rules import Limits
 from regulars.tiers.models import MemberTier
+from tests.conftest import Database
 from tests.factories import NOW, make_member, make_product, make_program, make_store
 
 MARGIN = Decimal("0.2")  # the chain's gross margin
@@ -267,3 +270,41 @@ def test_a_journey_name_is_used_once(session: Session) -> None:
     journey(session, WELCOME)
     with pytest.raises(Conflict, match="exists already"):
         journey(session, WELCOME)
+
+
+def test_two_runs_at_once_let_each_member_in_once_and_give_once(database: Database) -> None:
+    def setup(session: Session) -> None:
+        shop(session)
+        journey(session, WELCOME.replace("days = 7", "days = 1"))
+        for n in range(3):
+            member(session, n, joined_at=NOW + DAY)
+
+    run_in_transaction(database.sessions, setup)
+    start = threading.Barrier(2)
+    failures: list[Exception] = []
+
+    def run_now(at: datetime) -> None:
+        start.wait(timeout=10)
+        try:
+            run_in_transaction(
+                database.sessions,
+                lambda s: run_journeys(s, now=at, weekly_cap=5, links=None),
+            )
+        except Exception as failure:  # noqa: BLE001 - the test reports any
+            failures.append(failure)
+
+    for at in (NOW + 2 * DAY, NOW + 4 * DAY):  # the welcome, then the follow-up
+        threads = [threading.Thread(target=run_now, args=(at,)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert failures == []
+    with database.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(JourneyEntry)) == 3
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 3
+        assert session.scalar(select(func.count()).select_from(Coupon)) == 3
+        bonuses = session.scalars(
+            select(PointEntry.points).where(PointEntry.kind == EntryKind.BONUS)
+        )
+        assert sorted(bonuses) == [50, 50, 50]

@@ -119,10 +119,12 @@ class Run:
 def run_journeys(
     session: Session, *, now: datetime, weekly_cap: int, links: Links | None
 ) -> list[Run]:
-    """Let members in and take the due steps of every active journey."""
-    version, program = active_program(session)
+    """Let members in and take the due steps of every active journey. The journeys are
+    locked for the run: a second run at the same time waits, then finds the work done."""
+    program = active_program(session)[1]
     runs = []
-    for journey in session.scalars(select(Journey).where(Journey.active.is_(True))):
+    active = select(Journey).where(Journey.active.is_(True)).order_by(Journey.id)
+    for journey in session.scalars(active.with_for_update()).all():
         plan = plan_of(journey)
         entered, held = _enter(session, journey, plan, program, now)
         done = _advance(session, journey, plan, program, now, weekly_cap, links)
