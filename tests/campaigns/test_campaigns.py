@@ -30,6 +30,7 @@ from regulars.errors import InvalidInput
 from regulars.members.models import ConsentChannel, Member
 from regulars.members.schemas import MemberCreate
 from regulars.members.service import enroll_members, record_consent
+from regulars.privacy.service import erase_member, export_member
 from tests.conftest import Database
 from tests.factories import NOW, ZONE, make_program, make_store
 
@@ -238,3 +239,23 @@ def test_quiet_hours_are_those_where_the_member_shops(database: Database, tmp_pa
     assert waiting.member_id == london
     assert waiting.next_attempt_at == NOW + timedelta(hours=4)  # 9:00 in London (BST)
     assert deliver(database.sessions, channels, now=NOW + timedelta(hours=4), zone=ZONE).sent == 1
+
+
+def test_the_messages_a_member_was_sent_are_exported_and_go_with_an_erasure(
+    session: Session,
+) -> None:
+    members = chain(session, members=3, sms_share=1.0)
+    create_campaign(session, draft=draft(control_share=Decimal(0)), now=NOW, actor="t")
+    send_campaign(session, name="win back", now=NOW, weekly_cap=2)
+    first = members[0]
+    exported = export_member(session, member_id=first)
+    [message] = exported["messages"]
+    assert message["body"].startswith("Member 0, 0 points")
+    assert message["channel"] == "sms"
+    erase_member(session, member_id=first, now=NOW)
+    texts = session.execute(
+        select(OutboxMessage.subject, OutboxMessage.body).where(OutboxMessage.member_id == first)
+    ).all()
+    assert texts == [("", "erased")]
+    others = session.scalars(select(OutboxMessage.body).where(OutboxMessage.member_id != first))
+    assert all(body.startswith("Member ") for body in others)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
+from regulars.campaigns.models import OutboxMessage
 from regulars.catalog.models import Product, Store
 from regulars.coupons.models import Coupon, CouponTemplate
 from regulars.members.models import ConsentChannel, ConsentRecord, Gender, MemberStatus
@@ -134,6 +135,10 @@ def export_member(session: Session, *, member_id: int) -> dict[str, Any]:
             _plain(r, "referee_id", "referrer_points", "referee_points", "refused", "decided_at")
             for r in _rows(session, ReferralReward, ReferralReward.referrer_id, member_id)
         ],
+        "messages": [
+            _plain(m, "channel", "marketing", "subject", "body", "status", "created_at", "sent_at")
+            for m in _rows(session, OutboxMessage, OutboxMessage.member_id, member_id)
+        ],
     }
 
 
@@ -158,6 +163,11 @@ def erase_member(session: Session, *, member_id: int, now: datetime) -> None:
         update(PointEntry)
         .where(PointEntry.member_id == member_id, PointEntry.kind == EntryKind.ADJUST)
         .values(reason=ERASED)
+    )
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.member_id == member_id)
+        .values(subject="", body=ERASED)
     )
     session.execute(
         update(Refund)
