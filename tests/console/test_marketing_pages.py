@@ -11,6 +11,7 @@ from regulars.clock import utc_now
 from regulars.demo.marketing import WIN_BACK
 from regulars.demo.models import DemoCampaignTruth
 from regulars.i18n import Language, language
+from regulars.journeys.plan import EXAMPLE
 from regulars.journeys.service import run_journeys
 from regulars.members.models import ConsentChannel
 from regulars.staff.models import StaffRole
@@ -154,3 +155,19 @@ def test_the_demo_campaign_measures_the_uplift_the_demo_hid(console: Console) ->
     with console.client(StaffRole.ANALYST) as analyst:
         page = analyst.get(f"/console/campaigns/{WIN_BACK}")
     assert "Conversion:" in page.text
+
+
+def test_a_journey_is_previewed_for_a_real_member_before_it_is_saved(console: Console) -> None:
+    _, card = console.member()
+    with console.client(StaffRole.MARKETING) as marketing:
+        page = marketing.get("/console/journeys")
+        token = {"X-CSRF-Token": form_fields(page, "/console/journeys")["csrf"]}
+        asked = {"definition": EXAMPLE, "preview_card": card}
+        shown = marketing.post("/console/journeys/preview", data=asked, headers=token)
+        assert shown.status_code == 200
+        assert "[expiring_points]" in shown.text  # only the run knows the figures
+        assert "Step 1" in shown.text
+        broken = asked | {"definition": EXAMPLE.replace("{expiry_date}", "{lapse_day}")}
+        refused = marketing.post("/console/journeys/preview", data=broken, headers=token)
+        assert 'class="error"' in refused.text
+        assert "{lapse_day}" in refused.text

@@ -7,12 +7,13 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
+from regulars.campaigns.messages import preview
 from regulars.clock import utc_now
 from regulars.console.campaigns import Marketing, Readers, uplift_chart
 from regulars.console.core import Db, audit_action, form_errors, once, render
 from regulars.errors import RegularsError
 from regulars.journeys.models import JourneyEntry
-from regulars.journeys.plan import EXAMPLE
+from regulars.journeys.plan import EXAMPLE, Send, parse_plan
 from regulars.journeys.service import (
     create_journey,
     journey_results,
@@ -20,6 +21,7 @@ from regulars.journeys.service import (
     plan_of,
     set_active,
 )
+from regulars.members.service import find_member
 from regulars.staff.models import StaffUser
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -62,6 +64,31 @@ def new_journey(
             request, session, errors={"definition": " ".join(errors.values())},
             typed=definition, status=422,
         )  # fmt: skip
+
+
+@router.post("/journeys/preview")
+def preview_journey(
+    request: Request,
+    session: Db,
+    definition: Annotated[str, Form(max_length=20_000)] = "",
+    preview_card: Annotated[str, Form(max_length=24)] = "",
+    user: StaffUser = Marketing,
+) -> Response:
+    """Each message of the journey being written, as the member with the card typed would
+    read it."""
+    try:
+        plan = parse_plan(definition)
+        region = request.app.state.settings.phone_region
+        member = find_member(session, region=region, card_number=preview_card.strip())
+        shown = [
+            (number, step.channel, *preview(session, wording=step.wording, member_id=member.id,
+                                            variables=plan.variables))
+            for number, step in enumerate(plan.steps, start=1)
+            if isinstance(step, Send)
+        ]  # fmt: skip
+    except RegularsError as refused:
+        return render(request, "journey_preview.html", error=request.state.t.told(refused.message))
+    return render(request, "journey_preview.html", error=None, shown=shown)
 
 
 @router.get("/journeys/{name}")
