@@ -14,6 +14,7 @@ from regulars.audiences.service import consents_to
 from regulars.campaigns.models import MessageStatus, OutboxMessage
 from regulars.campaigns.rules import LANGUAGES, Wording
 from regulars.catalog.models import Store
+from regulars.db import bulk_insert
 from regulars.errors import NotFound
 from regulars.members.models import ConsentChannel, Member
 from regulars.points.models import PointLot
@@ -129,22 +130,23 @@ def queue_messages(
     for member_id, own in values.items():
         subject, body = wording.rendered(str(own.get("language") or ""), own)
         rows.append(
-            OutboxMessage(
-                key=message_key(keys[member_id]),
-                campaign_id=campaign_id,
-                journey_id=journey_id,
-                member_id=member_id,
-                channel=channel,
-                marketing=marketing,
-                subject=subject,
-                body=body,
-                status=MessageStatus.PENDING,
-                next_attempt_at=now,
-                created_at=now,
-            )
+            {
+                "key": message_key(keys[member_id]),
+                "campaign_id": campaign_id,
+                "journey_id": journey_id,
+                "member_id": member_id,
+                "channel": channel,
+                "marketing": marketing,
+                "subject": subject,
+                "body": body,
+                "status": MessageStatus.PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
         )
-    session.add_all(rows)
-    session.flush()
+    for chunk in chunks(rows):
+        session.execute(bulk_insert(OutboxMessage), chunk)
     return len(rows)
 
 

@@ -33,7 +33,7 @@ class JourneyEntry(Base):
     __tablename__ = "journey_entry"
     __table_args__ = (
         UniqueConstraint("journey_id", "member_id", "occasion"),
-        Index("ix_journey_entry_due", "finished_at", "due_at"),
+        Index("ix_journey_entry_due", "journey_id", "finished_at", "due_at"),
         Index("ix_journey_entry_member", "member_id"),
     )
 

@@ -39,7 +39,7 @@ from regulars.journeys.plan import Branch, GiveCoupon, GivePoints, Plan, Send, W
 from regulars.journeys.triggers import Entrant, entrants
 from regulars.members.models import Member, MemberStatus
 from regulars.points.models import EntryKind
-from regulars.points.service import credit_points, lock_member
+from regulars.points.service import credit_points, lock_members
 from regulars.program.schema import Program
 from regulars.program.service import active_program
 from regulars.sales.models import Receipt
@@ -197,7 +197,7 @@ def _advance(
             JourneyEntry.finished_at.is_(None),
             JourneyEntry.due_at <= now,
         )
-        .order_by(JourneyEntry.id)
+        .order_by(JourneyEntry.due_at, JourneyEntry.id)  # the index's order: stops at BATCH
         .limit(BATCH)
     )
     while entries := list(session.scalars(due)):
@@ -328,8 +328,8 @@ class _Context:
         return {e.id: "coupon issued" for e in entries}
 
     def points(self, step: GivePoints, entries: list[JourneyEntry]) -> dict[int, str]:
-        for entry in sorted(entries, key=lambda e: e.member_id):  # the order sales lock in
-            lock_member(self.session, entry.member_id)
+        owing = lock_members(self.session, [e.member_id for e in entries])
+        for entry in sorted(entries, key=lambda e: e.member_id):
             credit_points(
                 self.session,
                 member_id=entry.member_id,
@@ -339,6 +339,7 @@ class _Context:
                 program=self.program,
                 reason=self.source,
                 actor=self.journey.created_by,
+                may_owe=entry.member_id in owing,
             )
             record(
                 self.session,

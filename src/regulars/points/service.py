@@ -1,6 +1,7 @@
 """Use cases of the ledger. Every change goes through `_move`, which writes an entry and
 updates its lot in the same step, so the two can never disagree."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +24,16 @@ class InsufficientPoints(Conflict):
 
 class AdjustmentNeedsReason(InvalidInput):
     code = "adjustment_needs_reason"
+
+
+def lock_members(session: Session, member_ids: Iterable[int]) -> set[int]:
+    """Lock many members at once, in id order (the order a sale takes them); those of them
+    who owe points from a claw-back."""
+    ids = sorted(set(member_ids))
+    locking = select(Member.id).where(Member.id.in_(ids)).order_by(Member.id)
+    session.execute(locking.with_for_update(key_share=True)).all()
+    owing = select(PointLot.member_id).where(PointLot.remaining < 0, PointLot.member_id.in_(ids))
+    return set(session.scalars(owing))
 
 
 def lock_member(session: Session, member_id: int) -> Member:
@@ -182,9 +193,10 @@ def credit_points(
     actor: str | None = None,
     receipt_id: int | None = None,
     refund_id: int | None = None,
+    may_owe: bool = True,
 ) -> int | None:
     """Points given now and spendable at once (bonuses, adjustments, give-backs), expiring by
-    the program's policy. The member must be locked."""
+    the program's policy. The member must be locked (`may_owe`: see `add_points`)."""
     return add_points(
         session,
         member_id=member_id,
@@ -197,6 +209,7 @@ def credit_points(
         refund_id=refund_id,
         reason=reason,
         actor=actor,
+        may_owe=may_owe,
     )
 
 

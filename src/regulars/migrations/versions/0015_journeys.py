@@ -70,7 +70,9 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("journey_entry", schema=None) as batch_op:
-        batch_op.create_index("ix_journey_entry_due", ["finished_at", "due_at"], unique=False)
+        batch_op.create_index(
+            "ix_journey_entry_due", ["journey_id", "finished_at", "due_at"], unique=False
+        )
         batch_op.create_index("ix_journey_entry_member", ["member_id"], unique=False)
 
     op.create_table(
