@@ -12,11 +12,13 @@ from regulars.audiences.service import save_audience
 from regulars.campaigns.channels.file import FileSink
 from regulars.campaigns.models import CampaignMember, Group, MessageStatus, OutboxMessage
 from regulars.campaigns.outbox import deliver
+from regulars.campaigns.rules import smallest_detectable_lift
 from regulars.campaigns.service import (
     CampaignAlreadySent,
     CampaignDraft,
     campaign_results,
     create_campaign,
+    power_before_send,
     send_campaign,
 )
 from regulars.catalog.models import Channel
@@ -31,8 +33,11 @@ from regulars.members.models import ConsentChannel, Member
 from regulars.members.schemas import MemberCreate
 from regulars.members.service import enroll_members, record_consent
 from regulars.privacy.service import erase_member, export_member
+from regulars.sales.rules import Limits
+from regulars.sales.schemas import ReceiptIn, ReceiptLineIn
+from regulars.sales.service import record_receipt
 from tests.conftest import Database
-from tests.factories import NOW, ZONE, make_program, make_store
+from tests.factories import NOW, ZONE, make_product, make_program, make_store
 
 MARGIN = Decimal("0.2")  # the chain's gross margin
 
@@ -259,3 +264,24 @@ def test_the_messages_a_member_was_sent_are_exported_and_go_with_an_erasure(
     assert texts == [("", "erased")]
     others = session.scalars(select(OutboxMessage.body).where(OutboxMessage.member_id != first))
     assert all(body.startswith("Member ") for body in others)
+
+
+def test_before_the_send_the_smallest_lift_the_groups_can_show_is_known(
+    session: Session,
+) -> None:
+    members = chain(session, members=200, sms_share=1.0)
+    make_product(session, sku="RICE", price="60.00", subcategory="RICE")
+    for n, member_id in enumerate(members[:50]):  # a quarter bought in the last 14 days
+        card = session.get_one(Member, member_id).card_number
+        receipt = ReceiptIn(
+            store_code="S001", pos_receipt_no=f"P{n}", sold_at=NOW - timedelta(days=3),
+            member_card=card,
+            lines=[ReceiptLineIn(sku="RICE", quantity=Decimal(1), unit_price=Decimal("60"))],
+        )  # fmt: skip
+        record_receipt(session, receipt=receipt, now=NOW, limits=Limits())
+    create_campaign(session, draft=draft(), now=NOW, actor="t")
+    power = power_before_send(session, name="win back", now=NOW)
+    assert (power.audience, power.base_rate) == (200, 0.25)
+    assert power.detectable_lift == smallest_detectable_lift(160, 40, 0.25)
+    bigger = smallest_detectable_lift(1600, 400, 0.25)
+    assert bigger < power.detectable_lift  # ten times the members show a smaller lift

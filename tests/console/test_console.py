@@ -559,6 +559,7 @@ def test_marketing_builds_an_audience_and_sends_a_campaign_from_the_console(
         made = marketing.post("/console/campaigns", data={**fields, **campaign})
         assert made.headers["location"] == "/console/campaigns/hello"
         page = marketing.get("/console/campaigns/hello")
+        assert f"Sent now, it would go to {members:,} members" in page.text
         sent = marketing.post(
             "/console/campaigns/hello/send", data=form_fields(page, "/console/campaigns/hello/send")
         )

@@ -62,9 +62,8 @@ def send_command(
     yes: Annotated[bool, typer.Option("--yes", help="Send without asking.")] = False,
 ) -> None:
     """Send a campaign to its audience as it is now, keeping its control group back."""
-    from regulars.audiences.service import count_members, get_audience, saved_condition
     from regulars.campaigns.optout import Links
-    from regulars.campaigns.service import get_campaign, send_campaign
+    from regulars.campaigns.service import get_campaign, power_before_send, send_campaign
     from regulars.clock import utc_now
     from regulars.config import get_settings, secret_key
     from regulars.db import run_in_transaction
@@ -72,11 +71,12 @@ def send_command(
     sessions = open_database()
     with sessions() as session:
         campaign = get_campaign(session, name=name)
-        saved = get_audience(session, name=campaign.audience)
-        size = count_members(session, saved_condition(saved), now=utc_now())
+        power = power_before_send(session, name=name, now=utc_now())
     if not yes and not typer.confirm(
-        f"send {name!r} to about {size:,} members of {campaign.audience!r}"
-        f" ({float(campaign.control_share):.0%} held back)?"
+        f"send {name!r} to {power.audience:,} members of {campaign.audience!r}"
+        f" ({float(campaign.control_share):.0%} held back; {power.base_rate:.1%} bought in the"
+        f" last {campaign.window_days} days, and these groups can show a rise of"
+        f" {power.detectable_lift:.1%} or more)?"
     ):
         raise typer.Exit(1)
     settings = get_settings()

@@ -21,6 +21,7 @@ from regulars.audiences.service import audience_members, get_audience
 from regulars.audit.service import record
 from regulars.campaigns import rules
 from regulars.campaigns.messages import (
+    chunks,
     member_values,
     message_figures,
     queue_messages,
@@ -198,6 +199,37 @@ def send_campaign(
     campaign.status, campaign.sent_at = CampaignStatus.SENT, now
     session.flush()
     return Sent(len(audience), len(held), len(reached), _summary_counts(why))
+
+
+@dataclass(frozen=True)
+class Power:
+    """What a campaign not yet sent can hope to show: its audience now, the share of it who
+    bought in a window as long as the campaign's just before, and the smallest rise in that
+    share its groups could tell from chance."""
+
+    audience: int
+    base_rate: float
+    detectable_lift: float
+
+
+def power_before_send(session: Session, *, name: str, now: datetime) -> Power:
+    campaign = get_campaign(session, name=name)
+    members = audience_members(session, name=campaign.audience, now=now)
+    since = now - timedelta(days=campaign.window_days)
+    bought = 0
+    for chunk in chunks(members):
+        bought += (
+            session.scalar(
+                select(func.count(func.distinct(Receipt.member_id))).where(
+                    Receipt.member_id.in_(chunk), Receipt.sold_at >= since, Receipt.sold_at < now
+                )
+            )
+            or 0
+        )
+    base = bought / len(members) if members else 0.0
+    held = round(len(members) * float(campaign.control_share))
+    lift = rules.smallest_detectable_lift(len(members) - held, held, base)
+    return Power(len(members), base, lift)
 
 
 def due_campaigns(session: Session, *, now: datetime) -> list[str]:

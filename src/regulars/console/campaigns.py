@@ -27,6 +27,7 @@ from regulars.campaigns.service import (
     create_campaign,
     get_campaign,
     list_campaigns,
+    power_before_send,
     send_campaign,
 )
 from regulars.clock import moment_of, utc_now
@@ -216,8 +217,10 @@ def campaign(
         else None
     )
     chart = uplift_chart(request.state.t, results) if results else None
+    power = None if found.sent_at else power_before_send(session, name=name, now=utc_now())
     return render(request, "campaign.html", campaign=found, results=results, chart=chart,
-                  translations=json.loads(found.translations), errors={})  # fmt: skip
+                  power=power, translations=json.loads(found.translations),
+                  errors={})  # fmt: skip
 
 
 @router.post("/campaigns/{name}/send")
@@ -237,5 +240,5 @@ def send(
     except RegularsError as refused:
         found = get_campaign(session, name=name)
         return render(request, "campaign.html", status=422, campaign=found, results=None,
-                      chart=None, translations=json.loads(found.translations),
+                      chart=None, power=None, translations=json.loads(found.translations),
                       errors=form_errors(request.state.t, refused))  # fmt: skip
