@@ -202,6 +202,10 @@ def write_back_log(engine: Engine) -> None:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on `engine`, with every feature's tables known: a foreign key from one
+    feature's table to another's resolves even in a process that imported only one."""
+    import regulars.tables  # noqa: F401, PLC0415 - the features' models import this module
+
     return sessionmaker(engine, expire_on_commit=False)
 
 

@@ -283,5 +283,7 @@ def test_before_the_send_the_smallest_lift_the_groups_can_show_is_known(
     power = power_before_send(session, name="win back", now=NOW)
     assert (power.audience, power.base_rate) == (200, 0.25)
     assert power.detectable_lift == smallest_detectable_lift(160, 40, 0.25)
+    assert power.worst_case_lift == smallest_detectable_lift(160, 40, 0.5)
+    assert power.worst_case_lift > power.detectable_lift
     bigger = smallest_detectable_lift(1600, 400, 0.25)
     assert bigger < power.detectable_lift  # ten times the members show a smaller lift

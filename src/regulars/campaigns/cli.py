@@ -75,8 +75,8 @@ def send_command(
     if not yes and not typer.confirm(
         f"send {name!r} to {power.audience:,} members of {campaign.audience!r}"
         f" ({float(campaign.control_share):.0%} held back; {power.base_rate:.1%} bought in the"
-        f" last {campaign.window_days} days, and these groups can show a rise of"
-        f" {power.detectable_lift:.1%} or more)?"
+        f" last {campaign.window_days} days: these groups can show a rise of"
+        f" {power.detectable_lift:.1%} at that rate, {power.worst_case_lift:.1%} at worst)?"
     ):
         raise typer.Exit(1)
     settings = get_settings()

@@ -205,11 +205,13 @@ def send_campaign(
 class Power:
     """What a campaign not yet sent can hope to show: its audience now, the share of it who
     bought in a window as long as the campaign's just before, and the smallest rise in that
-    share its groups could tell from chance."""
+    share its groups could tell from chance; and that rise in the hardest case, where half
+    of them buy anyway (an audience chosen for not buying lately says little of its rate)."""
 
     audience: int
     base_rate: float
     detectable_lift: float
+    worst_case_lift: float
 
 
 def power_before_send(session: Session, *, name: str, now: datetime) -> Power:
@@ -228,8 +230,13 @@ def power_before_send(session: Session, *, name: str, now: datetime) -> Power:
         )
     base = bought / len(members) if members else 0.0
     held = round(len(members) * float(campaign.control_share))
-    lift = rules.smallest_detectable_lift(len(members) - held, held, base)
-    return Power(len(members), base, lift)
+    treated = len(members) - held
+    return Power(
+        len(members),
+        base,
+        rules.smallest_detectable_lift(treated, held, base),
+        rules.smallest_detectable_lift(treated, held, 0.5),
+    )
 
 
 def due_campaigns(session: Session, *, now: datetime) -> list[str]:
