@@ -148,8 +148,10 @@ def outbox_command(
         bool, typer.Option("--loop", help="Keep sending as messages fall due.")
     ] = False,
     pause: Annotated[float, typer.Option(help="--loop: seconds between rounds.")] = 10.0,
+    batch: Annotated[int, typer.Option(min=1, help="Messages a round claims.")] = 500,
 ) -> None:
-    """Deliver the messages that are due through the configured channels."""
+    """Deliver the messages that are due through the configured channels, round after
+    round until none is left due."""
     from regulars.campaigns.channels import configured
     from regulars.campaigns.outbox import deliver
     from regulars.clock import utc_now
@@ -159,12 +161,14 @@ def outbox_command(
     channels = configured(settings)
     sessions = open_database()
     while True:
-        done = deliver(sessions, channels, now=utc_now(), zone=settings.zone)
+        done = deliver(sessions, channels, now=utc_now(), zone=settings.zone, limit=batch)
         console.print(
             f"sent {done.sent:,}, to try again {done.retrying:,}, given up {done.dead:,}, "
             f"waiting for morning {done.waiting:,}"
             + "".join(f", {n:,} {reason}" for reason, n in done.dropped.items())
         )
+        if done.claimed == batch:
+            continue  # a full round: more may be due now
         if not loop:
             return
         time.sleep(pause)

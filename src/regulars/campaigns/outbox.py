@@ -46,6 +46,7 @@ def quiet_until(moment: datetime, zone: ZoneInfo) -> datetime | None:
 
 @dataclass
 class Delivery:
+    claimed: int = 0
     sent: int = 0
     retrying: int = 0
     dead: int = 0
@@ -98,7 +99,7 @@ def deliver(
     with sessions() as session:
         claimed = claim(session, now=now, limit=limit)
         session.commit()
-    done = Delivery()
+    done = Delivery(claimed=len(claimed))
     for message_id in claimed:
         with sessions() as session:
             _deliver_one(session, message_id, channels, now, zone, done)
