@@ -4,6 +4,7 @@ from regulars.access import models as access
 from regulars.audiences import models as audiences
 from regulars.audit import models as audit
 from regulars.campaigns import models as campaigns
+from regulars.cases import models as cases
 from regulars.catalog import models as catalog
 from regulars.checkout import models as checkout
 from regulars.coupons import models as coupons
@@ -31,6 +32,7 @@ __all__ = [
     "insights",
     "journeys",
     "campaigns",
+    "cases",
     "catalog",
     "checkout",
     "coupons",

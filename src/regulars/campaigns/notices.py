@@ -16,13 +16,14 @@ from regulars.campaigns.models import OutboxMessage
 from regulars.campaigns.outbox import address_of
 from regulars.campaigns.rules import Wording
 from regulars.catalog.models import Store
-from regulars.errors import InvalidInput, NotFound
+from regulars.errors import InvalidInput
 from regulars.members.models import ConsentChannel
 from regulars.members.service import get_member
 from regulars.points.models import ReceiptPoints
 from regulars.points.service import balance
 from regulars.program.service import active_program
 from regulars.sales.models import Receipt
+from regulars.sales.service import ReceiptNotFound
 
 
 class Notice(StrEnum):
@@ -56,10 +57,6 @@ WORDING = {
         },
     ),
 }
-
-
-class ReceiptNotFound(NotFound):
-    code = "receipt_not_found"
 
 
 def send_notice(

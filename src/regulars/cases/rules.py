@@ -26,7 +26,7 @@ class CaseState(StrEnum):
 
 S = CaseState
 MOVES: Mapping[CaseState, frozenset[CaseState]] = {
-    S.NEW: frozenset({S.ACKNOWLEDGED, S.IN_PROGRESS, S.RESOLVED}),
+    S.NEW: frozenset({S.ACKNOWLEDGED, S.IN_PROGRESS, S.WAITING_FOR_CUSTOMER, S.RESOLVED}),
     S.ACKNOWLEDGED: frozenset({S.IN_PROGRESS, S.WAITING_FOR_CUSTOMER, S.RESOLVED}),
     S.IN_PROGRESS: frozenset({S.WAITING_FOR_CUSTOMER, S.RESOLVED}),
     S.WAITING_FOR_CUSTOMER: frozenset({S.IN_PROGRESS, S.RESOLVED}),

@@ -1,0 +1,139 @@
+"""Cases from opening to closing: what is refused, the history kept, and the service levels
+in the store's business hours, paused while waiting for the customer."""
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.orm import Session
+
+from regulars.cases.models import CaseCategory, CaseChannel, Severity
+from regulars.cases.rules import CaseState, StateChangeNotAllowed
+from regulars.cases.service import (
+    NewCase,
+    NoBusinessHours,
+    add_closed_day,
+    history,
+    move_case,
+    open_case,
+    set_opening_hours,
+    set_policy,
+    sla_standing,
+)
+from regulars.errors import InvalidInput, RegularsError
+from tests.factories import make_member, make_product, make_program, make_store
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+FRIDAY_FIVE = datetime(2026, 10, 9, 17, tzinfo=SHANGHAI)  # an hour before closing
+WEEKDAYS = {d: (time(9), time(18)) for d in range(5)}
+
+
+def at(day: int, hour: int) -> datetime:
+    return datetime(2026, 10, day, hour, tzinfo=SHANGHAI)
+
+
+def complaint(**changes: object) -> NewCase:
+    values: dict[str, object] = {
+        "channel": CaseChannel.HOTLINE, "store_code": "S001",
+        "category": CaseCategory.FRESHNESS, "severity": Severity.HIGH,
+        "description": "The milk bought this morning was sour.",
+    }  # fmt: skip
+    return NewCase(**(values | changes))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def desk(session: Session) -> Session:
+    make_program(session)
+    make_store(session, "S001")
+    make_product(session, sku="MILK", price="12.00", subcategory="DAIRY")
+    set_opening_hours(session, store_code=None, hours=WEEKDAYS)
+    set_policy(
+        session, category=CaseCategory.FRESHNESS, severity=Severity.HIGH,
+        first_response=timedelta(hours=2), resolution=timedelta(hours=8), now=FRIDAY_FIVE,
+    )  # fmt: skip
+    return session
+
+
+def test_a_case_moves_through_its_workflow_and_keeps_who_did_what(desk: Session) -> None:
+    member = make_member(desk, "13800138000")
+    case = open_case(desk, case=complaint(member_id=member.id, sku="MILK"), now=FRIDAY_FIVE,
+                     actor="agent 7")  # fmt: skip
+    assert (case.state, case.queue) == (CaseState.NEW, "S001")
+    for when, state in (
+        (at(12, 9), CaseState.ACKNOWLEDGED), (at(12, 10), CaseState.RESOLVED),
+        (at(12, 11), CaseState.CLOSED), (at(13, 9), CaseState.IN_PROGRESS),
+    ):  # fmt: skip
+        move_case(desk, case_id=case.id, state=state, now=when, actor="agent 7")
+    assert case.first_response_at == at(12, 9)
+    assert case.resolved_at is None  # reopened
+    with pytest.raises(StateChangeNotAllowed) as refused:
+        move_case(desk, case_id=case.id, state=CaseState.NEW, now=at(13, 10), actor="agent 7")
+    assert refused.value.code == "state_change_not_allowed"
+    events = history(desk, case_id=case.id)
+    assert [(e.kind, e.to_state) for e in events] == [
+        ("opened", CaseState.NEW), ("state", CaseState.ACKNOWLEDGED),
+        ("state", CaseState.RESOLVED), ("state", CaseState.CLOSED),
+        ("state", CaseState.IN_PROGRESS),
+    ]  # fmt: skip
+    assert {e.actor for e in events} == {"agent 7"}
+
+
+def test_service_levels_count_business_hours_and_stop_while_waiting(desk: Session) -> None:
+    add_closed_day(desk, store_code=None, day=at(12, 0).date(), name="a holiday")
+    case = open_case(desk, case=complaint(), now=FRIDAY_FIVE, actor="hotline")
+    standing = sla_standing(desk, case_id=case.id, now=FRIDAY_FIVE)
+    # Friday 17-18, the weekend and Monday (a holiday) closed: Tuesday from 9.
+    assert standing.first_response.due == at(13, 10)
+    assert standing.resolution.due == at(13, 16)
+    move_case(desk, case_id=case.id, state=CaseState.WAITING_FOR_CUSTOMER, now=at(13, 9),
+              actor="agent")  # fmt: skip
+    waiting = sla_standing(desk, case_id=case.id, now=at(14, 9))
+    assert waiting.resolution.paused
+    assert waiting.resolution.due == at(14, 16)  # a whole open day of waiting added
+    assert waiting.first_response.done_at == at(13, 9)
+    assert not waiting.first_response.late(at(14, 9))
+    move_case(desk, case_id=case.id, state=CaseState.IN_PROGRESS, now=at(14, 9), actor="agent")
+    set_policy(
+        desk, category=CaseCategory.FRESHNESS, severity=Severity.HIGH,
+        first_response=timedelta(hours=1), resolution=timedelta(hours=4), now=at(14, 9),
+    )  # fmt: skip
+    stricter = sla_standing(desk, case_id=case.id, now=at(14, 13))
+    assert stricter.resolution.due == at(14, 12)  # the open case is held to the new policy
+    assert stricter.resolution.late(at(14, 13))
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"store_code": "S999"}, "unknown_store"),
+        ({"receipt_id": 12345}, "receipt_not_found"),
+        ({"sku": "NOPE"}, "unknown_sku"),
+        ({"member_id": 99999}, "member_not_found"),
+        ({"description": "   "}, "invalid_input"),
+    ],
+)
+def test_a_case_naming_what_does_not_exist_is_refused(
+    desk: Session, changes: dict[str, object], code: str
+) -> None:
+    with pytest.raises(RegularsError) as refused:
+        open_case(desk, case=complaint(**changes), now=FRIDAY_FIVE, actor="hotline")
+    assert refused.value.code == code
+
+
+def test_service_levels_need_business_hours_and_sense(session: Session) -> None:
+    make_store(session, "S001")
+    with pytest.raises(NoBusinessHours):
+        set_policy(
+            session, category=CaseCategory.OTHER, severity=Severity.LOW,
+            first_response=timedelta(hours=1), resolution=timedelta(hours=2), now=FRIDAY_FIVE,
+        )  # fmt: skip
+    with pytest.raises(NoBusinessHours):
+        open_case(session, case=complaint(), now=FRIDAY_FIVE, actor="hotline")
+    set_opening_hours(session, store_code=None, hours=WEEKDAYS)
+    with pytest.raises(InvalidInput, match="before the resolution"):
+        set_policy(
+            session, category=CaseCategory.OTHER, severity=Severity.LOW,
+            first_response=timedelta(hours=3), resolution=timedelta(hours=2), now=FRIDAY_FIVE,
+        )  # fmt: skip
+    with pytest.raises(InvalidInput, match="closes"):
+        set_opening_hours(session, store_code="S001", hours={0: (time(18), time(9))})
