@@ -21,6 +21,7 @@ from regulars.cases.service import (
     sla_standing,
 )
 from regulars.errors import InvalidInput, RegularsError
+from regulars.privacy.service import erase_member, export_member
 from tests.factories import make_member, make_product, make_program, make_store
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -137,3 +138,17 @@ def test_service_levels_need_business_hours_and_sense(session: Session) -> None:
         )  # fmt: skip
     with pytest.raises(InvalidInput, match="closes"):
         set_opening_hours(session, store_code="S001", hours={0: (time(18), time(9))})
+
+
+def test_a_members_cases_are_exported_and_their_words_go_with_an_erasure(desk: Session) -> None:
+    member = make_member(desk, "13800138000")
+    case = open_case(desk, case=complaint(member_id=member.id), now=FRIDAY_FIVE, actor="agent")
+    move_case(desk, case_id=case.id, state=CaseState.IN_PROGRESS, now=at(12, 9), actor="agent",
+              note="Called Ms Li back on 13800138000")  # fmt: skip
+    [exported] = export_member(desk, member_id=member.id)["cases"]
+    assert exported["description"] == "The milk bought this morning was sour."
+    erase_member(desk, member_id=member.id, now=at(12, 10))
+    desk.refresh(case)
+    assert case.description == "erased"
+    assert all(event.note == "" for event in history(desk, case_id=case.id))
+    assert case.category is CaseCategory.FRESHNESS  # what the analyses count stays

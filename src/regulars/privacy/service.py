@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from regulars.campaigns.models import OutboxMessage
+from regulars.cases.models import Case, CaseEvent
 from regulars.catalog.models import Product, Store
 from regulars.coupons.models import Coupon, CouponTemplate
 from regulars.members.models import ConsentChannel, ConsentRecord, Gender, MemberStatus
@@ -135,6 +136,21 @@ def export_member(session: Session, *, member_id: int) -> dict[str, Any]:
             _plain(r, "referee_id", "referrer_points", "referee_points", "refused", "decided_at")
             for r in _rows(session, ReferralReward, ReferralReward.referrer_id, member_id)
         ],
+        "cases": [
+            _plain(
+                c,
+                "id",
+                "channel",
+                "category",
+                "severity",
+                "description",
+                "state",
+                "opened_at",
+                "resolved_at",
+                "closed_at",
+            )
+            for c in _rows(session, Case, Case.member_id, member_id)
+        ],
         "messages": [
             _plain(m, "channel", "marketing", "subject", "body", "status", "created_at", "sent_at")
             for m in _rows(session, OutboxMessage, OutboxMessage.member_id, member_id)
@@ -164,6 +180,9 @@ def erase_member(session: Session, *, member_id: int, now: datetime) -> None:
         .where(PointEntry.member_id == member_id, PointEntry.kind == EntryKind.ADJUST)
         .values(reason=ERASED)
     )
+    cases = select(Case.id).where(Case.member_id == member_id)
+    session.execute(update(Case).where(Case.member_id == member_id).values(description=ERASED))
+    session.execute(update(CaseEvent).where(CaseEvent.case_id.in_(cases)).values(note=""))
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.member_id == member_id)
