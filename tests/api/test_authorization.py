@@ -87,6 +87,7 @@ def test_every_endpoint_admits_exactly_its_roles(api: Api) -> None:
         "sku": "RICE",
         "name": "lapsing",
         "day": "2027-02-06",
+        "case_id": "1",
     }
     for route, roles in sorted(routes(api), key=lambda found: found[0].path.endswith("/erase")):
         path = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], route.path)

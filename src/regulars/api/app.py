@@ -9,6 +9,7 @@ from regulars.api import (
     audiences,
     audit,
     campaigns,
+    cases,
     catalog,
     checkout,
     coupons,
@@ -46,6 +47,7 @@ ROUTERS = (
     campaigns,
     journeys,
     holidays,
+    cases,
     messages,
     gateway,
 )

@@ -4,13 +4,11 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request, Response, status
-from sqlalchemy.orm import Session
 
 from regulars.access.models import Role
-from regulars.access.service import Forbidden, Principal
-from regulars.api.dependencies import DbSession, ReceiptId, allow
+from regulars.access.service import Principal
+from regulars.api.dependencies import DbSession, ReceiptId, allow, own_store
 from regulars.api.unit_of_work import READS_ONLY, names_objects, routes
-from regulars.catalog.service import catalog_copy
 from regulars.checkout.refunds import refund_sale
 from regulars.checkout.schemas import CartIn, Quote, RefundResult, SaleIn, SaleResult
 from regulars.checkout.service import commit_sale, quote
@@ -25,19 +23,6 @@ Till = Annotated[Principal, Depends(allow(Role.POS))]
 Reader = Annotated[Principal, Depends(allow(Role.POS, Role.SUPPORT))]
 
 
-def _own_store(
-    session: Session, caller: Principal, *, code: str | None = None, store_id: int | None = None
-) -> None:
-    """A till's key works for its own store only."""
-    if caller.role is not Role.POS:
-        return
-    if code is not None:
-        store = catalog_copy(session).store(session, code)
-        store_id = store.id if store else None
-    if store_id != caller.store_id:
-        raise Forbidden("this key belongs to another store")
-
-
 def _limits(request: Request) -> Limits:
     limits: Limits = request.app.state.settings.receipt_limits
     return limits
@@ -46,7 +31,7 @@ def _limits(request: Request) -> Limits:
 @router.post("/checkout/quote", openapi_extra=READS_ONLY)
 async def price(cart: CartIn, session: DbSession, caller: Till) -> Quote:
     """Price a cart as a sale would be priced now; nothing is written."""
-    _own_store(session, caller, code=cart.store_code)
+    own_store(session, caller, code=cart.store_code)
     return quote(session, cart=cart, now=utc_now())
 
 
@@ -59,7 +44,7 @@ async def commit(
     sale: SaleIn, session: DbSession, request: Request, response: Response, caller: Till
 ) -> SaleResult:
     """Commit a sale once: retried with the same store, number and content, it answers again."""
-    _own_store(session, caller, code=sale.store_code)
+    own_store(session, caller, code=sale.store_code)
     result = commit_sale(session, sale=sale, now=utc_now(), limits=_limits(request))
     names_objects(request, receipt_id=result.receipt_id)
     if not result.created:
@@ -76,7 +61,7 @@ async def commit(
 async def read_receipt(receipt_id: ReceiptId, session: DbSession, caller: Reader) -> Receipt:
     """One receipt with its lines."""
     receipt = get_receipt(session, receipt_id=receipt_id)
-    _own_store(session, caller, store_id=receipt.store_id)
+    own_store(session, caller, store_id=receipt.store_id)
     return Receipt.model_validate(receipt)
 
 
@@ -90,7 +75,7 @@ async def refund(
     caller: Till,
 ) -> RefundResult:
     """Refund lines of a receipt; the points they earned are reversed."""
-    _own_store(session, caller, store_id=get_receipt(session, receipt_id=receipt_id).store_id)
+    own_store(session, caller, store_id=get_receipt(session, receipt_id=receipt_id).store_id)
     result = refund_sale(
         session,
         receipt_id=receipt_id,

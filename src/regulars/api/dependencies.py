@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from regulars.access.models import Role
 from regulars.access.service import Forbidden, NotAuthenticated, Principal, authenticate
+from regulars.catalog.service import catalog_copy
 from regulars.clock import utc_now
 from regulars.errors import RegularsError, a
 
@@ -107,3 +108,16 @@ MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases
 MemberId = Annotated[int, Path(ge=1, le=MAX_ID, description="The member's id.")]
 ReceiptId = Annotated[int, Path(ge=1, le=MAX_ID, description="The receipt's id.")]
 Cursor = Annotated[int, Query(ge=0, le=MAX_ID, description="The last id of the page before.")]
+
+
+def own_store(
+    session: Session, caller: Principal, *, code: str | None = None, store_id: int | None = None
+) -> None:
+    """A till's key works for its own store only."""
+    if caller.role is not Role.POS:
+        return
+    if code is not None:
+        store = catalog_copy(session).store(session, code)
+        store_id = store.id if store else None
+    if store_id != caller.store_id:
+        raise Forbidden("this key belongs to another store")

@@ -136,6 +136,11 @@ def set_policy(
     return policy
 
 
+def list_policies(session: Session) -> list[SlaPolicy]:
+    query = select(SlaPolicy).order_by(SlaPolicy.category, SlaPolicy.severity)
+    return list(session.scalars(query))
+
+
 @dataclass(frozen=True)
 class NewCase:
     channel: CaseChannel
@@ -317,3 +322,31 @@ def _waits(events: Sequence[CaseEvent], now: datetime) -> list[Interval]:
     if started is not None:
         spans.append((started, now))
     return spans
+
+
+def list_cases(
+    session: Session,
+    *,
+    state: CaseState | None = None,
+    queue: str | None = None,
+    member_id: int | None = None,
+    after_id: int = 0,
+    limit: int = 50,
+) -> list[Case]:
+    """Cases in id order after `after_id`, by state, queue or member."""
+    query = select(Case).where(Case.id > after_id)
+    if state is not None:
+        query = query.where(Case.state == state)
+    if queue is not None:
+        query = query.where(Case.queue == queue)
+    if member_id is not None:
+        query = query.where(Case.member_id == member_id)
+    return list(session.scalars(query.order_by(Case.id).limit(limit)))
+
+
+def standing_or_none(session: Session, *, case_id: int, now: datetime) -> SlaStanding | None:
+    """The case's standing, or None where no policy covers it."""
+    try:
+        return sla_standing(session, case_id=case_id, now=now)
+    except NoPolicy:
+        return None

@@ -1,0 +1,73 @@
+"""Cases over HTTP: an admin sets the hours and levels, a till or an agent opens a case, an
+agent moves it on; refusals say why."""
+
+from tests.api.conftest import Api
+
+WEEKDAYS = {str(day): {"opens": "09:00", "closes": "18:00"} for day in range(5)}
+
+
+def _set_up(api: Api) -> None:
+    admin = api.as_("admin")
+    hours = api.client.put("/v1/opening-hours", json={"hours": WEEKDAYS}, headers=admin)
+    assert hours.status_code == 204, hours.text
+    policy = {"category": "freshness", "severity": "high", "first_response_minutes": 120,
+              "resolution_minutes": 480}  # fmt: skip
+    made = api.client.put("/v1/sla-policies", json=policy, headers=admin)
+    assert made.status_code == 200, made.text
+
+
+def test_a_case_is_opened_moved_and_read_with_its_service_levels(api: Api) -> None:
+    _set_up(api)
+    case = {"channel": "store_desk", "store_code": "S001", "category": "freshness",
+            "severity": "high", "description": "酸奶过期了",
+            "member_id": api.member_id}  # fmt: skip
+    opened = api.client.post("/v1/cases", json=case, headers=api.as_("pos"))
+    assert opened.status_code == 201, opened.text
+    body = opened.json()
+    assert body["state"] == "new"
+    assert body["service_levels"]["first_response"]["late"] is False
+    assert body["service_levels"]["first_response"]["done_at"] is None
+    case_id = body["id"]
+    elsewhere = api.client.post("/v1/cases", json=case | {"store_code": "S002"},
+                                headers=api.as_("pos"))  # fmt: skip
+    assert elsewhere.status_code == 403  # a till opens cases for its own store
+    support = api.as_("support")
+    moved = api.client.post(f"/v1/cases/{case_id}/moves", json={"state": "acknowledged"},
+                            headers=support)  # fmt: skip
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["service_levels"]["first_response"]["done_at"] is not None
+    wrong = api.client.post(f"/v1/cases/{case_id}/moves", json={"state": "new"}, headers=support)
+    assert wrong.status_code == 409
+    assert wrong.json()["code"] == "state_change_not_allowed"
+    assigned = api.client.post(f"/v1/cases/{case_id}/assignment",
+                               json={"queue": "fresh produce", "assignee": "wang"},
+                               headers=support)  # fmt: skip
+    assert (assigned.json()["queue"], assigned.json()["assignee"]) == ("fresh produce", "wang")
+    listed = api.client.get("/v1/cases?queue=fresh produce", headers=support).json()
+    assert [c["id"] for c in listed] == [case_id]
+    events = api.client.get(f"/v1/cases/{case_id}/history", headers=support).json()
+    assert [e["kind"] for e in events] == ["opened", "state", "assigned"]
+    assert events[0]["actor"] == "till 1"
+
+
+def test_a_case_naming_what_does_not_exist_is_refused_with_its_code(api: Api) -> None:
+    _set_up(api)
+    case = {"channel": "hotline", "store_code": "S001", "category": "freshness",
+            "severity": "high", "description": "x"}  # fmt: skip
+    for change, code in (
+        ({"store_code": "S404"}, "unknown_store"), ({"receipt_id": 9999}, "receipt_not_found"),
+        ({"sku": "NOPE"}, "unknown_sku"), ({"category": "weather"}, "invalid_input"),
+    ):  # fmt: skip
+        refused = api.client.post("/v1/cases", json=case | change, headers=api.as_("support"))
+        assert refused.json()["code"] == code, refused.text
+    missing = api.client.get("/v1/cases/777", headers=api.as_("support"))
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "case_not_found"
+
+
+def test_service_levels_need_the_chains_business_hours(api: Api) -> None:
+    policy = {"category": "other", "severity": "low", "first_response_minutes": 60,
+              "resolution_minutes": 120}  # fmt: skip
+    refused = api.client.put("/v1/sla-policies", json=policy, headers=api.as_("admin"))
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "no_business_hours"
