@@ -11,8 +11,11 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from regulars.audit.service import record
+from regulars.cases.models import CaseCategory, CaseChannel, Severity
+from regulars.cases.service import NewCase, open_case
 from regulars.checkout.models import CommittedSale
 from regulars.cli import app
+from regulars.clock import utc_now
 from regulars.config import get_settings
 from regulars.db import make_engine, make_sessionmaker, upgrade_database
 from regulars.points.models import PointLot
@@ -363,3 +366,40 @@ def test_a_campaign_is_defined_sent_delivered_and_measured_from_the_command_line
     assert results.exit_code == 0, results.output
     assert "conversion:" in results.output
     assert "smallest lift these groups can show" in results.output
+
+
+def test_business_hours_service_levels_and_the_case_queue_from_the_command_line(
+    configured: str, tmp_path: Path
+) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    stores = tmp_path / "stores.csv"
+    stores.write_text("code,name,region,channel,timezone\nS001,Central,East,store,Asia/Shanghai\n")
+    assert runner.invoke(app, ["import", "stores", str(stores)]).exit_code == 0
+    wrong = runner.invoke(app, ["cases", "hours", "weekdays 9-18"])
+    assert wrong.exit_code == 1
+    assert "'mon-fri 09:00-18:00'" in wrong.output
+    hours = runner.invoke(app, ["cases", "hours", "mon-fri 09:00-18:00", "sat 10:00-16:00"])
+    assert hours.exit_code == 0, hours.output
+    assert "6 open days a week" in hours.output
+    assert (
+        runner.invoke(app, ["cases", "closed-day", "2027-02-06", "Spring Festival"]).exit_code == 0
+    )
+    policy = runner.invoke(
+        app, ["cases", "policy", "freshness", "high", "--first-response", "120",
+              "--resolution", "480"],
+    )  # fmt: skip
+    assert policy.exit_code == 0, policy.output
+    with make_sessionmaker(make_engine(configured))() as session:
+        case = NewCase(channel=CaseChannel.HOTLINE, store_code="S001",
+                       category=CaseCategory.FRESHNESS, severity=Severity.HIGH,
+                       description="sour milk")  # fmt: skip
+        opened = open_case(session, case=case, now=utc_now() - timedelta(days=10), actor="t")
+        session.commit()
+    listed = runner.invoke(app, ["cases", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert f"{opened.id}" in listed.output
+    assert "!due" in listed.output  # ten days old, never answered: late
+    checked = runner.invoke(app, ["cases", "check"])
+    assert "0 warnings, 2 breaches" in checked.output
+    again = runner.invoke(app, ["cases", "check"])
+    assert "0 warnings, 0 breaches" in again.output

@@ -45,6 +45,11 @@ FEATURES = {
         "Journeys that start by themselves: welcome, birthday, points expiring, win-back.",
     ),
     "holidays": ("regulars.journeys.cli", "holidays_app", "The chain's calendar of holidays."),
+    "cases": (
+        "regulars.cases.cli",
+        "app",
+        "Complaints: business hours, service levels, the case queue and its check.",
+    ),
     "outbox": ("regulars.campaigns.cli", "outbox_app", "Deliver the messages that are due."),
     "keys": ("regulars.access.cli", "keys_app", "API keys for tills, staff and analysts."),
     "audit": ("regulars.access.cli", "audit_app", "The audit log."),

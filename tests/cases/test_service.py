@@ -7,19 +7,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.orm import Session
 
+from regulars.cases.hours import NoBusinessHours, add_closed_day, set_opening_hours
+from regulars.cases.levels import Check, check_service_levels, set_policy, sla_standing
 from regulars.cases.models import CaseCategory, CaseChannel, Severity
 from regulars.cases.rules import CaseState, StateChangeNotAllowed
-from regulars.cases.service import (
-    NewCase,
-    NoBusinessHours,
-    add_closed_day,
-    history,
-    move_case,
-    open_case,
-    set_opening_hours,
-    set_policy,
-    sla_standing,
-)
+from regulars.cases.service import NewCase, history, move_case, open_case
 from regulars.errors import InvalidInput, RegularsError
 from regulars.privacy.service import erase_member, export_member
 from tests.factories import make_member, make_product, make_program, make_store
@@ -152,3 +144,23 @@ def test_a_members_cases_are_exported_and_their_words_go_with_an_erasure(desk: S
     assert case.description == "erased"
     assert all(event.note == "" for event in history(desk, case_id=case.id))
     assert case.category is CaseCategory.FRESHNESS  # what the analyses count stays
+
+
+def test_the_check_warns_before_a_breach_and_escalates_after_each_once(desk: Session) -> None:
+    case = open_case(desk, case=complaint(), now=FRIDAY_FIVE, actor="hotline")
+    # First response due Monday 10:00 (Friday 17-18, then Monday from 9); a warning when a
+    # fifth of its two hours is left.
+    assert check_service_levels(desk, now=at(12, 9)) == Check(warned=0, breached=0)
+    assert check_service_levels(desk, now=at(12, 9) + timedelta(minutes=40)) == Check(1, 0)
+    assert check_service_levels(desk, now=at(12, 9) + timedelta(minutes=50)) == Check(0, 0)
+    assert check_service_levels(desk, now=at(12, 11)) == Check(0, 1)
+    assert check_service_levels(desk, now=at(12, 12)) == Check(0, 0)
+    told = [(e.kind, e.note) for e in history(desk, case_id=case.id) if e.actor == "sla check"]
+    due = "2026-10-12 10:00"
+    assert told == [
+        ("warning", f"first response due at {due}"),
+        ("breach", f"first response was due at {due}"),
+    ]
+    move_case(desk, case_id=case.id, state=CaseState.WAITING_FOR_CUSTOMER, now=at(12, 12),
+              actor="agent")  # fmt: skip
+    assert check_service_levels(desk, now=at(20, 12)) == Check(0, 0)  # the clock is stopped

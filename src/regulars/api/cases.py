@@ -11,7 +11,7 @@ from regulars.access.models import Role
 from regulars.access.service import Principal
 from regulars.api.dependencies import MAX_ID, Cursor, DbSession, allow, own_store
 from regulars.api.unit_of_work import PERSONAL, routes
-from regulars.cases import service
+from regulars.cases import hours, levels, service
 from regulars.cases.models import Case
 from regulars.cases.rules import CaseState
 from regulars.cases.schemas import (
@@ -39,16 +39,14 @@ CaseId = Annotated[int, Path(ge=1, le=MAX_ID, description="The case's id.")]
 
 def _out(session: DbSession, case: Case) -> CaseOut:
     now = utc_now()
-    found = service.standing_or_none(session, case_id=case.id, now=now)
-    levels = None
+    found = levels.standing_or_none(session, case_id=case.id, now=now)
+    standing = None
     if found is not None:
-        levels = Standing(
-            first_response=Clock(
-                **asdict(found.first_response), late=found.first_response.late(now)
-            ),
-            resolution=Clock(**asdict(found.resolution), late=found.resolution.late(now)),
+        clocks = {"first_response": found.first_response, "resolution": found.resolution}
+        standing = Standing(
+            **{name: Clock(**asdict(c), late=c.late(now)) for name, c in clocks.items()}
         )
-    return CaseOut.model_validate(case).model_copy(update={"service_levels": levels})
+    return CaseOut.model_validate(case).model_copy(update={"service_levels": standing})
 
 
 @router.post("/cases", status_code=status.HTTP_201_CREATED)
@@ -114,13 +112,13 @@ def assign(case_id: CaseId, data: AssignmentIn, session: DbSession, caller: Agen
 @router.get("/sla-policies")
 def policies(session: DbSession, caller: Readers) -> list[PolicyOut]:
     """The service levels by category and severity, in business hours."""
-    return [PolicyOut.model_validate(p) for p in service.list_policies(session)]
+    return [PolicyOut.model_validate(p) for p in levels.list_policies(session)]
 
 
 @router.put("/sla-policies")
 def set_policy(data: PolicyIn, session: DbSession, caller: Admins) -> PolicyOut:
     """Set a category's and severity's levels; open cases are held to them from now on."""
-    policy = service.set_policy(
+    policy = levels.set_policy(
         session, category=data.category, severity=data.severity,
         first_response=timedelta(minutes=data.first_response_minutes),
         resolution=timedelta(minutes=data.resolution_minutes), now=utc_now(),
@@ -131,13 +129,13 @@ def set_policy(data: PolicyIn, session: DbSession, caller: Admins) -> PolicyOut:
 @router.put("/opening-hours", status_code=status.HTTP_204_NO_CONTENT)
 def set_hours(data: HoursIn, session: DbSession, caller: Admins) -> Response:
     """A store's business hours (or the chain's), replacing what was there."""
-    hours = {day: (h.opens, h.closes) for day, h in data.hours.items()}
-    service.set_opening_hours(session, store_code=data.store_code, hours=hours)
+    opening = {day: (h.opens, h.closes) for day, h in data.hours.items()}
+    hours.set_opening_hours(session, store_code=data.store_code, hours=opening)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/closed-days", status_code=status.HTTP_204_NO_CONTENT)
 def closed_day(data: ClosedDayIn, session: DbSession, caller: Admins) -> Response:
     """A public holiday the store (or every store) is closed: the clock does not run."""
-    service.add_closed_day(session, store_code=data.store_code, day=data.day, name=data.name)
+    hours.add_closed_day(session, store_code=data.store_code, day=data.day, name=data.name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

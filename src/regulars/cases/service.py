@@ -1,30 +1,26 @@
 """Use cases of cases: open one from any channel, move it through the workflow, assign it,
-and tell where it stands against its service levels; the business hours and the policies
-those levels are counted in."""
+and read it with its history."""
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regulars.cases import rules
+from regulars.cases.hours import business_hours, find_store
 from regulars.cases.models import (
     Case,
     CaseCategory,
     CaseChannel,
     CaseEvent,
-    ClosedDay,
-    OpeningHours,
     Severity,
-    SlaPolicy,
 )
-from regulars.cases.rules import BusinessHours, CaseState, Interval
-from regulars.catalog.models import Product, Store
-from regulars.catalog.service import ProductNotFound, StoreNotFound
+from regulars.cases.rules import CaseState
+from regulars.catalog.models import Product
+from regulars.catalog.service import ProductNotFound
 from regulars.errors import InvalidInput, NotFound
 from regulars.members.service import get_member
 from regulars.sales.models import Receipt
@@ -33,112 +29,6 @@ from regulars.sales.service import ReceiptNotFound
 
 class CaseNotFound(NotFound):
     code = "case_not_found"
-
-
-class NoBusinessHours(InvalidInput):
-    code = "no_business_hours"
-
-
-class NoPolicy(InvalidInput):
-    code = "no_sla_policy"
-
-
-def _store(session: Session, code: str | None) -> Store | None:
-    if code is None:
-        return None
-    store = session.scalars(select(Store).where(Store.code == code)).first()
-    if store is None:
-        raise StoreNotFound(f"no store {code!r}", field="store_code")
-    return store
-
-
-def set_opening_hours(
-    session: Session, *, store_code: str | None, hours: Mapping[int, tuple[time, time]]
-) -> None:
-    """A store's hours (or the chain's, without a store), replacing what was there."""
-    store = _store(session, store_code)
-    BusinessHours(ZoneInfo("UTC"), hours)  # refuses hours that cannot be
-    store_id = store.id if store else None
-    session.execute(delete(OpeningHours).where(_owned_by(store_id)))
-    session.add_all(
-        OpeningHours(store_id=store_id, weekday=day, opens=opens, closes=closes)
-        for day, (opens, closes) in sorted(hours.items())
-    )
-    session.flush()
-
-
-def _owned_by(store_id: int | None) -> ColumnElement[bool]:
-    """The chain's rows, or one store's."""
-    if store_id is None:
-        return OpeningHours.store_id.is_(None)
-    return OpeningHours.store_id == store_id
-
-
-def add_closed_day(session: Session, *, store_code: str | None, day: date, name: str) -> None:
-    store = _store(session, store_code)
-    session.add(ClosedDay(store_id=store.id if store else None, day=day, name=name.strip()))
-    session.flush()
-
-
-def business_hours(session: Session, *, store_id: int) -> BusinessHours:
-    """The store's own hours, else the chain's; the chain's closed days and its own."""
-    store = session.get_one(Store, store_id)
-    rows = session.scalars(select(OpeningHours).where(_owned_by(store_id))).all()
-    if not rows:
-        rows = session.scalars(select(OpeningHours).where(_owned_by(None))).all()
-    if not rows:
-        raise NoBusinessHours(
-            f"neither store {store.code} nor the chain has business hours to count service "
-            "levels in: set them first",
-            field="store_code",
-        )
-    closed = session.scalars(
-        select(ClosedDay.day).where((ClosedDay.store_id == store_id) | ClosedDay.store_id.is_(None))
-    )
-    return BusinessHours(
-        ZoneInfo(store.timezone),
-        {row.weekday: (row.opens, row.closes) for row in rows},
-        frozenset(closed),
-    )
-
-
-def set_policy(
-    session: Session,
-    *,
-    category: CaseCategory,
-    severity: Severity,
-    first_response: timedelta,
-    resolution: timedelta,
-    now: datetime,
-) -> SlaPolicy:
-    """The service levels of a category and severity, in business hours; open cases are
-    held to the new ones from now on."""
-    if not timedelta(0) < first_response <= resolution:
-        raise InvalidInput(
-            "the first response comes after some time, and before the resolution",
-            field="first_response_minutes",
-        )
-    if session.scalar(select(OpeningHours.id).where(_owned_by(None))) is None:
-        raise NoBusinessHours(
-            "a service level is counted in business hours: set the chain's first",
-            field="hours",
-        )
-    policy = session.scalars(
-        select(SlaPolicy).where(SlaPolicy.category == category, SlaPolicy.severity == severity)
-    ).first()
-    if policy is None:
-        policy = SlaPolicy(category=category, severity=severity)
-        session.add(policy)
-    policy.first_response_minutes = int(first_response.total_seconds() // 60)
-    policy.resolution_minutes = int(resolution.total_seconds() // 60)
-    policy.changed_at = now
-    session.flush()
-    return policy
-
-
-def list_policies(session: Session) -> list[SlaPolicy]:
-    query = select(SlaPolicy).order_by(SlaPolicy.category, SlaPolicy.severity)
-    return list(session.scalars(query))
 
 
 @dataclass(frozen=True)
@@ -156,7 +46,7 @@ class NewCase:
 
 def open_case(session: Session, *, case: NewCase, now: datetime, actor: str) -> Case:
     """A new case in its store's queue; what it names must exist."""
-    store = _store(session, case.store_code)
+    store = find_store(session, case.store_code)
     assert store is not None
     if not case.description.strip():
         raise InvalidInput("a case says what happened", field="description")
@@ -191,7 +81,7 @@ def open_case(session: Session, *, case: NewCase, now: datetime, actor: str) -> 
     )
     session.add(opened)
     session.flush()
-    _record(session, opened, now=now, actor=actor, kind="opened", to_state=CaseState.NEW)
+    record_event(session, opened, now=now, actor=actor, kind="opened", to_state=CaseState.NEW)
     return opened
 
 
@@ -219,8 +109,10 @@ def move_case(
     elif before in (CaseState.RESOLVED, CaseState.CLOSED):
         case.resolved_at = case.closed_at = None  # reopened
     case.state = state
-    _record(session, case, now=now, actor=actor, kind="state", from_state=before, to_state=state,
-            note=note)  # fmt: skip
+    record_event(
+        session, case, now=now, actor=actor, kind="state", from_state=before, to_state=state,
+        note=note,
+    )  # fmt: skip
     return case
 
 
@@ -238,11 +130,11 @@ def assign_case(
         case.queue = queue.strip() or case.queue
     case.assignee = (assignee or "").strip() or None
     note = f"queue {case.queue}, assignee {case.assignee or 'none'}"
-    _record(session, case, now=now, actor=actor, kind="assigned", note=note)
+    record_event(session, case, now=now, actor=actor, kind="assigned", note=note)
     return case
 
 
-def _record(
+def record_event(
     session: Session,
     case: Case,
     *,
@@ -263,67 +155,6 @@ def history(session: Session, *, case_id: int) -> list[CaseEvent]:
     return list(session.scalars(query))
 
 
-@dataclass(frozen=True)
-class Clock:
-    """One service level of a case: when it is due, whether it was met or is late."""
-
-    due: datetime
-    done_at: datetime | None
-    paused: bool  # waiting for the customer: the due time moves on with the wait
-
-    def late(self, now: datetime) -> bool:
-        return (self.done_at or now) > self.due
-
-
-@dataclass(frozen=True)
-class SlaStanding:
-    first_response: Clock
-    resolution: Clock
-
-
-def sla_standing(session: Session, *, case_id: int, now: datetime) -> SlaStanding:
-    """Where a case stands against the policy in force for its category and severity,
-    counted in its store's business hours, less its waits for the customer."""
-    case = get_case(session, case_id=case_id)
-    policy = session.scalars(
-        select(SlaPolicy).where(
-            SlaPolicy.category == case.category, SlaPolicy.severity == case.severity
-        )
-    ).first()
-    if policy is None:
-        raise NoPolicy(
-            f"no service level for {case.category} cases of {case.severity} severity",
-            field="category",
-        )
-    hours = business_hours(session, store_id=case.store_id)
-    waits = _waits(history(session, case_id=case_id), now)
-    waiting = case.state is CaseState.WAITING_FOR_CUSTOMER
-
-    def clock(minutes: int, done_at: datetime | None) -> Clock:
-        due = rules.deadline(hours, case.opened_at, timedelta(minutes=minutes), waits)
-        return Clock(due, done_at, waiting and done_at is None)
-
-    return SlaStanding(
-        clock(policy.first_response_minutes, case.first_response_at),
-        clock(policy.resolution_minutes, case.resolved_at),
-    )
-
-
-def _waits(events: Sequence[CaseEvent], now: datetime) -> list[Interval]:
-    """The spans the case waited for the customer; one still going ends now."""
-    spans: list[Interval] = []
-    started: datetime | None = None
-    for event in events:
-        if event.to_state is CaseState.WAITING_FOR_CUSTOMER:
-            started = event.at
-        elif event.from_state is CaseState.WAITING_FOR_CUSTOMER and started is not None:
-            spans.append((started, event.at))
-            started = None
-    if started is not None:
-        spans.append((started, now))
-    return spans
-
-
 def list_cases(
     session: Session,
     *,
@@ -342,11 +173,3 @@ def list_cases(
     if member_id is not None:
         query = query.where(Case.member_id == member_id)
     return list(session.scalars(query.order_by(Case.id).limit(limit)))
-
-
-def standing_or_none(session: Session, *, case_id: int, now: datetime) -> SlaStanding | None:
-    """The case's standing, or None where no policy covers it."""
-    try:
-        return sla_standing(session, case_id=case_id, now=now)
-    except NoPolicy:
-        return None

@@ -64,6 +64,7 @@ DEFAULTS = (
     Entry("warehouse-sync", time(2, 0)),
     Entry("member-scores", time(3, 0)),
     Entry("marketing", time(0, 5), every="hour"),  # due campaigns and journeys' steps
+    Entry("sla-check", time(0, 10), every="hour"),  # cases close to or past their levels
 )
 
 

@@ -86,11 +86,19 @@ def _marketing(engine: Engine, settings: Settings, due: datetime) -> str:
     return "; ".join(said) or "nothing due"
 
 
+def _sla_check(engine: Engine, settings: Settings, due: datetime) -> str:
+    from regulars.cases.levels import check_service_levels
+
+    done = run_in_transaction(make_sessionmaker(engine), partial(check_service_levels, now=due))
+    return f"{done.warned:,} warnings, {done.breached:,} breaches"
+
+
 TASKS: dict[str, Task] = {
     **{str(job): _loyalty_job(job) for job in Job},
     "warehouse-sync": _warehouse_sync,
     "member-scores": _member_scores,
     "marketing": _marketing,
+    "sla-check": _sla_check,
 }
 
 
