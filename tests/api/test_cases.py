@@ -71,3 +71,32 @@ def test_service_levels_need_the_chains_business_hours(api: Api) -> None:
     refused = api.client.put("/v1/sla-policies", json=policy, headers=api.as_("admin"))
     assert refused.status_code == 422
     assert refused.json()["code"] == "no_business_hours"
+
+
+def test_goodwill_goes_through_the_loyalty_engine_within_the_agents_cap(api: Api) -> None:
+    _set_up(api)
+    case = {"channel": "hotline", "store_code": "S001", "category": "freshness",
+            "severity": "high", "description": "sour milk", "member_id": api.member_id}  # fmt: skip
+    case_id = api.client.post("/v1/cases", json=case, headers=api.as_("support")).json()["id"]
+    url = f"/v1/cases/{case_id}/goodwill"
+    too_much = api.client.post(url, json={"points": 501, "reason": "sorry"},
+                               headers=api.as_("support"))  # fmt: skip
+    assert too_much.status_code == 422
+    assert "0 to 500" in too_much.json()["detail"]
+    given = api.client.post(url, json={"points": 200, "coupon_template": "WELCOME10",
+                                       "reason": "sour milk, sorry"},
+                            headers=api.as_("support"))  # fmt: skip
+    assert given.status_code == 200, given.text
+    points = api.client.get(f"/v1/members/{api.member_id}/points/history",
+                            headers=api.as_("support")).json()  # fmt: skip
+    assert points[-1]["points"] == 200
+    assert points[-1]["reason"] == f"goodwill, case {case_id}: sour milk, sorry"
+    events = api.client.get(f"/v1/cases/{case_id}/history", headers=api.as_("support")).json()
+    assert events[-1]["kind"] == "goodwill"
+    assert events[-1]["actor"] == "agent 7"
+    code = events[-1]["note"].removeprefix("200 points, coupon ").split(":")[0]
+    coupons = api.client.get(f"/v1/members/{api.member_id}/coupons", headers=api.as_("support"))
+    assert code in [c["code"] for c in coupons.json()]
+    admin = api.client.post(url, json={"points": 5000, "reason": "a big mistake"},
+                            headers=api.as_("admin"))  # fmt: skip
+    assert admin.status_code == 200, admin.text

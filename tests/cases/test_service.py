@@ -11,8 +11,9 @@ from regulars.cases.hours import NoBusinessHours, add_closed_day, set_opening_ho
 from regulars.cases.levels import Check, check_service_levels, set_policy, sla_standing
 from regulars.cases.models import CaseCategory, CaseChannel, Severity
 from regulars.cases.rules import CaseState, StateChangeNotAllowed
-from regulars.cases.service import NewCase, history, move_case, open_case
+from regulars.cases.service import NewCase, give_goodwill, history, move_case, open_case
 from regulars.errors import InvalidInput, RegularsError
+from regulars.points.service import balance
 from regulars.privacy.service import erase_member, export_member
 from tests.factories import make_member, make_product, make_program, make_store
 
@@ -164,3 +165,20 @@ def test_the_check_warns_before_a_breach_and_escalates_after_each_once(desk: Ses
     move_case(desk, case_id=case.id, state=CaseState.WAITING_FOR_CUSTOMER, now=at(12, 12),
               actor="agent")  # fmt: skip
     assert check_service_levels(desk, now=at(20, 12)) == Check(0, 0)  # the clock is stopped
+
+
+def test_goodwill_needs_a_member_a_reason_and_stays_within_the_cap(desk: Session) -> None:
+    anonymous = open_case(desk, case=complaint(), now=FRIDAY_FIVE, actor="agent")
+    with pytest.raises(InvalidInput, match="this case has none"):
+        give_goodwill(desk, case_id=anonymous.id, points=100, coupon_template=None,
+                      reason="sorry", cap=500, now=FRIDAY_FIVE, actor="agent")  # fmt: skip
+    member = make_member(desk, "13800138000")
+    case = open_case(desk, case=complaint(member_id=member.id), now=FRIDAY_FIVE, actor="agent")
+    for points, reason, words in ((501, "sorry", "0 to 500"), (0, "sorry", "points, a coupon"),
+                                  (50, "", "say why")):  # fmt: skip
+        with pytest.raises(InvalidInput, match=words):
+            give_goodwill(desk, case_id=case.id, points=points, coupon_template=None,
+                          reason=reason, cap=500, now=FRIDAY_FIVE, actor="agent")  # fmt: skip
+    give_goodwill(desk, case_id=case.id, points=300, coupon_template=None, reason="sour milk",
+                  cap=500, now=FRIDAY_FIVE, actor="agent")  # fmt: skip
+    assert balance(desk, member_id=member.id, now=FRIDAY_FIVE).total == 300

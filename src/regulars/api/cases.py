@@ -21,6 +21,7 @@ from regulars.cases.schemas import (
     Clock,
     ClosedDayIn,
     EventOut,
+    GoodwillIn,
     HoursIn,
     MoveIn,
     PolicyIn,
@@ -28,6 +29,7 @@ from regulars.cases.schemas import (
     Standing,
 )
 from regulars.clock import utc_now
+from regulars.staff.service import ADJUSTMENT_CAP
 
 router = routes(prefix="/v1", tags=["cases", PERSONAL])
 Agents = Annotated[Principal, Depends(allow(Role.SUPPORT))]
@@ -104,6 +106,18 @@ def assign(case_id: CaseId, data: AssignmentIn, session: DbSession, caller: Agen
     """Put the case in a store's or department's queue, and with a person."""
     case = service.assign_case(
         session, case_id=case_id, queue=data.queue, assignee=data.assignee, now=utc_now(),
+        actor=caller.name,
+    )  # fmt: skip
+    return _out(session, case)
+
+
+@router.post("/cases/{case_id}/goodwill")
+def goodwill(case_id: CaseId, data: GoodwillIn, session: DbSession, caller: Agents) -> CaseOut:
+    """Make good to the case's member: points (an agent at most 500 at a time, an admin
+    100,000) and or a coupon, through the loyalty engine, kept on the case."""
+    case = service.give_goodwill(
+        session, case_id=case_id, points=data.points, coupon_template=data.coupon_template,
+        reason=data.reason, cap=ADJUSTMENT_CAP.get(caller.role, 0), now=utc_now(),
         actor=caller.name,
     )  # fmt: skip
     return _out(session, case)

@@ -95,6 +95,14 @@ class AssignmentIn(BaseModel):
     assignee: str | None = Field(default=None, max_length=64)
 
 
+class GoodwillIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    points: int = Field(default=0, ge=0, le=100_000)
+    coupon_template: str | None = Field(default=None, max_length=32)
+    reason: str = Field(min_length=3, max_length=200, examples=["sour milk: sorry"])
+
+
 class EventOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -21,8 +21,11 @@ from regulars.cases.models import (
 from regulars.cases.rules import CaseState
 from regulars.catalog.models import Product
 from regulars.catalog.service import ProductNotFound
+from regulars.coupons.service import issue_coupons
 from regulars.errors import InvalidInput, NotFound
 from regulars.members.service import get_member
+from regulars.points.service import adjust_points
+from regulars.program.service import active_program
 from regulars.sales.models import Receipt
 from regulars.sales.service import ReceiptNotFound
 
@@ -173,3 +176,44 @@ def list_cases(
     if member_id is not None:
         query = query.where(Case.member_id == member_id)
     return list(session.scalars(query.order_by(Case.id).limit(limit)))
+
+
+def give_goodwill(
+    session: Session,
+    *,
+    case_id: int,
+    points: int,
+    coupon_template: str | None,
+    reason: str,
+    cap: int,
+    now: datetime,
+    actor: str,
+) -> Case:
+    """Make good to the case's member through the loyalty engine: bonus points (at most
+    `cap`, the giver's role's) and or one coupon of a template, kept on the case."""
+    case = get_case(session, case_id=case_id)
+    if case.member_id is None:
+        raise InvalidInput("goodwill goes to a member: this case has none", field="case_id")
+    if points < 0 or points > cap:
+        raise InvalidInput(f"your role may give 0 to {cap} points at a time", field="points")
+    if not points and coupon_template is None:
+        raise InvalidInput("give points, a coupon or both", field="points")
+    if len(reason.strip()) < 3:
+        raise InvalidInput("say why, in at least 3 characters", field="reason")
+    given = []
+    if points:
+        adjust_points(
+            session, member_id=case.member_id, points=points, actor=actor, now=now,
+            reason=f"goodwill, case {case.id}: {reason.strip()}"[:200],
+            program=active_program(session)[1],
+        )  # fmt: skip
+        given.append(f"{points} points")
+    if coupon_template is not None:
+        [coupon] = issue_coupons(
+            session, template_code=coupon_template, member_ids=[case.member_id], now=now,
+            source=f"case:{case.id}",
+        )  # fmt: skip
+        given.append(f"coupon {coupon.code}")
+    record_event(session, case, now=now, actor=actor, kind="goodwill",
+                 note=f"{', '.join(given)}: {reason.strip()}")  # fmt: skip
+    return case

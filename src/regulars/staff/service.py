@@ -154,8 +154,9 @@ def set_language(session: Session, *, user: StaffUser, tag: str) -> None:
     user.language = tag
 
 
-# The most points one adjustment may move, either way, by role; larger ones need an admin.
-ADJUSTMENT_CAP = {StaffRole.SUPPORT: 500, StaffRole.ADMIN: 100_000}
+# The most points one adjustment may move, either way, by role (a console account's or an
+# API key's: the names are the same); larger ones need an admin.
+ADJUSTMENT_CAP: dict[str, int] = {StaffRole.SUPPORT: 500, StaffRole.ADMIN: 100_000}
 
 
 def check_adjustment(user: StaffUser, points: int) -> None:
