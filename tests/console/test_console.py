@@ -279,6 +279,7 @@ def pages(console: Console, member_id: int) -> Iterator[str]:
         "/console?days=7&channel=store",
         "/console/members",
         f"/console/members/{member_id}",
+        "/console/cases",
         "/console/segments",
         "/console/segments?start=2026-03-01&end=2026-05-01",
         "/console/audiences",
@@ -400,6 +401,7 @@ def test_each_role_reaches_exactly_the_pages_and_actions_its_routes_admit(consol
         "version_id": str(console.program_version),
         "number": "1",
         "name": "no such campaign",
+        "case_id": "1",
     }
     checked = 0
     for role in StaffRole:

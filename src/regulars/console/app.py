@@ -13,6 +13,7 @@ from regulars.console import (
     auth,
     calendar,
     campaigns,
+    cases,
     coupons,
     dashboard,
     journeys,
@@ -28,13 +29,14 @@ from regulars.errors import RegularsError
 from regulars.staff.models import StaffRole
 
 PAGES = (
-    auth, dashboard, members, segments, campaigns, journeys, calendar, program, coupons,
-    reports, users, optout,
+    auth, dashboard, members, cases, segments, campaigns, journeys, calendar, program,
+    coupons, reports, users, optout,
 )  # fmt: skip
 # The menu, in order; each entry is shown to the roles its page allows.
 MENU = (
     ("/console", "Dashboard"),
     ("/console/members", "Members"),
+    ("/console/cases", "Cases"),
     ("/console/segments", "Segments"),
     ("/console/audiences", "Audiences"),
     ("/console/campaigns", "Campaigns"),
