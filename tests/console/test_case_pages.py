@@ -80,6 +80,10 @@ def test_an_agent_works_a_case_from_the_queue(console: Console, spoken: list[Lan
         )
         chinese = agent.get(f"/console/cases/{mine}")
         assert "处理中" in chinese.text
+        member = re.search(r'href="/console/members/(\d+)"', chinese.text)
+        assert member, chinese.text
+        three_sixty = agent.get(f"/console/members/{member.group(1)}").text
+        assert f'href="/console/cases/{mine}"' in three_sixty  # the member 360 lists it
     with console.database.sessions() as session:
         kinds = [e.kind for e in history(session, case_id=mine)]
     assert kinds == ["opened", "state", "goodwill"]

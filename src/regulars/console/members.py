@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from regulars.cases.service import list_cases
 from regulars.catalog.models import Product
 from regulars.clock import utc_now
 from regulars.console.core import Db, allow, audit_action, form_errors, once, render, validated
@@ -109,6 +110,7 @@ def _view(request: Request, session: Session, member_id: int, **extra: Any) -> R
         "coupons": wallet(session, member_id=member_id, now=now, view=WalletView.ALL)[:20],
         "templates": list_templates(session, limit=200),
         "referrals": referral_status(session, member_id=member_id),
+        "cases": list_cases(session, member_id=member_id, limit=20),
         "insight": insight,
         "drivers": drivers,
         "channels": list(ConsentChannel),
