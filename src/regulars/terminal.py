@@ -21,6 +21,8 @@ from rich.text import Text
 from regulars.errors import RegularsError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
@@ -57,6 +59,14 @@ def open_engine(*, require_migrated: bool = True) -> "Engine":
     if require_migrated:
         ensure_migrated(engine)
     return engine
+
+
+def as_of_or_now(text: str | None) -> "datetime":
+    """A command's --as-of, read in the chain's zone, or now when it is not given."""
+    from regulars.clock import moment_of, utc_now
+    from regulars.config import get_settings
+
+    return moment_of(text, get_settings().zone, field="as_of") if text else utc_now()
 
 
 def open_database(*, require_migrated: bool = True) -> "sessionmaker[Session]":

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from regulars.members.models import ConsentChannel
-from regulars.terminal import console, open_database, reports_errors
+from regulars.terminal import as_of_or_now, console, open_database, reports_errors
 
 if TYPE_CHECKING:
     from regulars.campaigns.service import Uplift
@@ -104,13 +104,11 @@ def results_command(
 ) -> None:
     """What the campaign earned: each group in the window, and the difference it made."""
     from regulars.campaigns.service import campaign_results
-    from regulars.clock import moment_of, utc_now
     from regulars.config import get_settings
 
-    settings = get_settings()
-    until = moment_of(as_of, settings.zone, field="as_of") if as_of else utc_now()
+    margin = get_settings().gross_margin
     with open_database()() as session:
-        found = campaign_results(session, name=name, now=until, gross_margin=settings.gross_margin)
+        found = campaign_results(session, name=name, now=as_of_or_now(as_of), gross_margin=margin)
     print_uplift(found, found.messages)
 
 

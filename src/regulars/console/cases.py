@@ -20,9 +20,9 @@ from regulars.cases.service import (
 )
 from regulars.catalog.models import Store
 from regulars.clock import utc_now
-from regulars.console.core import Db, NotAllowed, allow, audit_action, form_errors, once, render
+from regulars.console.core import Db, NotAllowed, allow, audit_action, once_or_again, render
 from regulars.coupons.service import list_templates
-from regulars.errors import InvalidInput, RegularsError
+from regulars.errors import InvalidInput
 from regulars.staff.models import StaffRole, StaffUser
 from regulars.staff.service import ADJUSTMENT_CAP
 
@@ -88,14 +88,10 @@ def _act(request: Request, session: Session, user: StaffUser, case_id: int, acti
         audit_action(request, session, user, f"{action} case {case_id}")
         return f"/console/cases/{case_id}"
 
-    try:
-        return once(request, session, user, done)
-    except RegularsError as refused:
-        if refused.status == 404:
-            raise
-        typed = {k: str(v) for k, v in request.state.form.items() if k != "csrf"}
-        errors = form_errors(request.state.t, refused)
+    def again(errors: dict[str, str], typed: dict[str, str]) -> Response:
         return _view(request, session, case_id, errors=errors, typed=typed, status=422)
+
+    return once_or_again(request, session, user, done, again)
 
 
 @router.post("/{case_id}/move")

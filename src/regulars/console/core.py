@@ -142,6 +142,25 @@ def once(
     return RedirectResponse(location, status_code=303)
 
 
+def once_or_again(
+    request: Request,
+    session: Session,
+    user: StaffUser,
+    done: Callable[[], str],
+    again: Callable[[dict[str, str], dict[str, str]], Response],
+) -> Response:
+    """A form's action done once (see `once`); refused, `again(errors, typed)` shows the page
+    again with the error beside its field and what was typed. A refusal naming nothing
+    that is not there (no such member, no such case) is the error page."""
+    try:
+        return once(request, session, user, done)
+    except RegularsError as refused:
+        if refused.field is None and refused.status == 404:
+            raise
+        typed = {k: str(v) for k, v in request.state.form.items() if k != "csrf"}
+        return again(form_errors(request.state.t, refused), typed)
+
+
 def _templates() -> jinja2.Environment:
     folder = files("regulars.console").joinpath("templates")
     environment = jinja2.Environment(

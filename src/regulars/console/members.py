@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from regulars.cases.service import list_cases
 from regulars.catalog.models import Product
 from regulars.clock import utc_now
-from regulars.console.core import Db, allow, audit_action, form_errors, once, render, validated
+from regulars.console.core import Db, allow, audit_action, once_or_again, render, validated
 from regulars.coupons.service import WalletView, issue_coupons, list_templates, wallet
 from regulars.db import write_back_log
-from regulars.errors import InvalidInput, RegularsError
+from regulars.errors import InvalidInput
 from regulars.insights.models import ModelRun
 from regulars.insights.service import NoInsights, churn_drivers, member_insight
 from regulars.members import rules
@@ -147,14 +147,10 @@ def _act(
         audit_action(request, session, user, action, member_id=member_id)
         return f"/console/members/{member_id}?said={said}"
 
-    try:
-        return once(request, session, user, done)
-    except RegularsError as refused:
-        if refused.field is None and refused.status == 404:
-            raise
-        typed = {k: str(v) for k, v in request.state.form.items() if k != "csrf"}
-        errors = form_errors(request.state.t, refused)
+    def again(errors: dict[str, str], typed: dict[str, str]) -> Response:
         return _view(request, session, member_id, errors=errors, typed=typed, status=422)
+
+    return once_or_again(request, session, user, done, again)
 
 
 @router.post("/{member_id}/reveal")

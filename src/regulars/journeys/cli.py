@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from regulars.journeys.service import plan_of
-from regulars.terminal import console, open_database, reports_errors
+from regulars.terminal import as_of_or_now, console, open_database, reports_errors
 
 app = typer.Typer()
 holidays_app = typer.Typer()
@@ -64,13 +64,12 @@ def run_command(
 ) -> None:
     """Let members in and take the steps that are due, for every active journey."""
     from regulars.campaigns.optout import Links
-    from regulars.clock import moment_of, utc_now
     from regulars.config import get_settings, secret_key
     from regulars.db import run_in_transaction
     from regulars.journeys.service import run_journeys
 
     settings = get_settings()
-    now = moment_of(as_of, settings.zone, field="as_of") if as_of else utc_now()
+    now = as_of_or_now(as_of)
     links = Links(settings.public_url, secret_key(settings))
     runs = run_in_transaction(
         open_database(),
@@ -119,14 +118,12 @@ def results_command(
 ) -> None:
     """What each step did, and the uplift against the control group."""
     from regulars.campaigns.cli import print_uplift
-    from regulars.clock import moment_of, utc_now
     from regulars.config import get_settings
     from regulars.journeys.service import journey_results
 
-    settings = get_settings()
-    until = moment_of(as_of, settings.zone, field="as_of") if as_of else utc_now()
+    margin = get_settings().gross_margin
     with open_database()() as session:
-        found = journey_results(session, name=name, now=until, gross_margin=settings.gross_margin)
+        found = journey_results(session, name=name, now=as_of_or_now(as_of), gross_margin=margin)
         steps = plan_of(found.journey).steps
     console.print(f"{found.entries:,} entries")
     for number, results in sorted(found.steps.items()):
