@@ -22,6 +22,7 @@ from regulars.sales import models as sales
 from regulars.scheduler import models as scheduler
 from regulars.staff import models as staff
 from regulars.stamps import models as stamps
+from regulars.surveys import models as surveys
 from regulars.tiers import models as tiers
 
 __all__ = [
@@ -47,5 +48,6 @@ __all__ = [
     "scheduler",
     "staff",
     "stamps",
+    "surveys",
     "tiers",
 ]

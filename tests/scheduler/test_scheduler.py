@@ -21,11 +21,16 @@ from regulars.db import run_in_transaction
 from regulars.errors import InvalidInput
 from regulars.members.models import ConsentChannel
 from regulars.members.service import record_consent
+from regulars.sales.rules import Limits
+from regulars.sales.schemas import ReceiptIn, ReceiptLineIn
+from regulars.sales.service import record_receipt
 from regulars.scheduler.models import JobRun
 from regulars.scheduler.schedule import DEFAULTS, Entry, load_schedule
 from regulars.scheduler.service import LEASE, run_due
+from regulars.surveys.models import SurveyTrigger
+from regulars.surveys.service import SurveyDraft, create_survey
 from tests.conftest import Database
-from tests.factories import NOW, make_member, make_program
+from tests.factories import NOW, make_member, make_product, make_program, make_store
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LOYALTY = tuple(entry for entry in DEFAULTS if entry.job in {"mature-points", "expire-points"})
@@ -138,7 +143,7 @@ def test_a_dead_holder_is_taken_over_after_its_lease_and_failures_are_logged(
     assert [(o.job, o.status) for o in taken] == [("expire-points", "done")]
 
 
-def test_the_hourly_marketing_job_sends_due_campaigns_and_unschedules_a_refused_one(
+def test_the_hourly_marketing_job_sends_due_campaigns_invitations_and_unschedules_a_refused_one(
     database: Database, tmp_path: Path
 ) -> None:
     def setup(session: Session) -> None:
@@ -159,6 +164,18 @@ def test_the_hourly_marketing_job_sends_due_campaigns_and_unschedules_a_refused_
                 scheduled_for=NOW + timedelta(hours=hours),
             )  # fmt: skip
             create_campaign(session, draft=draft, now=NOW, actor="t")
+        survey = SurveyDraft(
+            code="visit", title="满意度", title_en="Your visit", questions=["nps"],
+            trigger=SurveyTrigger.PURCHASE, sample_percent=100,
+        )  # fmt: skip
+        create_survey(session, draft=survey, now=NOW)
+        make_store(session, "S001")
+        make_product(session, sku="RICE", price="30.00")
+        bought = ReceiptIn(
+            store_code="S001", pos_receipt_no="1", member_card=member.card_number, sold_at=NOW,
+            lines=[ReceiptLineIn(sku="RICE", quantity=Decimal(1), unit_price=Decimal(30))],
+        )  # fmt: skip
+        record_receipt(session, receipt=bought, now=NOW, limits=Limits())
 
     run_in_transaction(database.sessions, setup)
     hourly = (Entry("marketing", time(0, 5), every="hour"),)
@@ -167,6 +184,7 @@ def test_the_hourly_marketing_job_sends_due_campaigns_and_unschedules_a_refused_
     assert outcome.status == "done", outcome.report
     assert "campaign soon: 1 messages" in outcome.report
     assert "campaign push not sent: nobody in audience 'all'" in outcome.report
+    assert "survey visit: 1 invited" in outcome.report
     with database.sessions() as session:
         status = {c.name: (c.status, c.scheduled_for) for c in session.scalars(select(Campaign))}
         assert status["soon"][0] is CampaignStatus.SENT

@@ -2,9 +2,6 @@
 Either withdraws their consent to that channel through the members service, and the outbox
 reads consent again before every send."""
 
-import base64
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,6 +10,7 @@ from sqlalchemy.orm import Session
 from regulars.errors import InvalidInput, RegularsError
 from regulars.members.models import ConsentChannel
 from regulars.members.service import MemberNotFound, find_member, get_member, record_consent
+from regulars.signing import sign, unsign
 
 STOP_WORDS = {"stop", "unsubscribe", "td", "退订", "取消"}  # what a reply may say, any case
 
@@ -22,27 +20,16 @@ class BadUnsubscribeLink(RegularsError):
     status = 404
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
 def unsubscribe_token(secret: bytes, member_id: int, channel: ConsentChannel) -> str:
     """The part of a member's unsubscribe link that says who and which channel, signed."""
-    body = _b64(f"{member_id}:{channel}".encode())
-    return f"{body}.{_b64(hmac.new(secret, body.encode(), hashlib.sha256).digest()[:16])}"
+    return sign(secret, f"{member_id}:{channel}")
 
 
 def read_token(secret: bytes, token: str) -> tuple[int, ConsentChannel]:
     try:
-        body, signature = token.split(".")
-        expected = _b64(hmac.new(secret, body.encode(), hashlib.sha256).digest()[:16])
-        if not hmac.compare_digest(expected, signature):
-            raise ValueError("signature")
-        member, channel = (
-            base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode().split(":")
-        )
+        member, channel = unsign(secret, token).split(":")
         return int(member), ConsentChannel(channel)
-    except (ValueError, UnicodeDecodeError):
+    except ValueError:
         raise BadUnsubscribeLink("this unsubscribe link is not valid") from None
 
 
@@ -75,10 +62,14 @@ def stop_reply(session: Session, *, phone: str, text: str, region: str, now: dat
 
 @dataclass(frozen=True)
 class Links:
-    """Where a member's unsubscribe link points: this server, as members reach it."""
+    """Where the links in a member's messages point: this server, as members reach it."""
 
     base_url: str
     secret: bytes
 
     def unsubscribe(self, member_id: int, channel: ConsentChannel) -> str:
         return f"{self.base_url.rstrip('/')}/u/{unsubscribe_token(self.secret, member_id, channel)}"
+
+    def survey(self, invitation_id: int) -> str:
+        """Where the member answers a survey without signing in."""
+        return f"{self.base_url.rstrip('/')}/s/{sign(self.secret, f'survey:{invitation_id}')}"

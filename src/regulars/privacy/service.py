@@ -22,6 +22,7 @@ from regulars.points.service import forfeit_points
 from regulars.referrals.models import ReferralReward
 from regulars.rewards.models import RewardOrder
 from regulars.sales.models import Receipt, Refund
+from regulars.surveys.models import SurveyResponse
 from regulars.tiers.models import TierChange
 
 ERASED = "erased"
@@ -151,6 +152,10 @@ def export_member(session: Session, *, member_id: int) -> dict[str, Any]:
             )
             for c in _rows(session, Case, Case.member_id, member_id)
         ],
+        "survey_answers": [
+            _plain(r, "survey_id", "answered_at", "nps", "csat", "effort", "overall", "comment")
+            for r in _rows(session, SurveyResponse, SurveyResponse.member_id, member_id)
+        ],
         "messages": [
             _plain(m, "channel", "marketing", "subject", "body", "status", "created_at", "sent_at")
             for m in _rows(session, OutboxMessage, OutboxMessage.member_id, member_id)
@@ -183,6 +188,9 @@ def erase_member(session: Session, *, member_id: int, now: datetime) -> None:
     cases = select(Case.id).where(Case.member_id == member_id)
     session.execute(update(Case).where(Case.member_id == member_id).values(description=ERASED))
     session.execute(update(CaseEvent).where(CaseEvent.case_id.in_(cases)).values(note=""))
+    session.execute(
+        update(SurveyResponse).where(SurveyResponse.member_id == member_id).values(comment="")
+    )
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.member_id == member_id)

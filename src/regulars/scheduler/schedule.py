@@ -63,7 +63,7 @@ DEFAULTS = (
     Entry("tier-review", time(0, 30)),
     Entry("warehouse-sync", time(2, 0)),
     Entry("member-scores", time(3, 0)),
-    Entry("marketing", time(0, 5), every="hour"),  # due campaigns and journeys' steps
+    Entry("marketing", time(0, 5), every="hour"),  # campaigns, journeys, survey invitations
     Entry("sla-check", time(0, 10), every="hour"),  # cases close to or past their levels
 )
 

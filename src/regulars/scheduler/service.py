@@ -57,11 +57,13 @@ def _member_scores(engine: Engine, settings: Settings, due: datetime) -> str:
 
 def _marketing(engine: Engine, settings: Settings, due: datetime) -> str:
     """Campaigns whose time has come, each in a transaction of its own (one refused goes
-    back to the drafts), then every journey's entries and due steps."""
+    back to the drafts), then every journey's entries and due steps, then the survey
+    invitations due after purchases and closed cases."""
     from regulars.campaigns.optout import Links
     from regulars.campaigns.service import due_campaigns, send_campaign, unschedule_campaign
     from regulars.config import secret_key
     from regulars.journeys.service import run_journeys
+    from regulars.surveys.service import send_invitations
 
     sessions = make_sessionmaker(engine)
     links = Links(settings.public_url, secret_key(settings))
@@ -83,6 +85,10 @@ def _marketing(engine: Engine, settings: Settings, due: datetime) -> str:
             said.append(f"campaign {name} not sent: {reason}")
     runs = run_in_transaction(sessions, partial(run_journeys, now=due, weekly_cap=cap, links=links))
     said += [f"journey {r.journey}: {r.entered:,} entered" for r in runs]
+    invited = run_in_transaction(
+        sessions, partial(send_invitations, now=due, weekly_cap=cap, links=links)
+    )
+    said += [f"survey {code}: {n:,} invited" for code, n in invited.items()]
     return "; ".join(said) or "nothing due"
 
 
