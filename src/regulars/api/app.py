@@ -24,6 +24,7 @@ from regulars.api import (
     points,
     problems,
     program,
+    surveys,
     tiers,
 )
 from regulars.api.dependencies import RateLimiter
@@ -48,6 +49,7 @@ ROUTERS = (
     journeys,
     holidays,
     cases,
+    surveys,
     messages,
     gateway,
 )

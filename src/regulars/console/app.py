@@ -22,6 +22,7 @@ from regulars.console import (
     program,
     reports,
     segments,
+    survey_link,
     users,
 )
 from regulars.console.core import Allowed, LoginNeeded, NotAllowed, render, to_login
@@ -30,7 +31,7 @@ from regulars.staff.models import StaffRole
 
 PAGES = (
     auth, dashboard, members, cases, segments, campaigns, journeys, calendar, program,
-    coupons, reports, users, optout,
+    coupons, reports, users, optout, survey_link,
 )  # fmt: skip
 # The menu, in order; each entry is shown to the roles its page allows.
 MENU = (
