@@ -50,6 +50,11 @@ FEATURES = {
         "app",
         "Complaints: business hours, service levels, the case queue and its check.",
     ),
+    "surveys": (
+        "regulars.surveys.cli",
+        "app",
+        "Surveys: NPS, satisfaction and ratings; invitations and answers.",
+    ),
     "outbox": ("regulars.campaigns.cli", "outbox_app", "Deliver the messages that are due."),
     "keys": ("regulars.access.cli", "keys_app", "API keys for tills, staff and analysts."),
     "audit": ("regulars.access.cli", "audit_app", "The audit log."),

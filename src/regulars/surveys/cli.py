@@ -1,0 +1,118 @@
+"""`regulars surveys`: define surveys from a file, invite an audience, send the invitations
+that are due, and list the surveys with their answers so far."""
+
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from regulars.terminal import as_of_or_now, console, open_database, reports_errors
+
+if TYPE_CHECKING:
+    from regulars.campaigns.optout import Links
+
+app = typer.Typer()
+
+
+@app.command("create")
+@reports_errors
+def create_command(
+    file: Annotated[Path, typer.Argument(help="The survey in TOML.", exists=True)],
+) -> None:
+    """Define a survey from a file (code, titles, trigger, questions, points, sampling)."""
+    from pydantic import ValidationError
+
+    from regulars.clock import utc_now
+    from regulars.db import run_in_transaction
+    from regulars.errors import InvalidInput, problems_in_words
+    from regulars.surveys.schemas import SurveyIn
+    from regulars.surveys.service import SurveyDraft, create_survey
+
+    try:
+        data = SurveyIn.model_validate(tomllib.loads(file.read_text(encoding="utf-8")))
+    except tomllib.TOMLDecodeError as broken:
+        raise InvalidInput(f"{file.name} is not TOML: {broken}", field="file") from None
+    except ValidationError as invalid:
+        problems, first = problems_in_words(invalid.errors(), "survey")
+        raise InvalidInput(problems, field=first or None) from None
+    draft = SurveyDraft(**data.model_dump())
+    survey = run_in_transaction(
+        open_database(), lambda s: create_survey(s, draft=draft, now=utc_now())
+    )
+    console.print(f"survey {survey.code!r} ({survey.trigger}) is active")
+
+
+@app.command("list")
+@reports_errors
+def list_command() -> None:
+    """Every survey: its trigger, whether it invites, invitations and answers so far."""
+    from sqlalchemy import func, select
+
+    from regulars.surveys.models import SurveyInvitation, SurveyResponse
+    from regulars.surveys.service import list_surveys
+
+    table = Table("survey", "trigger", "active", "invited", "answered", "questions")
+    with open_database()() as session:
+        for survey in list_surveys(session):
+            counts = [
+                session.scalar(select(func.count()).where(model.survey_id == survey.id)) or 0
+                for model in (SurveyInvitation, SurveyResponse)
+            ]
+            table.add_row(
+                survey.code, survey.trigger, "yes" if survey.active else "paused",
+                *(f"{n:,}" for n in counts), survey.questions,
+            )  # fmt: skip
+    console.print(table)
+
+
+def _links_and_cap() -> tuple["Links", int]:
+    from regulars.campaigns.optout import Links
+    from regulars.config import get_settings, secret_key
+
+    settings = get_settings()
+    return Links(settings.public_url, secret_key(settings)), settings.marketing_per_week
+
+
+@app.command("invite")
+@reports_errors
+def invite_command(
+    code: Annotated[str, typer.Argument(help="The survey's code.")],
+    audience: Annotated[str, typer.Option(help="A saved audience's name.")],
+) -> None:
+    """Invite an audience's members (with consent, outside the survey's frequency cap)."""
+    from regulars.clock import utc_now
+    from regulars.db import run_in_transaction
+    from regulars.surveys.service import invite_audience
+
+    links, cap = _links_and_cap()
+    invited = run_in_transaction(
+        open_database(),
+        lambda s: invite_audience(
+            s, code=code, audience=audience, now=utc_now(), weekly_cap=cap, links=links
+        ),
+    )
+    console.print(f"{invited:,} members invited to {code!r}")
+
+
+@app.command("send")
+@reports_errors
+def send_command(
+    as_of: Annotated[
+        str | None, typer.Option(help="As of this moment (YYYY-MM-DD[THH:MM]); default now.")
+    ] = None,
+) -> None:
+    """The invitations due after purchases and closed cases (the hourly job does this)."""
+    from regulars.db import run_in_transaction
+    from regulars.surveys.service import send_invitations
+
+    links, cap = _links_and_cap()
+    now = as_of_or_now(as_of)
+    sent = run_in_transaction(
+        open_database(), lambda s: send_invitations(s, now=now, weekly_cap=cap, links=links)
+    )
+    for code, invited in sent.items():
+        console.print(f"{code}: {invited:,} invited")
+    if not sent:
+        console.print("no survey invites after purchases or cases")
