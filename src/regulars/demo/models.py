@@ -30,3 +30,13 @@ class DemoCampaignTruth(Base):
     uplift: Mapped[float] = mapped_column(
         Float, doc="what the campaign added to the share of its audience who bought in the window"
     )
+
+
+class DemoDriverTruth(Base):
+    """How much each attribute's rating moved a demo member's overall satisfaction: the
+    ranking the drivers analysis must recover."""
+
+    __tablename__ = "demo_driver_truth"
+
+    attribute: Mapped[str] = mapped_column(String(30), primary_key=True)
+    weight: Mapped[float] = mapped_column(Float)

@@ -31,6 +31,7 @@ from regulars.demo import till
 from regulars.demo.generator import PAYMENTS, ZONE, DemoChain, as_utc_datetime
 from regulars.demo.marketing import SENT_BEFORE_THE_END, WINDOW, write_marketing
 from regulars.demo.models import DemoMemberTruth
+from regulars.demo.voice import write_voice
 from regulars.errors import RegularsError
 from regulars.members.models import ConsentChannel, Gender
 from regulars.members.rules import new_card_number
@@ -317,6 +318,14 @@ def write_database(
         sessions,
         partial(write_marketing, now=now, seed=seed, history_end=end, shopping=shopping),
     )
+    leaving = {
+        m: as_utc_datetime(at) for m, at in zip(member_ids, left, strict=True) if not np.isnat(at)
+    }
+    spend = dict(zip(member_ids, chain.members.spend_level.tolist(), strict=True))
+    voice = run_in_transaction(
+        sessions,
+        partial(write_voice, now=now, seed=seed, history_end=end, leaving=leaving, spend=spend),
+    )
     return {
         "stores": len(chain.stores.code),
         "products": len(chain.products.sku),
@@ -327,6 +336,7 @@ def write_database(
         **run_in_transaction(sessions, till.loyalty_figures),
         "staff accounts": len(DEMO_STAFF),
         **marketing,
+        **voice,
     }
 
 
