@@ -83,6 +83,12 @@ _SNAPSHOTS: Final = {
                p.excluded_from_promotions, c.code AS category_code, c.parent_id
         FROM product p JOIN category c ON c.id = p.category_id""",
     "categories": "SELECT id AS category_id, code, level, parent_id FROM category",
+    # Scores only: the members' own words stay in the operational database.
+    "survey_answers": """
+        SELECT r.id AS response_id, s.code AS survey, r.member_id, r.store_id, r.case_id,
+               r.answered_at, r.nps, r.csat, r.effort, r.overall
+        FROM survey_response r JOIN survey s ON s.id = r.survey_id""",
+    "attribute_ratings": "SELECT response_id, attribute, score FROM attribute_rating",
 }
 
 
