@@ -1,16 +1,20 @@
 """Satisfaction on the demo chain: the drivers its answers were drawn from are found again,
 the scores by store are the ones the answers give, and promoters keep shopping."""
 
+import re
 import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from scipy.stats import spearmanr
+from typer.testing import CliRunner
 
 from regulars.analytics.rfm import rfm_table
 from regulars.analytics.satisfaction import NoSurveyAnswers, Satisfaction, satisfaction
 from regulars.analytics.warehouse import open_warehouse
+from regulars.cli import app
+from regulars.config import get_settings
 from tests.analytics.conftest import DEMO_UNTIL, DemoWarehouse
 
 AS_OF = DEMO_UNTIL - timedelta(days=1)
@@ -98,3 +102,21 @@ def test_scores_are_read_from_the_warehouse_only(demo_warehouse: DemoWarehouse) 
         .description
     )
     assert "comment" not in {c[0] for c in columns}
+
+
+def test_the_command_shows_the_drivers_beside_the_demo_truth(
+    demo_warehouse: DemoWarehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REGULARS_DATABASE_URL", demo_warehouse.database_url)
+    get_settings.cache_clear()
+    shown = CliRunner().invoke(
+        app,
+        ["surveys", "results", "--warehouse", str(demo_warehouse.folder),
+         "--as-of", str(AS_OF), "--against-demo-truth"],
+    )  # fmt: skip
+    get_settings.cache_clear()
+    assert shown.exit_code == 0, shown.output
+    found = re.search(r"Spearman with the demo's true drivers: ([\d.]+)", shown.output)
+    assert found is not None
+    assert float(found[1]) >= 0.9
+    assert "what drives overall" in shown.output

@@ -383,7 +383,7 @@ def report(
     lang: Annotated[str, typer.Option(help="The page's language: en or zh-CN.")] = "en",
 ) -> None:
     """One self-contained HTML page: KPIs, stores, segments, value, churn, whom to contact,
-    cohorts, types."""
+    cohorts, types, and what members say: satisfaction, its drivers and behaviour."""
     from regulars.analytics.report import render_report
     from regulars.i18n import language
 

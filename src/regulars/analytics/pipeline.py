@@ -24,6 +24,7 @@ from regulars.analytics.lifetime_value import (
     write_lifetime_value,
 )
 from regulars.analytics.rfm import RfmTable, SegmentSummary, rfm_table, segment_summary
+from regulars.analytics.satisfaction import Satisfaction, satisfaction
 from regulars.analytics.segments import PARQUET_NAME, SegmentationSummary, segment_members
 from regulars.analytics.transactions import last_purchase_day
 from regulars.errors import RegularsError
@@ -54,6 +55,7 @@ class Findings:
     retention: Retention
     kpis: ProgramKpis
     stores: list[StoreKpis]  # each store's sales KPIs, for its manager
+    satisfaction: Satisfaction | None  # None before the first survey answer
     skipped: dict[str, str]
 
 
@@ -65,7 +67,8 @@ def analyse(
     timezone: str = "UTC",
     step: Step | None = None,
 ) -> Findings:
-    """Run RFM, lifetime value, churn, shopper types, cohorts and KPIs on the warehouse.
+    """Run RFM, lifetime value, churn, shopper types, satisfaction, cohorts and KPIs on the
+    warehouse.
 
     Args:
         connection: from ``open_warehouse``.
@@ -101,6 +104,9 @@ def analyse(
         "shopper types",
         lambda: segment_members(connection, as_of=day, folder=folder / "types"),
     )
+    satisfaction_found = attempt(
+        "satisfaction", lambda: satisfaction(connection, as_of=day, rfm=scored)
+    )
     tell("cohorts and KPIs")
     cohorts = retention(connection, until=day)
     end = day + timedelta(days=1)
@@ -118,6 +124,7 @@ def analyse(
         retention=cohorts,
         kpis=kpis,
         stores=stores,
+        satisfaction=satisfaction_found,
         skipped=skipped,
     )
 

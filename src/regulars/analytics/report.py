@@ -7,7 +7,7 @@ every word on it goes through the language's catalogue, numbers through its loca
 """
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from importlib.resources import files
 from pathlib import Path
 
@@ -25,24 +25,14 @@ from regulars.analytics.churn import ChurnSummary
 from regulars.analytics.cohorts import Retention
 from regulars.analytics.kpis import EARLIER, Kpi, ProgramKpis, StoreKpis, shown
 from regulars.analytics.lifetime_value import LifetimeValue
+from regulars.analytics.page import Section, words
 from regulars.analytics.pipeline import Findings
 from regulars.analytics.rfm import SegmentSummary
+from regulars.analytics.satisfaction_report import satisfaction_sections
 from regulars.analytics.segments import SegmentationSummary
 from regulars.i18n import LANGUAGES, Language, language
 
 CONTACT_LIST = 20  # members on the "who to contact next" list
-
-
-@dataclass(frozen=True)
-class Section:
-    title: str
-    body: str  # HTML: a chart or a table
-    finding: str
-
-
-def words(t: Language, code: str) -> str:
-    """A code name as a label people read: price_sensitive is "Price sensitive"."""
-    return t(code.replace("_", " ").capitalize())
 
 
 def traits(t: Language, description: str) -> str:
@@ -389,6 +379,11 @@ def sections(findings: Findings, t: Language) -> list[Section]:
         _types_section(t, types)
         if types
         else _skipped(t, "Shopper types and clusters", skipped["shopper types"]),
+        *(
+            satisfaction_sections(t, findings.satisfaction)
+            if findings.satisfaction
+            else [_skipped(t, "Satisfaction and NPS", skipped["satisfaction"])]
+        ),
     ]
 
 

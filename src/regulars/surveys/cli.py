@@ -11,6 +11,7 @@ from rich.table import Table
 from regulars.terminal import as_of_or_now, console, open_database, reports_errors
 
 if TYPE_CHECKING:
+    from regulars.analytics.drivers import Estimate
     from regulars.campaigns.optout import Links
 
 app = typer.Typer()
@@ -116,3 +117,83 @@ def send_command(
         console.print(f"{code}: {invited:,} invited")
     if not sent:
         console.print("no survey invites after purchases or cases")
+
+
+@app.command("results")
+@reports_errors
+def results_command(
+    as_of: Annotated[
+        str | None, typer.Option(help="Last day counted (YYYY-MM-DD); default the last sale.")
+    ] = None,
+    warehouse: Annotated[
+        Path | None, typer.Option(help="The warehouse folder (default: the configured one).")
+    ] = None,
+    against_demo_truth: Annotated[
+        bool, typer.Option(help="On a demo database: compare the drivers with the true ones.")
+    ] = False,
+) -> None:
+    """NPS and CSAT with intervals by store, region, tier and month; what drives them; how
+    promoters and detractors shopped afterwards (from the warehouse: sync it first)."""
+    from scipy.stats import spearmanr
+    from sqlalchemy import select
+
+    from regulars.analytics.options import parse_optional_day
+    from regulars.analytics.rfm import rfm_table
+    from regulars.analytics.satisfaction import satisfaction
+    from regulars.analytics.transactions import last_purchase_day
+    from regulars.analytics.warehouse import open_warehouse
+    from regulars.config import get_settings
+    from regulars.demo.models import DemoDriverTruth
+
+    connection = open_warehouse(warehouse or get_settings().warehouse_dir, materialise=True)
+    day = parse_optional_day(as_of, "as_of") or last_purchase_day(connection)
+    with console.status("weighing the answers"):
+        found = satisfaction(connection, as_of=day, rfm=rfm_table(connection, as_of=day))
+
+    def shown(e: "Estimate | None", scale: float = 1) -> str:
+        if e is None:
+            return ""
+        interval = ""
+        if e.low is not None and e.high is not None:
+            interval = f" [{e.low * scale:.1f}, {e.high * scale:.1f}]"
+        return f"{e.value * scale:.1f}{interval}"
+
+    scores = Table("by", "group", "NPS", "CSAT", "answers", title=f"{found.answers:,} answers")
+    scores.add_row("all", "", shown(found.nps, 100), shown(found.csat), str(found.answers))
+    for grouping, rows in found.by.items():
+        for g in rows:
+            n = g.nps.n if g.nps else 0
+            scores.add_row(grouping, g.label, shown(g.nps, 100), shown(g.csat), f"{n:,}")
+    console.print(scores)
+    if found.trend is not None:
+        t = found.trend
+        console.print(
+            f"NPS moves {t.per_month * 100:+.1f} points a month "
+            f"[{t.low * 100:.1f}, {t.high * 100:.1f}] over {t.months} months"
+        )
+    truth = {}
+    if against_demo_truth:
+        with open_database()() as session:
+            truth = {r.attribute: r.weight for r in session.scalars(select(DemoDriverTruth))}
+    for driver in found.drivers:
+        table = Table(
+            "attribute", "importance", "95% interval", "share", "quadrant",
+            title=f"what drives {driver.target} (R² {driver.r2:.2f}, {driver.answers:,} answers)",
+        )  # fmt: skip
+        quadrant = {row.name: row.quadrant.advice for row in driver.grid}
+        for row in driver.importance:
+            interval = f"{row.low:.3f} to {row.high:.3f}" if row.low is not None else ""
+            table.add_row(
+                row.name, f"{row.importance:.3f}", interval, f"{row.share:.0%}", quadrant[row.name]
+            )
+        console.print(table)
+        if truth and driver.target == "overall":
+            names = [row.name for row in driver.importance]
+            rho = spearmanr([r.importance for r in driver.importance], [truth[n] for n in names])
+            console.print(f"Spearman with the demo's true drivers: {rho.statistic:.3f}")
+    if found.behaviour is not None:
+        table = Table("group", "members", "spend after", "bought nothing",
+                      title=f"the {found.behaviour.horizon_days} days after answering")  # fmt: skip
+        for o in found.behaviour.outcomes:
+            table.add_row(o.group, f"{o.members:,}", shown(o.spend), shown(o.lapsed, 100) + " %")
+        console.print(table)
