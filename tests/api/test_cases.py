@@ -1,6 +1,10 @@
 """Cases over HTTP: an admin sets the hours and levels, a till or an agent opens a case, an
 agent moves it on; refusals say why."""
 
+import numpy as np
+
+from regulars.cases.categories import LEAST_LABELLED
+from regulars.demo.complaints import labelled_complaints
 from tests.api.conftest import Api
 
 WEEKDAYS = {str(day): {"opens": "09:00", "closes": "18:00"} for day in range(5)}
@@ -100,3 +104,31 @@ def test_goodwill_goes_through_the_loyalty_engine_within_the_agents_cap(api: Api
     admin = api.client.post(url, json={"points": 5000, "reason": "a big mistake"},
                             headers=api.as_("admin"))  # fmt: skip
     assert admin.status_code == 200, admin.text
+
+
+def test_a_case_without_a_category_is_suggested_one_once_enough_are_confirmed(api: Api) -> None:
+    _set_up(api)
+    till, agent = api.as_("pos"), api.as_("support")
+    case = {"channel": "app", "store_code": "S001", "severity": "low",
+            "description": "收银台只开了一个，排队等了二十分钟"}  # fmt: skip
+    early = api.client.post("/v1/cases", json=case, headers=till)
+    assert (early.status_code, early.json()["code"]) == (409, "no_category_model")
+    assert "choose it by hand" in early.json()["detail"]
+    rng = np.random.default_rng(5)
+    for text, category in labelled_complaints(LEAST_LABELLED + 20, rng):
+        filed = api.client.post(
+            "/v1/cases", json=case | {"description": text, "category": category}, headers=till
+        )
+        assert filed.json()["category_confirmed"] is True
+    asked = api.client.post(
+        "/v1/cases/category-suggestion", json={"description": case["description"]}, headers=till
+    )
+    assert asked.status_code == 200, asked.text
+    assert asked.json()["labelled_cases"] == LEAST_LABELLED + 20
+    opened = api.client.post("/v1/cases", json=case, headers=till).json()
+    assert (opened["category"], opened["category_confirmed"]) == (asked.json()["category"], False)
+    confirmed = api.client.post(
+        f"/v1/cases/{opened['id']}/category", json={"category": "checkout_wait"}, headers=agent
+    )
+    assert confirmed.json()["category_confirmed"] is True
+    assert confirmed.json()["category"] == "checkout_wait"

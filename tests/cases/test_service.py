@@ -2,7 +2,6 @@
 in the store's business hours, paused while waiting for the customer."""
 
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.orm import Session
@@ -15,11 +14,8 @@ from regulars.cases.service import NewCase, give_goodwill, history, move_case, o
 from regulars.errors import InvalidInput, RegularsError
 from regulars.points.service import balance
 from regulars.privacy.service import erase_member, export_member
-from tests.factories import make_member, make_product, make_program, make_store
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-FRIDAY_FIVE = datetime(2026, 10, 9, 17, tzinfo=SHANGHAI)  # an hour before closing
-WEEKDAYS = {d: (time(9), time(18)) for d in range(5)}
+from tests.cases.conftest import FRIDAY_FIVE, SHANGHAI, WEEKDAYS
+from tests.factories import make_member, make_store
 
 
 def at(day: int, hour: int) -> datetime:
@@ -33,19 +29,6 @@ def complaint(**changes: object) -> NewCase:
         "description": "The milk bought this morning was sour.",
     }  # fmt: skip
     return NewCase(**(values | changes))  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def desk(session: Session) -> Session:
-    make_program(session)
-    make_store(session, "S001")
-    make_product(session, sku="MILK", price="12.00", subcategory="DAIRY")
-    set_opening_hours(session, store_code=None, hours=WEEKDAYS)
-    set_policy(
-        session, category=CaseCategory.FRESHNESS, severity=Severity.HIGH,
-        first_response=timedelta(hours=2), resolution=timedelta(hours=8), now=FRIDAY_FIVE,
-    )  # fmt: skip
-    return session
 
 
 def test_a_case_moves_through_its_workflow_and_keeps_who_did_what(desk: Session) -> None:

@@ -11,13 +11,14 @@ from regulars.access.models import Role
 from regulars.access.service import Principal
 from regulars.api.dependencies import MAX_ID, Cursor, DbSession, allow, own_store
 from regulars.api.unit_of_work import PERSONAL, routes
-from regulars.cases import hours, levels, service
+from regulars.cases import categories, hours, levels, service
 from regulars.cases.models import Case
 from regulars.cases.rules import CaseState
 from regulars.cases.schemas import (
     AssignmentIn,
     CaseIn,
     CaseOut,
+    CategoryIn,
     Clock,
     ClosedDayIn,
     EventOut,
@@ -27,6 +28,8 @@ from regulars.cases.schemas import (
     PolicyIn,
     PolicyOut,
     Standing,
+    SuggestionIn,
+    SuggestionOut,
 )
 from regulars.clock import utc_now
 from regulars.staff.service import ADJUSTMENT_CAP
@@ -120,6 +123,23 @@ def goodwill(case_id: CaseId, data: GoodwillIn, session: DbSession, caller: Agen
         reason=data.reason, cap=ADJUSTMENT_CAP.get(caller.role, 0), now=utc_now(),
         actor=caller.name,
     )  # fmt: skip
+    return _out(session, case)
+
+
+@router.post("/cases/category-suggestion")
+def suggest(data: SuggestionIn, session: DbSession, caller: Openers) -> SuggestionOut:
+    """The category the confirmed cases suggest for a complaint's words, with the model's
+    accuracy on held-out cases (`no_category_model` while too few are confirmed)."""
+    advice = categories.suggest_category(session, text=data.description)
+    return SuggestionOut(**asdict(advice))
+
+
+@router.post("/cases/{case_id}/category")
+def confirm(case_id: CaseId, data: CategoryIn, session: DbSession, caller: Agents) -> CaseOut:
+    """Confirm the suggested category, or file the case under another."""
+    case = service.confirm_category(
+        session, case_id=case_id, category=data.category, now=utc_now(), actor=caller.name
+    )
     return _out(session, case)
 
 

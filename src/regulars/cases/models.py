@@ -4,7 +4,7 @@ the service-level clock counts."""
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, Time, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, Time, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from regulars.cases.rules import CaseState
@@ -54,6 +54,9 @@ class Case(Base):
     receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipt.id"))
     product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"))
     category: Mapped[CaseCategory] = mapped_column(TextEnum(CaseCategory))
+    category_confirmed: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true(), doc="false: suggested from the text"
+    )
     severity: Mapped[Severity] = mapped_column(TextEnum(Severity))
     description: Mapped[str] = mapped_column(Sealed(), doc="the customer's words: personal")
     attachments: Mapped[str] = mapped_column(Text, default="[]", doc="JSON: references")

@@ -28,7 +28,9 @@ class CaseIn(BaseModel):
 
     channel: CaseChannel
     store_code: str = Field(min_length=1, max_length=32, description="The store responsible.")
-    category: CaseCategory
+    category: CaseCategory | None = Field(
+        default=None, description="Left out: suggested from the description, to be confirmed."
+    )
     severity: Severity
     description: str = Field(min_length=1, max_length=5000)
     member_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
@@ -67,6 +69,7 @@ class CaseOut(BaseModel):
     member_id: int | None
     receipt_id: int | None
     category: CaseCategory
+    category_confirmed: bool
     severity: Severity
     description: str
     state: CaseState
@@ -151,3 +154,23 @@ class ClosedDayIn(BaseModel):
     store_code: str | None = None
     day: date
     name: str = Field(min_length=1, max_length=60)
+
+
+class SuggestionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: str = Field(min_length=1, max_length=5000, examples=["排队结账等了二十分钟"])
+
+
+class SuggestionOut(BaseModel):
+    category: CaseCategory
+    confidence: float = Field(description="The model's probability of this category.")
+    accuracy: float = Field(description="The model's accuracy on held-out confirmed cases.")
+    baseline_accuracy: float = Field(description="Always guessing the most common category.")
+    labelled_cases: int
+
+
+class CategoryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    category: CaseCategory

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regulars.cases import rules
+from regulars.cases.categories import suggest_category
 from regulars.cases.hours import business_hours, find_store
 from regulars.cases.models import (
     Case,
@@ -38,7 +39,7 @@ class CaseNotFound(NotFound):
 class NewCase:
     channel: CaseChannel
     store_code: str
-    category: CaseCategory
+    category: CaseCategory | None  # none: suggested from the description, to be confirmed
     severity: Severity
     description: str
     member_id: int | None = None
@@ -68,13 +69,17 @@ def open_case(session: Session, *, case: NewCase, now: datetime, actor: str) -> 
         if product_id is None:
             raise ProductNotFound(f"no product {case.sku!r}", field="sku")
     business_hours(session, store_id=store.id)  # the clock must be able to run
+    category = case.category
+    if category is None:
+        category = suggest_category(session, text=case.description).category
     opened = Case(
         channel=case.channel,
         member_id=case.member_id,
         store_id=store.id,
         receipt_id=case.receipt_id,
         product_id=product_id,
-        category=case.category,
+        category=category,
+        category_confirmed=case.category is not None,
         severity=case.severity,
         description=case.description.strip(),
         attachments=json.dumps(list(case.attachments)),
@@ -216,4 +221,16 @@ def give_goodwill(
         given.append(f"coupon {coupon.code}")
     record_event(session, case, now=now, actor=actor, kind="goodwill",
                  note=f"{', '.join(given)}: {reason.strip()}")  # fmt: skip
+    return case
+
+
+def confirm_category(
+    session: Session, *, case_id: int, category: CaseCategory, now: datetime, actor: str
+) -> Case:
+    """The agent's category for the case: the suggestion confirmed, or another one."""
+    case = get_case(session, case_id=case_id)
+    before = case.category
+    case.category, case.category_confirmed = category, True
+    note = f"category {category}" + ("" if before == category else f" (suggested {before})")
+    record_event(session, case, now=now, actor=actor, kind="category", note=note)
     return case
