@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     smtp_sender: str = "loyalty@localhost"
     gateway_url: str | None = None  # SMS, app push and WeChat through the chain's gateway
     gateway_secret: str | None = None  # shared with the gateway, signs each request
+    # The service desk's mailbox: told of every service-level warning and breach of a case.
+    escalation_email: str | None = None
 
     @property
     def receipt_limits(self) -> Limits:

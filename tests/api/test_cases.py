@@ -132,3 +132,21 @@ def test_a_case_without_a_category_is_suggested_one_once_enough_are_confirmed(ap
     )
     assert confirmed.json()["category_confirmed"] is True
     assert confirmed.json()["category"] == "checkout_wait"
+
+
+def test_complaint_figures_count_what_was_opened_and_want_a_time_zone(api: Api) -> None:
+    _set_up(api)
+    case = {"channel": "hotline", "store_code": "S001", "category": "freshness",
+            "severity": "high", "description": "鸡蛋有裂缝"}  # fmt: skip
+    for _ in range(2):
+        assert api.client.post("/v1/cases", json=case, headers=api.as_("pos")).status_code == 201
+    span = {"since": "2020-01-01T00:00:00+08:00", "until": "2100-01-01T00:00:00+08:00"}
+    found = api.client.get("/v1/cases/figures", params=span, headers=api.as_("analyst"))
+    assert found.status_code == 200, found.text
+    assert found.json()["cases"] == 2
+    assert found.json()["top_categories"][0]["category"] == "freshness"
+    naive = api.client.get(
+        "/v1/cases/figures", params={**span, "since": "2020-01-01T00:00:00"},
+        headers=api.as_("analyst"),
+    )  # fmt: skip
+    assert (naive.status_code, naive.json()["code"]) == (422, "invalid_input")

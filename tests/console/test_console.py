@@ -402,6 +402,7 @@ def test_each_role_reaches_exactly_the_pages_and_actions_its_routes_admit(consol
         "number": "1",
         "name": "no such campaign",
         "case_id": "1",
+        "code": "no-such-survey",
     }
     checked = 0
     for role in StaffRole:

@@ -1,7 +1,7 @@
 """Journeys: who each trigger lets in, once per occasion; what the steps do; the results."""
 
 import threading
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,6 +10,10 @@ from sqlalchemy.orm import Session
 
 from regulars.audit.models import AuditEntry
 from regulars.campaigns.models import Group, OutboxMessage
+from regulars.cases.hours import set_opening_hours
+from regulars.cases.models import CaseCategory, CaseChannel, Severity
+from regulars.cases.rules import CaseState
+from regulars.cases.service import NewCase, move_case, open_case
 from regulars.checkout.schemas import CartLine, SaleIn
 from regulars.checkout.service import commit_sale
 from regulars.coupons.models import Coupon, CouponKind
@@ -308,3 +312,33 @@ def test_two_runs_at_once_let_each_member_in_once_and_give_once(database: Databa
             select(PointEntry.points).where(PointEntry.kind == EntryKind.BONUS)
         )
         assert sorted(bonuses) == [50, 50, 50]
+
+
+def test_a_closed_complaint_starts_its_follow_up_once_per_case(session: Session) -> None:
+    shop(session)
+    complainant = member(session, 0)
+    set_opening_hours(session, store_code=None, hours={d: (time(0), time(0)) for d in range(7)})
+    journey(
+        session,
+        'name = "sorry"\ntrigger = "case_closed"\ncontrol_share = 0\n'
+        '[[steps]]\ndo = "send"\nchannel = "sms"\nbody = "about case {case} ({category})"\n',
+    )
+    cases = []
+    for n in range(2):
+        case = open_case(
+            session,
+            case=NewCase(
+                channel=CaseChannel.HOTLINE, store_code="S001", category=CaseCategory.DELIVERY,
+                severity=Severity.LOW, description=f"late delivery {n}", member_id=complainant.id,
+            ),
+            now=NOW + DAY,
+            actor="agent",
+        )  # fmt: skip
+        cases.append(case.id)
+    assert run(session, NOW + 2 * DAY)["sorry"].entered == 0  # type: ignore[attr-defined]
+    for state in (CaseState.ACKNOWLEDGED, CaseState.RESOLVED, CaseState.CLOSED):
+        move_case(session, case_id=cases[0], state=state, now=NOW + 2 * DAY, actor="agent")
+    assert run(session, NOW + 3 * DAY)["sorry"].entered == 1  # type: ignore[attr-defined]
+    assert run(session, NOW + 4 * DAY)["sorry"].entered == 0  # type: ignore[attr-defined]
+    said = session.scalars(select(OutboxMessage.body)).all()
+    assert said == [f"about case {cases[0]} (delivery)"]

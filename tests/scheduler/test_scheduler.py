@@ -1,5 +1,6 @@
 """The scheduler: due times in the chain's zone, each job once per due time, whatever happens."""
 
+import json
 import threading
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
@@ -16,6 +17,10 @@ from regulars.audiences.service import save_audience
 from regulars.audit.models import AuditEntry
 from regulars.campaigns.models import Campaign, CampaignStatus
 from regulars.campaigns.service import CampaignDraft, create_campaign
+from regulars.cases.hours import set_opening_hours
+from regulars.cases.levels import set_policy
+from regulars.cases.models import CaseCategory, CaseChannel, Severity
+from regulars.cases.service import NewCase, open_case
 from regulars.config import Settings
 from regulars.db import run_in_transaction
 from regulars.errors import InvalidInput
@@ -193,3 +198,40 @@ def test_the_hourly_marketing_job_sends_due_campaigns_invitations_and_unschedule
         assert status["later"][1] is not None
         refused = session.scalars(select(AuditEntry.object).where(AuditEntry.role == "scheduler"))
         assert [text.split(":")[0] for text in refused] == ["campaign=push"]
+
+
+def test_the_sla_check_tells_the_service_desk_of_each_breach_once(
+    database: Database, tmp_path: Path
+) -> None:
+    def setup(session: Session) -> None:
+        make_program(session)
+        make_store(session, "S001")
+        set_opening_hours(session, store_code=None, hours={d: (time(0), time(0)) for d in range(7)})
+        set_policy(
+            session, category=CaseCategory.FRESHNESS, severity=Severity.HIGH,
+            first_response=timedelta(hours=1), resolution=timedelta(hours=4), now=NOW,
+        )  # fmt: skip
+        complaint = NewCase(
+            channel=CaseChannel.HOTLINE, store_code="S001", category=CaseCategory.FRESHNESS,
+            severity=Severity.HIGH, description="sour milk",
+        )  # fmt: skip
+        open_case(session, case=complaint, now=NOW, actor="agent")
+
+    run_in_transaction(database.sessions, setup)
+    settings = Settings(
+        environment="test", warehouse_dir=tmp_path / "warehouse", outbox_dir=tmp_path / "outbox",
+        escalation_email="desk@shop.example",
+    )  # fmt: skip
+    hourly = (Entry("sla-check", time(0, 10), every="hour"),)
+    said = {
+        2: "0 warnings, 1 breaches; 1 e-mailed, 0 not",  # the first response is late
+        3: "0 warnings, 0 breaches",  # and is told once
+    }
+    for hours, report in said.items():
+        at = NOW + timedelta(hours=hours)
+        [outcome] = run_due(database.engine, settings, hourly, clock=lambda at=at: at, holder="a")
+        assert (outcome.status, outcome.report) == ("done", report)
+    mails = [json.loads(p.read_text()) for p in (tmp_path / "outbox" / "email").glob("*.json")]
+    assert [(m["to"], m["subject"].split(":")[0]) for m in mails] == [
+        ("desk@shop.example", "[breach] case 1 (S001)")
+    ]

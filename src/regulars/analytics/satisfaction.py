@@ -186,6 +186,22 @@ def _trend(months: Sequence[str], scores: npt.NDArray) -> Trend | None:
     return Trend(slope, slope - Z95 * error, slope + Z95 * error, len(order))
 
 
+def drivers_of(target: str, rated: Sequence[tuple[dict[str, float], float]]) -> Drivers | None:
+    """What drives `target` in answers given as (ratings by attribute, target score): the
+    attributes rated in most answers, over the answers that rated them all; None when
+    there are too few."""
+    counted = Counter(a for given, _ in rated for a in given)
+    common = sorted(a for a, n in counted.items() if n >= COMMON * len(rated))
+    rows = [(given, y) for given, y in rated if all(a in given for a in common)]
+    if len(common) < 2 or len(rows) < len(common) + 10:
+        return None
+    x = np.array([[given[a] for a in common] for given, _ in rows])
+    y = np.array([y for _, y in rows])
+    model = RelativeImportance(n_bootstrap=500, random_state=0).fit(x, y, common)
+    grid = importance_performance(common, model.importance_, x.mean(axis=0))
+    return Drivers(target, len(rows), model.r2_, model.importance_table(), grid)
+
+
 def _drivers(
     connection: duckdb.DuckDBPyConnection, answers: dict[str, npt.NDArray]
 ) -> list[Drivers]:
@@ -202,16 +218,9 @@ def _drivers(
             for r, y in zip(answers["response_id"], outcome, strict=True)
             if not np.isnan(y) and int(r) in ratings
         ]
-        counted = Counter(a for given, _ in rated for a in given)
-        common = sorted(a for a, n in counted.items() if n >= COMMON * len(rated))
-        rows = [(given, y) for given, y in rated if all(a in given for a in common)]
-        if len(common) < 2 or len(rows) < len(common) + 10:
-            continue
-        x = np.array([[given[a] for a in common] for given, _ in rows])
-        y = np.array([y for _, y in rows])
-        model = RelativeImportance(n_bootstrap=500, random_state=0).fit(x, y, common)
-        grid = importance_performance(common, model.importance_, x.mean(axis=0))
-        found.append(Drivers(target, len(rows), model.r2_, model.importance_table(), grid))
+        drivers = drivers_of(target, rated)
+        if drivers is not None:
+            found.append(drivers)
     return found
 
 

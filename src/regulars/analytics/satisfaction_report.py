@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from regulars.analytics.charts import LAYOUT
 from regulars.analytics.drivers import Estimate
 from regulars.analytics.page import Section, words
-from regulars.analytics.satisfaction import Satisfaction
+from regulars.analytics.satisfaction import Drivers, Satisfaction
 from regulars.i18n import Language
 
 
@@ -89,13 +89,8 @@ def scores_section(t: Language, found: Satisfaction) -> Section:
     )
 
 
-def drivers_section(t: Language, found: Satisfaction) -> Section:
-    if not found.drivers:
-        return Section(
-            t("What drives satisfaction"), "",
-            t("Not computed: {reason}.", reason=t("no survey rates attributes")),
-        )  # fmt: skip
-    driver = found.drivers[0]
+def drivers_charts(t: Language, driver: Drivers) -> str:
+    """Each attribute's importance with its interval, and the importance-performance grid."""
     names = [words(t, row.name) for row in driver.importance]
     bars = go.Figure(
         go.Bar(
@@ -124,6 +119,16 @@ def drivers_section(t: Language, found: Satisfaction) -> Section:
         title=t("Importance and performance: act first top left"),
         xaxis_title=t("mean rating"), yaxis_title=t("importance"), **LAYOUT,
     )  # fmt: skip
+    return "".join(str(f.to_html(full_html=False, include_plotlyjs=False)) for f in (bars, grid))
+
+
+def drivers_section(t: Language, found: Satisfaction) -> Section:
+    if not found.drivers:
+        return Section(
+            t("What drives satisfaction"), "",
+            t("Not computed: {reason}.", reason=t("no survey rates attributes")),
+        )  # fmt: skip
+    driver = found.drivers[0]
     top = driver.importance[0]
     act = [words(t, row.name) for row in driver.grid if row.quadrant == "act_first"]
     finding = t(
@@ -135,8 +140,7 @@ def drivers_section(t: Language, found: Satisfaction) -> Section:
             "Act first on {attributes}: they matter more than most and score below average.",
             attributes=t(", ").join(act),
         )
-    body = "".join(str(f.to_html(full_html=False, include_plotlyjs=False)) for f in (bars, grid))
-    return Section(t("What drives satisfaction"), body, finding)
+    return Section(t("What drives satisfaction"), drivers_charts(t, driver), finding)
 
 
 def behaviour_section(t: Language, found: Satisfaction) -> Section:

@@ -2,7 +2,7 @@
 levels and history; the service-level policies and business hours (admins)."""
 
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Response, status
@@ -12,6 +12,7 @@ from regulars.access.service import Principal
 from regulars.api.dependencies import MAX_ID, Cursor, DbSession, allow, own_store
 from regulars.api.unit_of_work import PERSONAL, routes
 from regulars.cases import categories, hours, levels, service
+from regulars.cases.figures import ComplaintFigures, complaint_figures
 from regulars.cases.models import Case
 from regulars.cases.rules import CaseState
 from regulars.cases.schemas import (
@@ -80,6 +81,18 @@ def list_cases(
         session, state=state, queue=queue, member_id=member_id, after_id=after, limit=limit
     )
     return [_out(session, case) for case in found]
+
+
+@router.get("/cases/figures")
+def figures(
+    session: DbSession,
+    caller: Readers,
+    since: Annotated[datetime, Query(description="Cases opened from (with a time zone).")],
+    until: Annotated[datetime, Query(description="Up to, not including.")],
+) -> ComplaintFigures:
+    """Complaint analytics: volumes, top categories by store, handling times in business
+    hours, service-level compliance, repeat complainants, and who bought again after."""
+    return complaint_figures(session, since=since, until=until, now=utc_now())
 
 
 @router.get("/cases/{case_id}")

@@ -155,3 +155,56 @@ def check_command() -> None:
 
     done = run_in_transaction(open_database(), lambda s: check_service_levels(s, now=utc_now()))
     console.print(f"{done.warned:,} warnings, {done.breached:,} breaches")
+
+
+@app.command("report")
+@reports_errors
+def report_command(
+    days: Annotated[int, typer.Option(min=1, max=3650, help="Cases opened in the last days.")] = 90,
+    as_of: Annotated[
+        str | None, typer.Option(help="The end of the period (YYYY-MM-DD[THH:MM]); default now.")
+    ] = None,
+) -> None:
+    """Complaint figures: volumes, top categories by store, handling times, service-level
+    compliance, repeat complainants and who bought again after the handling."""
+    from regulars.cases.figures import Compliance, complaint_figures
+    from regulars.terminal import as_of_or_now
+
+    now = as_of_or_now(as_of)
+    with open_database()() as session:
+        found = complaint_figures(session, since=now - timedelta(days=days), until=now, now=now)
+
+    def met(c: Compliance) -> str:
+        return f"{c.share:.0%} of {c.met + c.breached:,}" if c.share is not None else "–"
+
+    console.print(f"{found.cases:,} cases in the {days} days to {now:%Y-%m-%d %H:%M} UTC")
+    for name, handled in (
+        ("first response", found.first_response),
+        ("resolution", found.resolution),
+    ):
+        if handled.median_hours is not None:
+            console.print(
+                f"{name}: median {handled.median_hours:.1f} business hours, "
+                f"90% within {handled.p90_hours:.1f}"
+            )
+    levels = Table("category", "first response on time", "resolved on time")
+    levels.add_row(
+        "all", met(found.service_levels.first_response), met(found.service_levels.resolution)
+    )
+    for c in found.service_levels_by_category:
+        levels.add_row(c.category, met(c.first_response), met(c.resolution))
+    console.print(levels)
+    top = Table("store", "category", "cases", "share of the store's")
+    for row in found.top_categories:
+        if row.cases:
+            top.add_row(row.store_code, row.category, f"{row.cases:,}", f"{row.share:.0%}")
+    console.print(top)
+    repeat = found.repeat_complainants
+    console.print(f"repeat complainants: {repeat.members:,} of {repeat.complainants:,} members")
+    after = found.after_handling
+    for name, group in (("on time", after.on_time), ("late", after.late)):
+        if group.share is not None:
+            console.print(
+                f"handled {name}: {group.share:.0%} of {group.members:,} bought again within "
+                f"{after.window_days} days [{group.low:.0%}, {group.high:.0%}]"
+            )

@@ -143,9 +143,20 @@ WARN_WHEN_LEFT = 0.2  # of a service level's open time: a warning before the bre
 
 
 @dataclass(frozen=True)
+class Alert:
+    """A warning or breach the check found, for the people who handle the case."""
+
+    case_id: int
+    queue: str
+    kind: str  # warning or breach
+    note: str
+
+
+@dataclass(frozen=True)
 class Check:
     warned: int
     breached: int
+    alerts: tuple[Alert, ...] = ()
 
 
 def check_service_levels(session: Session, *, now: datetime) -> Check:
@@ -153,6 +164,7 @@ def check_service_levels(session: Session, *, now: datetime) -> Check:
     left, and escalate once each one that is past due: an event on the case says so, for
     its queue to see."""
     warned = breached = 0
+    alerts = []
     still_open = Case.state.not_in([CaseState.RESOLVED, CaseState.CLOSED])
     for case in session.scalars(select(Case).where(still_open).order_by(Case.id)).all():
         policy = _policy(session, case)
@@ -183,4 +195,5 @@ def check_service_levels(session: Session, *, now: datetime) -> Check:
                 record_event(session, case, now=now, actor="sla check", kind=kind, note=note)
                 warned += kind == "warning"
                 breached += kind == "breach"
-    return Check(warned, breached)
+                alerts.append(Alert(case.id, case.queue, kind, note))
+    return Check(warned, breached, tuple(alerts))

@@ -23,6 +23,7 @@ from regulars.console import (
     reports,
     segments,
     survey_link,
+    surveys,
     users,
 )
 from regulars.console.core import Allowed, LoginNeeded, NotAllowed, render, to_login
@@ -30,14 +31,15 @@ from regulars.errors import RegularsError
 from regulars.staff.models import StaffRole
 
 PAGES = (
-    auth, dashboard, members, cases, segments, campaigns, journeys, calendar, program,
-    coupons, reports, users, optout, survey_link,
+    auth, dashboard, members, cases, surveys, segments, campaigns, journeys, calendar,
+    program, coupons, reports, users, optout, survey_link,
 )  # fmt: skip
 # The menu, in order; each entry is shown to the roles its page allows.
 MENU = (
     ("/console", "Dashboard"),
     ("/console/members", "Members"),
     ("/console/cases", "Cases"),
+    ("/console/surveys", "Surveys"),
     ("/console/segments", "Segments"),
     ("/console/audiences", "Audiences"),
     ("/console/campaigns", "Campaigns"),

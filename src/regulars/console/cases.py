@@ -1,17 +1,25 @@
-"""The case queue with its service-level timers, and a case's page where an agent moves it
-on, assigns it and makes good to the member."""
+"""The case queue with its service-level timers, and a case's page where an agent confirms
+its category, moves it on, assigns it and makes good to the member, and reads how the
+member rated the handling."""
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Annotated
 
+import plotly.graph_objects as go
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from regulars.analytics.charts import LAYOUT
+from regulars.cases.categories import NoCategoryModel, suggest_category
+from regulars.cases.figures import complaint_figures
 from regulars.cases.levels import standing_or_none
+from regulars.cases.models import CaseCategory
 from regulars.cases.rules import MOVES, CaseState
 from regulars.cases.service import (
     assign_case,
+    confirm_category,
     get_case,
     give_goodwill,
     history,
@@ -25,6 +33,7 @@ from regulars.coupons.service import list_templates
 from regulars.errors import InvalidInput
 from regulars.staff.models import StaffRole, StaffUser
 from regulars.staff.service import ADJUSTMENT_CAP
+from regulars.surveys.service import list_responses
 
 router = APIRouter(prefix="/console/cases", include_in_schema=False)
 Agent = allow(StaffRole.SUPPORT)
@@ -60,7 +69,16 @@ def _view(request: Request, session: Session, case_id: int, status: int = 200,
           **values: object) -> Response:  # fmt: skip
     case = get_case(session, case_id=case_id)
     now = utc_now()
+    advice = None
+    if not case.category_confirmed:
+        try:
+            advice = suggest_category(session, text=case.description)
+        except NoCategoryModel:
+            advice = None  # filed before too many cases were confirmed again: left as it was
     defaults: dict[str, object] = {
+        "advice": advice,
+        "categories": list(CaseCategory),
+        "answers": list_responses(session, case_id=case_id),
         "case": case,
         "standing": standing_or_none(session, case_id=case_id, now=now),
         "now": now,
@@ -71,6 +89,32 @@ def _view(request: Request, session: Session, case_id: int, status: int = 200,
         "typed": {},
     }
     return render(request, "case.html", status=status, **(defaults | values))
+
+
+@router.get("/figures")
+def figures(
+    request: Request,
+    session: Db,
+    days: Annotated[int, Query(ge=7, le=730)] = 90,
+    user: StaffUser = Desk,
+) -> Response:
+    """Complaints over the last `days`: volumes, top categories by store, handling times,
+    service-level compliance, repeat complainants, and who came back after the handling."""
+    now = utc_now()
+    own = user.store_id if _own_queue(session, user) is not None else None
+    found = complaint_figures(
+        session, since=now - timedelta(days=days), until=now, now=now,
+        store_ids=None if own is None else [own],
+    )  # fmt: skip
+    t = request.state.t
+    chart = go.Figure(
+        go.Bar(x=[m.key for m in found.by_month], y=[m.cases for m in found.by_month])
+    )
+    chart.update_layout(title=t("Cases by month"), yaxis_title=t("cases"), **LAYOUT)
+    return render(
+        request, "cases_figures.html", found=found, days=days,
+        chart=chart.to_html(full_html=False, include_plotlyjs=False),
+    )  # fmt: skip
 
 
 @router.get("/{case_id}")
@@ -110,6 +154,23 @@ def move(
                   actor=user.username, note=note.strip())  # fmt: skip
 
     return _act(request, session, user, case_id, f"move to {state}", work)
+
+
+@router.post("/{case_id}/category")
+def category(
+    case_id: CaseId,
+    request: Request,
+    session: Db,
+    chosen: Annotated[str, Form(alias="category", max_length=32)] = "",
+    user: StaffUser = Agent,
+) -> Response:
+    def work() -> None:
+        if chosen not in set(CaseCategory):
+            raise InvalidInput("choose the category", field="category")
+        confirm_category(session, case_id=case_id, category=CaseCategory(chosen), now=utc_now(),
+                         actor=user.username)  # fmt: skip
+
+    return _act(request, session, user, case_id, f"file under {chosen}", work)
 
 
 @router.post("/{case_id}/assign")

@@ -40,6 +40,7 @@ from regulars.referrals.service import referral_status
 from regulars.sales.service import member_receipts
 from regulars.staff.models import StaffRole, StaffUser
 from regulars.staff.service import check_adjustment
+from regulars.surveys.service import list_responses
 from regulars.tiers.service import standing
 
 router = APIRouter(prefix="/console/members", include_in_schema=False)
@@ -111,6 +112,7 @@ def _view(request: Request, session: Session, member_id: int, **extra: Any) -> R
         "templates": list_templates(session, limit=200),
         "referrals": referral_status(session, member_id=member_id),
         "cases": list_cases(session, member_id=member_id, limit=20),
+        "answers": list(reversed(list_responses(session, member_id=member_id, limit=1000)))[:10],
         "insight": insight,
         "drivers": drivers,
         "channels": list(ConsentChannel),

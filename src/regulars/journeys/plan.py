@@ -51,6 +51,7 @@ class Trigger(StrEnum):
     POINTS_EXPIRING = "points_expiring"  # within `days` (the program's reminder_days)
     TIER_DROP = "tier_drop"  # `days` before the review that would lower the tier
     WIN_BACK = "win_back"  # `days` without a purchase, or churn risk at `churn_risk`
+    CASE_CLOSED = "case_closed"  # a member's complaint closed: the follow-up after it
 
 
 # What a trigger adds to the values a message may use.
@@ -59,6 +60,7 @@ TRIGGER_VARIABLES: dict[Trigger, tuple[str, ...]] = {
     Trigger.POINTS_EXPIRING: ("expiring_points", "expiry_date"),
     Trigger.TIER_DROP: ("keep_tier", "spend_needed", "review_date"),
     Trigger.WIN_BACK: ("days_away",),
+    Trigger.CASE_CLOSED: ("case", "category"),
 }
 
 

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
+from regulars.cases.models import Case
+from regulars.cases.rules import CaseState
 from regulars.insights.models import MemberInsight
 from regulars.journeys.models import Holiday, Journey
 from regulars.journeys.plan import Plan, Trigger
@@ -57,6 +59,23 @@ def entrants(
             return _tier_dropping(session, program, today, days)
         case Trigger.WIN_BACK:
             return _lapsed(session, plan, now, zone)
+        case Trigger.CASE_CLOSED:
+            return _complained(session, since=journey.active_since, now=now)
+
+
+def _complained(session: Session, *, since: datetime, now: datetime) -> list[Entrant]:
+    """Members whose case closed since the journey began: one entry per case."""
+    closed = (
+        select(Case.id, Case.member_id, Case.category)
+        .join(Member, Member.id == Case.member_id)
+        .where(ACTIVE, Case.state == CaseState.CLOSED, Case.closed_at >= since,
+               Case.closed_at <= now)
+    )  # fmt: skip
+    return [
+        Entrant(member, f"case {case}", {"case": str(case), "category": str(category)})
+        for case, member, category in session.execute(closed)
+        if member is not None
+    ]
 
 
 def _first_buyers(session: Session, *, since: datetime, now: datetime) -> list[Entrant]:

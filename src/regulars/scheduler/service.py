@@ -93,10 +93,28 @@ def _marketing(engine: Engine, settings: Settings, due: datetime) -> str:
 
 
 def _sla_check(engine: Engine, settings: Settings, due: datetime) -> str:
+    """Warnings and breaches go on the cases, then to the service desk's mailbox
+    (REGULARS_ESCALATION_EMAIL) through the e-mail channel, each under its own key."""
+    from regulars.campaigns.channels import Outgoing, SendFailed, configured
+    from regulars.campaigns.messages import message_key
     from regulars.cases.levels import check_service_levels
+    from regulars.members.models import ConsentChannel
 
     done = run_in_transaction(make_sessionmaker(engine), partial(check_service_levels, now=due))
-    return f"{done.warned:,} warnings, {done.breached:,} breaches"
+    said = f"{done.warned:,} warnings, {done.breached:,} breaches"
+    if settings.escalation_email is None or not done.alerts:
+        return said
+    mail = configured(settings)[ConsentChannel.EMAIL]
+    unsent = 0
+    for alert in done.alerts:
+        subject = f"[{alert.kind}] case {alert.case_id} ({alert.queue}): {alert.note}"
+        body = f"{settings.public_url.rstrip('/')}/console/cases/{alert.case_id}"
+        key = message_key(f"sla:{alert.case_id}:{alert.kind}:{alert.note}")
+        try:
+            mail.send(Outgoing(key, "email", settings.escalation_email, subject, body))
+        except SendFailed:
+            unsent += 1  # the case keeps the alert; the queue sees it in the console
+    return f"{said}; {len(done.alerts) - unsent:,} e-mailed, {unsent:,} not"
 
 
 TASKS: dict[str, Task] = {

@@ -1,0 +1,99 @@
+"""Surveys and the case page's category and closed loop in the console, in both languages."""
+
+from sqlalchemy import func, select
+
+from regulars.cases.models import Case
+from regulars.catalog.models import Store
+from regulars.demo.voice import CASE_SURVEY, VISIT_SURVEY
+from regulars.i18n import Language
+from regulars.staff.models import StaffRole
+from regulars.surveys.models import SurveyResponse
+from tests.console.conftest import Console, form_fields, untranslated
+from tests.console.test_marketing_pages import _in_chinese
+
+
+def test_marketing_builds_a_survey_and_reads_its_results(
+    console: Console, spoken: list[Language]
+) -> None:
+    with console.client(StaffRole.MARKETING) as marketing:
+        _in_chinese(console, marketing)
+        page = marketing.get("/console/surveys")
+        assert page.status_code == 200
+        assert VISIT_SURVEY in page.text
+        fields = form_fields(page, "/console/surveys")
+        survey = {
+            **fields, "code": "store-visit", "title": "门店体验", "title_en": "Store visit",
+            "questions": ["nps", "rating:parking"], "trigger": "audience", "points": "5",
+            "sample_percent": "150", "cap_days": "30", "valid_days": "7",
+        }  # fmt: skip
+        refused = marketing.post("/console/surveys", data=survey)
+        assert refused.status_code == 422
+        assert 'id="sample_percent-error"' in refused.text
+        assert 'value="store-visit"' in refused.text  # what was typed is kept
+        made = marketing.post("/console/surveys", data=survey | {"sample_percent": "10"})
+        assert made.status_code == 303, made.text
+        assert made.headers["location"] == "/console/surveys/store-visit"
+        results = marketing.get(f"/console/surveys/{VISIT_SURVEY}")
+        assert "plotly" in results.text  # the drivers chart
+        assert "In the members' own words" not in results.text  # comments are personal
+        assert "成员的原话" not in results.text
+    assert untranslated(spoken) == set()
+
+
+def test_an_agent_reads_the_comments_and_a_case_shows_how_its_handling_was_rated(
+    console: Console, spoken: list[Language]
+) -> None:
+    with console.database.sessions() as session:
+        rated = session.scalars(
+            select(SurveyResponse.case_id).where(SurveyResponse.case_id.is_not(None))
+        ).first()
+        commented = session.scalar(select(func.count()).where(SurveyResponse.comment != ""))
+    assert rated is not None
+    with console.client(StaffRole.SUPPORT) as support:
+        _in_chinese(console, support)
+        results = support.get(f"/console/surveys/{VISIT_SURVEY}")
+        assert results.status_code == 200
+        assert ("会员原话" in results.text) == bool(commented)
+        case = support.get(f"/console/cases/{rated}")
+        assert "会员对处理的评价" in case.text
+        assert support.get(f"/console/surveys/{CASE_SURVEY}").status_code == 200
+    assert untranslated(spoken) == set()
+
+
+def test_an_agent_confirms_a_suggested_category(console: Console) -> None:
+    with console.database.sessions() as session:
+        case_id = session.scalars(select(Case.id).order_by(Case.id.desc())).first()
+        session.get_one(Case, case_id).category_confirmed = False
+        session.commit()
+    with console.client(StaffRole.SUPPORT) as support:
+        page = support.get(f"/console/cases/{case_id}")
+        assert "suggested, not yet confirmed" in page.text
+        fields = form_fields(page, f"/console/cases/{case_id}/category")
+        done = support.post(
+            f"/console/cases/{case_id}/category", data=fields | {"category": "delivery"}
+        )
+        assert done.status_code == 303
+        assert "suggested, not yet confirmed" not in support.get(done.headers["location"]).text
+    with console.database.sessions() as session:
+        case = session.get_one(Case, case_id)
+        assert (case.category, case.category_confirmed) == ("delivery", True)
+
+
+def test_the_complaint_figures_count_the_cases_a_store_manager_sees_their_own(
+    console: Console, spoken: list[Language]
+) -> None:
+    with console.client(StaffRole.SUPPORT) as support:
+        _in_chinese(console, support)
+        whole = support.get("/console/cases/figures?days=365")
+        assert whole.status_code == 200
+    with console.client(StaffRole.STORE_MANAGER) as manager:
+        own = manager.get("/console/cases/figures?days=365")
+        assert own.status_code == 200
+    with console.database.sessions() as session:
+        cases = session.scalar(select(func.count()).select_from(Case))
+        store_cases = session.scalar(
+            select(func.count()).where(Case.store_id == Store.id, Store.code == "S001")
+        )
+    assert f"<dt>投诉工单</dt><dd>{cases:,}</dd>" in whole.text
+    assert f"<dd>{store_cases:,}</dd>" in own.text
+    assert untranslated(spoken) == set()
