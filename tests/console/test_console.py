@@ -18,6 +18,7 @@ from regulars.clock import utc_now
 from regulars.console import core
 from regulars.console.app import allowed_roles, console_routes
 from regulars.console.dashboard import figures
+from regulars.demo.voice import CASE_SURVEY, VISIT_SURVEY
 from regulars.i18n import Language
 from regulars.insights.models import ModelRun
 from regulars.insights.service import churn_drivers, member_insight
@@ -280,6 +281,12 @@ def pages(console: Console, member_id: int) -> Iterator[str]:
         "/console/members",
         f"/console/members/{member_id}",
         "/console/cases",
+        "/console/cases/1",
+        "/console/cases/figures",
+        "/console/cases/figures?days=365",
+        "/console/surveys",
+        f"/console/surveys/{VISIT_SURVEY}",
+        f"/console/surveys/{CASE_SURVEY}",
         "/console/segments",
         "/console/segments?start=2026-03-01&end=2026-05-01",
         "/console/audiences",
