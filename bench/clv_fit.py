@@ -19,26 +19,17 @@ import json
 import os
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from timing import best_of
+
 CDNOW = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "CDNOW_master.txt"
 PEER_PYTHON = Path(__file__).resolve().parent / ".venv-lifetimes" / "bin" / "python"
 CALIBRATION_END = date(1997, 9, 30)
 NAMES = ("r", "alpha", "a", "b", "p", "q", "gamma")
-
-
-def best_of(repeat: int, run: Any) -> tuple[float, Any]:
-    """The shortest wall time of ``repeat`` calls of ``run``, and its last result."""
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - started)
-    return best, result
 
 
 def measure(

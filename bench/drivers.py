@@ -19,27 +19,16 @@ Run from the repository: .venv/bin/python bench/drivers.py [--rows 5000] [--pred
 """
 
 import argparse
-import time
-from collections.abc import Callable
 from math import factorial
 from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+from timing import best_of
 
 from regulars.analytics.drivers import RelativeImportance
 
 Array = np.ndarray[Any, np.dtype[np.float64]]
-
-
-def best_of(repeat: int, run: Callable[[], Any]) -> tuple[float, Any]:
-    """The shortest wall time of ``repeat`` calls of ``run``, and its last result."""
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = run()
-        best = min(best, time.perf_counter() - started)
-    return best, result
 
 
 def survey(rows: int, predictors: int, seed: int) -> tuple[Array, Array]:
