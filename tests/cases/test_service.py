@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from regulars.cases.hours import NoBusinessHours, add_closed_day, set_opening_hours
-from regulars.cases.levels import Check, check_service_levels, set_policy, sla_standing
+from regulars.cases.levels import check_service_levels, set_policy, sla_standing
 from regulars.cases.models import CaseCategory, CaseChannel, Severity
 from regulars.cases.rules import CaseState, StateChangeNotAllowed
 from regulars.cases.service import NewCase, give_goodwill, history, move_case, open_case
@@ -130,15 +130,25 @@ def test_a_members_cases_are_exported_and_their_words_go_with_an_erasure(desk: S
     assert case.category is CaseCategory.FRESHNESS  # what the analyses count stays
 
 
+def counted(desk: Session, now: datetime) -> tuple[int, int]:
+    """Warnings and breaches the check writes at `now`."""
+    done = check_service_levels(desk, now=now)
+    return done.warned, done.breached
+
+
 def test_the_check_warns_before_a_breach_and_escalates_after_each_once(desk: Session) -> None:
     case = open_case(desk, case=complaint(), now=FRIDAY_FIVE, actor="hotline")
     # First response due Monday 10:00 (Friday 17-18, then Monday from 9); a warning when a
     # fifth of its two hours is left.
-    assert check_service_levels(desk, now=at(12, 9)) == Check(warned=0, breached=0)
-    assert check_service_levels(desk, now=at(12, 9) + timedelta(minutes=40)) == Check(1, 0)
-    assert check_service_levels(desk, now=at(12, 9) + timedelta(minutes=50)) == Check(0, 0)
-    assert check_service_levels(desk, now=at(12, 11)) == Check(0, 1)
-    assert check_service_levels(desk, now=at(12, 12)) == Check(0, 0)
+    assert counted(desk, at(12, 9)) == (0, 0)
+    warned = check_service_levels(desk, now=at(12, 9) + timedelta(minutes=40))
+    assert (warned.warned, warned.breached) == (1, 0)
+    assert [(a.kind, a.note) for a in warned.alerts] == [
+        ("warning", "first response due at 2026-10-12 10:00")
+    ]
+    assert counted(desk, at(12, 9) + timedelta(minutes=50)) == (0, 0)
+    assert counted(desk, at(12, 11)) == (0, 1)
+    assert counted(desk, at(12, 12)) == (0, 0)
     told = [(e.kind, e.note) for e in history(desk, case_id=case.id) if e.actor == "sla check"]
     due = "2026-10-12 10:00"
     assert told == [
@@ -147,7 +157,7 @@ def test_the_check_warns_before_a_breach_and_escalates_after_each_once(desk: Ses
     ]
     move_case(desk, case_id=case.id, state=CaseState.WAITING_FOR_CUSTOMER, now=at(12, 12),
               actor="agent")  # fmt: skip
-    assert check_service_levels(desk, now=at(20, 12)) == Check(0, 0)  # the clock is stopped
+    assert counted(desk, at(20, 12)) == (0, 0)  # the clock is stopped
 
 
 def test_goodwill_needs_a_member_a_reason_and_stays_within_the_cap(desk: Session) -> None:

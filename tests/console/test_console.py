@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 
 from regulars.analytics.kpis import Sales
 from regulars.audit.models import AuditEntry
+from regulars.cases.models import Case
 from regulars.clock import utc_now
 from regulars.console import core
 from regulars.console.app import allowed_roles, console_routes
@@ -273,6 +274,13 @@ def test_every_page_is_fully_translated_into_chinese(
     assert "登录" in login  # the browser keeps the language after logout
 
 
+def first_case(console: Console) -> int:
+    with console.database.sessions() as session:
+        found = session.scalar(select(func.min(Case.id)))
+    assert found is not None
+    return found
+
+
 def pages(console: Console, member_id: int) -> Iterator[str]:
     segment = next(s for *_, s in console.members if s)
     yield from (
@@ -281,7 +289,7 @@ def pages(console: Console, member_id: int) -> Iterator[str]:
         "/console/members",
         f"/console/members/{member_id}",
         "/console/cases",
-        "/console/cases/1",
+        f"/console/cases/{first_case(console)}",
         "/console/cases/figures",
         "/console/cases/figures?days=365",
         "/console/surveys",

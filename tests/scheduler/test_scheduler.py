@@ -203,7 +203,7 @@ def test_the_hourly_marketing_job_sends_due_campaigns_invitations_and_unschedule
 def test_the_sla_check_tells_the_service_desk_of_each_breach_once(
     database: Database, tmp_path: Path
 ) -> None:
-    def setup(session: Session) -> None:
+    def setup(session: Session) -> int:
         make_program(session)
         make_store(session, "S001")
         set_opening_hours(session, store_code=None, hours={d: (time(0), time(0)) for d in range(7)})
@@ -215,9 +215,9 @@ def test_the_sla_check_tells_the_service_desk_of_each_breach_once(
             channel=CaseChannel.HOTLINE, store_code="S001", category=CaseCategory.FRESHNESS,
             severity=Severity.HIGH, description="sour milk",
         )  # fmt: skip
-        open_case(session, case=complaint, now=NOW, actor="agent")
+        return open_case(session, case=complaint, now=NOW, actor="agent").id
 
-    run_in_transaction(database.sessions, setup)
+    case_id = run_in_transaction(database.sessions, setup)
     settings = Settings(
         environment="test", warehouse_dir=tmp_path / "warehouse", outbox_dir=tmp_path / "outbox",
         escalation_email="desk@shop.example",
@@ -233,5 +233,5 @@ def test_the_sla_check_tells_the_service_desk_of_each_breach_once(
         assert (outcome.status, outcome.report) == ("done", report)
     mails = [json.loads(p.read_text()) for p in (tmp_path / "outbox" / "email").glob("*.json")]
     assert [(m["to"], m["subject"].split(":")[0]) for m in mails] == [
-        ("desk@shop.example", "[breach] case 1 (S001)")
+        ("desk@shop.example", f"[breach] case {case_id} (S001)")
     ]
