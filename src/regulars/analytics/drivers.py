@@ -1,11 +1,5 @@
-"""What drives satisfaction: survey scores with intervals, driver importance, and the
-importance-performance grid, as plain functions over plain arrays.
-
-An ``Estimate`` from a single answer has ``low`` and ``high`` set to None: one answer has no
-spread to estimate, and a made-up width would look like knowledge; no answers at all is an
-error. NPS intervals use the normal approximation, clipped to [-1, 1]; when every answer
-falls in one group (all promoters) the observed variance, and so the width, is zero, a
-known weakness on small samples that the ``n`` beside it lets readers judge.
+"""What drives satisfaction: driver importance and the importance-performance grid, as
+plain functions over plain arrays.
 
 Driver importance is LMG (Lindeman, Merenda and Gold), the Shapley value of R²: each
 predictor's gain in R² averaged over every order in which the predictors can enter an OLS
@@ -14,22 +8,24 @@ drivers are correlated, as satisfaction items always are. It is exact: the R² o
 subsets from the correlation matrix (``_subset_r2``), then Shapley weights over them.
 """
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from math import factorial, sqrt
-from typing import Self, TypeVar
+from math import factorial
+from typing import Self
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 from sklearn.base import BaseEstimator
 
 from regulars.analytics.clv_fitting import ModelNotFitted
-from regulars.errors import InvalidInput
-
-Array = npt.NDArray[np.float64]
-Label = TypeVar("Label", bound=Hashable)
+from regulars.analytics.scores import (
+    Array,
+    check_confidence,
+    numbers,
+    require,
+    scores_array,
+)
 
 # Each extra predictor doubles the subsets; past this an exact decomposition stops being quick.
 MOST_PREDICTORS = 15
@@ -37,130 +33,6 @@ MOST_PREDICTORS = 15
 _PIVOT_TOLERANCE = 1e-10
 # Floats one bootstrap batch may gather (resamples x rows x columns): 32 MB.
 _GATHERED_VALUES = 4_000_000
-
-
-class InvalidDriverInput(InvalidInput, ValueError):
-    """Data a satisfaction analysis cannot use. Also a ``ValueError``, as scikit-learn's
-    estimators raise, so code that treats ``RelativeImportance`` like theirs catches it."""
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A score with its confidence interval; ``low``/``high`` are None below two answers."""
-
-    value: float
-    low: float | None
-    high: float | None
-    n: int
-
-
-def _require(holds: bool | np.bool_, field: str, problem: str) -> None:
-    if not holds:
-        raise InvalidDriverInput(problem, field=field)
-
-
-def _check_confidence(confidence: float) -> float:
-    number = isinstance(confidence, int | float) and not isinstance(confidence, bool)
-    problem = f"confidence must be between 0 and 1, not {confidence!r}"
-    _require(number and 0 < confidence < 1, "confidence", problem)
-    return float(confidence)
-
-
-def _numbers(data: npt.ArrayLike, field: str) -> Array:
-    try:
-        values = np.asarray(data, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise InvalidDriverInput(f"{field} must be numbers: {error}", field=field) from error
-    _require(np.isfinite(values).all(), field, f"{field} must not contain NaN or infinity")
-    return values
-
-
-def _scores(scores: npt.ArrayLike, field: str = "scores") -> Array:
-    values = _numbers(scores, field)
-    _require(values.ndim == 1, field, f"{field} must be one-dimensional")
-    _require(values.size > 0, field, f"{field} is empty: there is nothing to estimate")
-    return values
-
-
-def nps(scores: npt.ArrayLike, *, confidence: float = 0.95) -> Estimate:
-    """Net Promoter Score as a fraction in [-1, 1] (x100 for the usual points).
-
-    Args:
-        scores: answers to "how likely are you to recommend us", whole numbers 0-10.
-        confidence: coverage of the interval.
-
-    The variance is that of a difference of two multinomial shares, (p_promoters +
-    p_detractors - NPS²) / n: both shares come from the same answers and move against each
-    other, so treating them as independent would overstate the width.
-    """
-    level = _check_confidence(confidence)
-    values = _scores(scores)
-    whole = (values >= 0) & (values <= 10) & (values == np.round(values))
-    _require(whole.all(), "scores", "scores must be whole numbers from 0 to 10")
-    n = values.size
-    promoters = np.count_nonzero(values >= 9) / n
-    detractors = np.count_nonzero(values <= 6) / n
-    value = float(promoters - detractors)
-    if n < 2:
-        return Estimate(value, None, None, n)
-    z = float(stats.norm.ppf((1 + level) / 2))
-    half_width = z * sqrt(max(0.0, promoters + detractors - value**2) / n)
-    return Estimate(value, max(-1.0, value - half_width), min(1.0, value + half_width), n)
-
-
-def mean_score(scores: npt.ArrayLike, *, confidence: float = 0.95) -> Estimate:
-    """The mean of rating answers (CSAT 1-5, say) with a Student t interval.
-
-    Args:
-        scores: the answers, any finite numbers (the scale is the survey's business).
-        confidence: coverage of the interval.
-
-    t rather than normal: a store's month is often a few dozen answers, where the normal
-    interval is noticeably too narrow.
-    """
-    level = _check_confidence(confidence)
-    values = _scores(scores)
-    n = values.size
-    value = float(values.mean())
-    if n < 2:
-        return Estimate(value, None, None, n)
-    t = float(stats.t.ppf((1 + level) / 2, n - 1))
-    half_width = t * float(values.std(ddof=1)) / sqrt(n)
-    return Estimate(value, value - half_width, value + half_width, n)
-
-
-def estimates_by_group(
-    groups: Sequence[Label],
-    scores: npt.ArrayLike,
-    *,
-    estimate: Callable[..., Estimate] = nps,
-    confidence: float = 0.95,
-) -> dict[Label, Estimate]:
-    """One estimate per group (store, month, tier), in sorted label order.
-
-    Args:
-        groups: each answer's group label, parallel to ``scores``; labels must be
-            comparable with each other (all strings, all numbers, tuples of those), or
-            sorting them raises TypeError.
-        scores: the answers.
-        estimate: ``nps`` or ``mean_score``, called with ``confidence=``.
-        confidence: coverage of each interval.
-
-    Sorted, not first-seen, so months and stores read in order whatever order the answers
-    came in. A group of one answer gets an estimate without an interval.
-    """
-    values = _scores(scores)
-    problem = f"groups has {len(groups)} labels for {values.size} scores"
-    _require(len(groups) == values.size, "groups", problem)
-    labels = np.fromiter(groups, dtype=object, count=len(groups))  # tuples stay labels
-    _, first, inverse, counts = np.unique(
-        labels, return_index=True, return_inverse=True, return_counts=True
-    )
-    parts = np.split(values[np.argsort(inverse, kind="stable")], np.cumsum(counts)[:-1])
-    return {
-        groups[int(at)]: estimate(part, confidence=confidence)
-        for at, part in zip(first, parts, strict=True)
-    }
 
 
 def _standardized(columns: Array) -> Array:
@@ -222,28 +94,28 @@ def _checked_regression(
     X: npt.ArrayLike, y: npt.ArrayLike, names: Sequence[str]
 ) -> tuple[Array, tuple[str, ...]]:
     """The predictors and outcome as one float array (outcome last), and the names."""
-    predictors, outcome = _numbers(X, "X"), _numbers(y, "y")
-    _require(predictors.ndim == 2, "X", "X must be two-dimensional: rows by predictors")
+    predictors, outcome = numbers(X, "X"), numbers(y, "y")
+    require(predictors.ndim == 2, "X", "X must be two-dimensional: rows by predictors")
     rows, count = predictors.shape
     problem = f"X has {count} predictors; importance needs 2 to {MOST_PREDICTORS}"
-    _require(2 <= count <= MOST_PREDICTORS, "X", problem)
+    require(2 <= count <= MOST_PREDICTORS, "X", problem)
     problem = f"X has {rows} rows; {count} predictors need more than {count + 1}"
-    _require(rows > count + 1, "X", problem)
-    _require(outcome.shape == (rows,), "y", f"y must be one value per row of X ({rows})")
+    require(rows > count + 1, "X", problem)
+    require(outcome.shape == (rows,), "y", f"y must be one value per row of X ({rows})")
     labels = tuple(names)
     strings = len(labels) == count and all(isinstance(name, str) for name in labels)
-    _require(strings, "names", f"names must be {count} strings, one per column")
-    _require(len(set(labels)) == count, "names", "names must not repeat")
-    _require((outcome != outcome[0]).any(), "y", "y is constant: there is nothing to explain")
+    require(strings, "names", f"names must be {count} strings, one per column")
+    require(len(set(labels)) == count, "names", "names must not repeat")
+    require((outcome != outcome[0]).any(), "y", "y is constant: there is nothing to explain")
     for j, name in enumerate(labels):
         varies = (predictors[:, j] != predictors[0, j]).any()
-        _require(varies, "X", f"predictor {name!r} is constant")
+        require(varies, "X", f"predictor {name!r} is constant")
     # each predictor's variance left after the earlier ones: zero means a linear combination
     standardized = _standardized(predictors)
     conditional = standardized.T @ standardized / rows
     for j, name in enumerate(labels):
         problem = f"predictor {name!r} is a linear combination of {', '.join(labels[:j])}"
-        _require(conditional[j, j] >= _PIVOT_TOLERANCE, "X", problem)
+        require(conditional[j, j] >= _PIVOT_TOLERANCE, "X", problem)
         after = conditional[j + 1 :, j]
         conditional[j + 1 :, j + 1 :] -= np.outer(after, after) / conditional[j, j]
     return np.column_stack([predictors, outcome]), labels
@@ -290,11 +162,11 @@ class RelativeImportance(BaseEstimator):
         Raises:
             InvalidDriverInput: also a ValueError; names the field and the problem.
         """
-        level = _check_confidence(self.confidence)
+        level = check_confidence(self.confidence)
         resamples = self.n_bootstrap
         whole = isinstance(resamples, int) and not isinstance(resamples, bool) and resamples >= 0
         problem = f"n_bootstrap must be a whole number >= 0, not {resamples!r}"
-        _require(whole, "n_bootstrap", problem)
+        require(whole, "n_bootstrap", problem)
         columns, labels = _checked_regression(X, y, names)
         rows = columns.shape[0]
         standardized = _standardized(columns)
@@ -412,13 +284,13 @@ def importance_performance(
     most and does worst comes first.
     """
     labels = tuple(names)
-    importances = _scores(importance, "importance")
-    levels = _scores(performance, "performance")
+    importances = scores_array(importance, "importance")
+    levels = scores_array(performance, "performance")
     sizes = f"{len(labels)}, {importances.size} and {levels.size}"
     problem = f"names, importance and performance have {sizes} entries: one each per attribute"
-    _require(len(labels) == importances.size == levels.size, "names", problem)
+    require(len(labels) == importances.size == levels.size, "names", problem)
     problem = "the grid needs two or more distinct names"
-    _require(2 <= len(set(labels)) == len(labels), "names", problem)
+    require(2 <= len(set(labels)) == len(labels), "names", problem)
     above = [
         (values > values.mean()) | np.isclose(values, values.mean())
         for values in (importances, levels)

@@ -22,14 +22,11 @@ import numpy.typing as npt
 from regulars.analytics.drivers import (
     AttributePriority,
     DriverImportance,
-    Estimate,
     RelativeImportance,
-    estimates_by_group,
     importance_performance,
-    mean_score,
-    nps,
 )
 from regulars.analytics.rfm import RfmTable
+from regulars.analytics.scores import Estimate, estimates_by_group, mean_score, nps
 from regulars.errors import NotFound
 
 HORIZON_DAYS: Final = 90  # how long after an answer its member's shopping is followed

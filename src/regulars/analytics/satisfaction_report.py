@@ -6,9 +6,9 @@ from collections.abc import Callable
 import plotly.graph_objects as go
 
 from regulars.analytics.charts import LAYOUT
-from regulars.analytics.drivers import Estimate
 from regulars.analytics.page import Section, words
 from regulars.analytics.satisfaction import Drivers, Satisfaction
+from regulars.analytics.scores import Estimate
 from regulars.i18n import Language
 
 

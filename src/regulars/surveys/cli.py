@@ -11,7 +11,7 @@ from rich.table import Table
 from regulars.terminal import as_of_or_now, console, open_database, reports_errors
 
 if TYPE_CHECKING:
-    from regulars.analytics.drivers import Estimate
+    from regulars.analytics.scores import Estimate
     from regulars.campaigns.optout import Links
 
 app = typer.Typer()

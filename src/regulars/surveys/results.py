@@ -8,8 +8,8 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from regulars.analytics.drivers import Estimate, estimates_by_group, mean_score, nps
 from regulars.analytics.satisfaction import Drivers, drivers_of
+from regulars.analytics.scores import Estimate, estimates_by_group, mean_score, nps
 from regulars.catalog.models import Store
 from regulars.surveys.models import SurveyInvitation, SurveyResponse
 from regulars.surveys.rules import RATING
