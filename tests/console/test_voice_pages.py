@@ -97,3 +97,18 @@ def test_the_complaint_figures_count_the_cases_a_store_manager_sees_their_own(
     assert f"<dt>投诉工单</dt><dd>{cases:,}</dd>" in whole.text
     assert f"<dd>{store_cases:,}</dd>" in own.text
     assert untranslated(spoken) == set()
+
+
+def test_text_no_database_stores_is_refused_by_every_form_and_search(console: Console) -> None:
+    with console.client(StaffRole.MARKETING) as marketing:
+        page = marketing.get("/console/surveys")
+        made = marketing.post(
+            "/console/surveys",
+            data={**form_fields(page, "/console/surveys"), "code": "nul\x00", "title": "t",
+                  "title_en": "t", "questions": ["nps"]},
+        )  # fmt: skip
+        assert made.status_code == 422
+        assert "NUL" in made.text
+    with console.client(StaffRole.SUPPORT) as support:
+        found = support.get("/console/members", params={"q": "138\x00"})
+        assert found.status_code == 422

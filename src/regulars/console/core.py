@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from regulars.analytics.report import reason_text, traits, words
+from regulars.api.text import refuse_unstorable_text
 from regulars.audit import service as audit
 from regulars.clock import utc_now
 from regulars.errors import InvalidInput, RegularsError, in_words
@@ -85,6 +86,8 @@ class Allowed:
             raise NotAllowed
         if request.method == "POST":
             _check_csrf(request)
+        fields = {k: v for k, v in request.state.form.items() if isinstance(v, str)}
+        refuse_unstorable_text(b"", {**request.query_params, **fields})
         return user
 
 

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
+from regulars.api.text import refuse_unstorable_text
 from regulars.clock import utc_now
 from regulars.console.core import Db, render
 from regulars.errors import InvalidInput, RegularsError
@@ -49,6 +50,7 @@ def ask(token: Token, request: Request, session: Db) -> Response:
 async def answer(token: Token, request: Request, session: Db) -> Response:
     invitation, survey = _opened(request, session, token)
     form = await request.form()
+    refuse_unstorable_text(b"", {k: v for k, v in form.items() if isinstance(v, str)})
     given: dict[str, object] = {
         key: int(value) if value.isdecimal() else value
         for key, value in form.items()
