@@ -2,13 +2,19 @@
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Query
 
 from regulars.access.models import Role
 from regulars.access.service import Principal
 from regulars.api.dependencies import DbSession, MemberId, allow
 from regulars.api.unit_of_work import routes
-from regulars.insights.schemas import MemberInsightOut, SegmentCount
+from regulars.insights.recommendations import recommendations_of
+from regulars.insights.schemas import (
+    MemberInsightOut,
+    RecommendationsOut,
+    RecommendedOut,
+    SegmentCount,
+)
 from regulars.insights.service import member_insight, segment_counts
 from regulars.members.service import get_member
 
@@ -33,3 +39,21 @@ def segments(
 ) -> list[SegmentCount]:
     """Members per RFM segment with their mean CLV and churn risk (aggregates only)."""
     return segment_counts(session)
+
+
+@router.get("/v1/members/{member_id}/recommendations")
+def recommendations(
+    member_id: MemberId,
+    session: DbSession,
+    caller: Annotated[Principal, Depends(allow(Role.MEMBER, Role.APP, Role.SUPPORT))],
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> RecommendationsOut:
+    """Products for the member, best first, as the latest scoring run left them: what they
+    are due to buy again and what they may also like; the popular list, and said so, for a
+    member the run did not know."""
+    shown, popular = recommendations_of(session, member_id=member_id, limit=limit)
+    return RecommendationsOut(
+        member_id=member_id,
+        popular_instead=popular,
+        products=[RecommendedOut(**vars(s)) for s in shown],
+    )

@@ -39,7 +39,7 @@ WORDS_SEEN_BY = {StaffRole.ADMIN, StaffRole.SUPPORT}  # members' comments are pe
 
 def _counts(session: Db, model: type[SurveyInvitation] | type[SurveyResponse]) -> dict[int, int]:
     grouped = select(model.survey_id, func.count()).group_by(model.survey_id)
-    return {survey_id: count for survey_id, count in session.execute(grouped)}  # noqa: C416
+    return {survey_id: count for survey_id, count in session.execute(grouped)}  # noqa: C416  (a Result has keys(): not a dict)
 
 
 def _surveys_page(request: Request, session: Db, status: int = 200, **values: object) -> Response:

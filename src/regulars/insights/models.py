@@ -36,3 +36,19 @@ class MemberInsight(Base):
     clv: Mapped[float | None] = mapped_column(Float, doc="discounted value of the next year")
     probability_alive: Mapped[float | None] = mapped_column(Float)
     churn_risk: Mapped[float | None] = mapped_column(Float)
+
+
+class Recommendation(Base):
+    """A product put before a member, from the latest scoring run; a member id of none is
+    the chain's popular list, for members the run knows nothing about."""
+
+    __tablename__ = "recommendation"
+    __table_args__ = (Index("ix_recommendation_member", "member_id", "rank"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    rank: Mapped[int]
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    reason: Mapped[str] = mapped_column(String(20), doc="buy_again, also_like or popular")
+    score: Mapped[float] = mapped_column(Float)
+    model_run_id: Mapped[int] = mapped_column(ForeignKey("model_run.id"))

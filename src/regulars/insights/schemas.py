@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class MemberScores(BaseModel):
@@ -30,3 +30,20 @@ class SegmentCount(BaseModel):
     members: int
     mean_clv: float | None
     mean_churn_risk: float | None
+
+
+class RecommendedOut(BaseModel):
+    rank: int
+    sku: str
+    name: str
+    reason: str = Field(description="buy_again, also_like or popular")
+    score: float
+
+
+class RecommendationsOut(BaseModel):
+    member_id: int
+    popular_instead: bool = Field(
+        description="True: the scoring run knew nothing of this member, so this is the "
+        "chain's popular list."
+    )
+    products: list[RecommendedOut]

@@ -1,0 +1,37 @@
+"""A member's recommendations over HTTP, from the stored lists."""
+
+from sqlalchemy import select
+
+from regulars.catalog.models import Product
+from regulars.insights.models import ModelRun
+from regulars.insights.recommendations import Recommended, store_recommendations
+from tests.api.conftest import Api
+from tests.factories import NOW
+
+
+def test_the_app_shows_the_members_list_or_the_popular_one(api: Api) -> None:
+    with api.database.sessions() as session:
+        found = session.execute(select(Product.sku, Product.id))
+        ids = {sku: pid for sku, pid in found}  # noqa: C416  (a Result has keys(): not a dict)
+        run = ModelRun(scored_at=NOW, data_until=NOW, description="{}")
+        session.add(run)
+        session.flush()
+        lists = [
+            Recommended(api.member_id, 1, ids["RICE"], "buy_again", 0.8),
+            Recommended(None, 1, ids["EGGS"], "popular", 50),
+        ]
+        store_recommendations(session, lists=lists, model_run_id=run.id)
+        session.commit()
+    own = api.client.get(f"/v1/members/{api.member_id}/recommendations", headers=api.as_("member"))
+    assert own.status_code == 200, own.text
+    assert own.json()["popular_instead"] is False
+    assert [(p["sku"], p["reason"]) for p in own.json()["products"]] == [("RICE", "buy_again")]
+    other = api.client.get(
+        f"/v1/members/{api.other_member_id}/recommendations", headers=api.as_("support")
+    )
+    assert other.json()["popular_instead"] is True
+    assert [p["sku"] for p in other.json()["products"]] == ["EGGS"]
+    refused = api.client.get(
+        f"/v1/members/{api.member_id}/recommendations?limit=0", headers=api.as_("member")
+    )
+    assert refused.status_code == 422
