@@ -10,6 +10,7 @@ from regulars.insights.recommendations import (
     recommendations_of,
     store_recommendations,
 )
+from regulars.privacy.service import erase_member
 from tests.factories import NOW, make_member, make_product
 
 
@@ -41,6 +42,8 @@ def test_a_member_reads_their_list_and_one_unknown_to_the_run_the_popular_one(
     theirs, popular = recommendations_of(session, member_id=stranger.id)
     assert ([s.sku for s in theirs], popular) == (["MILK"], True)
     assert [s.sku for s in recommendations_of(session, member_id=known.id, limit=1)[0]] == ["RICE"]
+    erase_member(session, member_id=known.id, now=NOW)
+    assert recommendations_of(session, member_id=known.id)[1] is True  # their list went too
     again = [Recommended(None, 1, eggs, "popular", 99)]
     store_recommendations(session, lists=again, model_run_id=run(session))
     assert recommendations_of(session, member_id=known.id) == (

@@ -7,13 +7,14 @@ books need them) but leaves nothing that says who the member was.
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from regulars.campaigns.models import OutboxMessage
 from regulars.cases.models import Case, CaseEvent
 from regulars.catalog.models import Product, Store
 from regulars.coupons.models import Coupon, CouponTemplate
+from regulars.insights.models import Recommendation
 from regulars.members.models import ConsentChannel, ConsentRecord, Gender, MemberStatus
 from regulars.members.rules import new_card_number, new_referral_code
 from regulars.members.service import get_member
@@ -191,6 +192,7 @@ def erase_member(session: Session, *, member_id: int, now: datetime) -> None:
     session.execute(
         update(SurveyResponse).where(SurveyResponse.member_id == member_id).values(comment="")
     )
+    session.execute(delete(Recommendation).where(Recommendation.member_id == member_id))
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.member_id == member_id)
