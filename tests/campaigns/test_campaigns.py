@@ -29,6 +29,8 @@ from regulars.coupons.schemas import CouponTemplateCreate
 from regulars.coupons.service import CouponsSoldOut, add_template
 from regulars.db import run_in_transaction
 from regulars.errors import InvalidInput
+from regulars.insights.models import ModelRun
+from regulars.insights.recommendations import Recommended, store_recommendations
 from regulars.members.models import ConsentChannel, Member
 from regulars.members.schemas import MemberCreate
 from regulars.members.service import enroll_members, record_consent
@@ -287,3 +289,26 @@ def test_before_the_send_the_smallest_lift_the_groups_can_show_is_known(
     assert power.worst_case_lift > power.detectable_lift
     bigger = smallest_detectable_lift(1600, 400, 0.25)
     assert bigger < power.detectable_lift  # ten times the members show a smaller lift
+
+
+def test_a_message_names_the_members_recommended_products_or_the_popular_ones(
+    session: Session,
+) -> None:
+    members = chain(session, members=4, sms_share=1.0)
+    made = [make_product(session, sku=sku, price="9.90").id for sku in ("TEA", "RICE", "OIL")]
+    run = ModelRun(scored_at=NOW, data_until=NOW, description="{}")
+    session.add(run)
+    session.flush()
+    lists = [
+        Recommended(members[0], 2, made[0], "also_like", 0.5),
+        Recommended(members[0], 1, made[1], "buy_again", 0.9),
+        Recommended(None, 1, made[2], "popular", 40),
+    ]
+    store_recommendations(session, lists=lists, model_run_id=run.id)
+    body = "{name}: {recommended}"
+    create_campaign(session, draft=draft(body=body, coupon_template=None, control_share=Decimal(0)),
+                    now=NOW, actor="t")  # fmt: skip
+    send_campaign(session, name="win back", now=NOW, weekly_cap=2)
+    said = dict(session.execute(select(OutboxMessage.member_id, OutboxMessage.body)).all())
+    assert said[members[0]] == "Member 0: Rice、Tea"  # their own list, best first
+    assert said[members[1]] == "Member 1: Oil"  # the popular one

@@ -13,15 +13,18 @@ from sqlalchemy.orm import Session
 from regulars.audiences.service import consents_to
 from regulars.campaigns.models import MessageStatus, OutboxMessage
 from regulars.campaigns.rules import LANGUAGES, Wording
-from regulars.catalog.models import Store
+from regulars.catalog.models import Product, Store
 from regulars.db import bulk_insert
 from regulars.errors import NotFound
+from regulars.insights.models import Recommendation
 from regulars.members.models import ConsentChannel, Member
 from regulars.points.models import PointLot
 from regulars.program.service import active_program
 from regulars.tiers.models import MemberTier
 
 BATCH = 5_000  # members a statement looks up at once
+RECOMMENDED = 3  # products a message's {recommended} names
+SEPARATOR = {"en": ", "}  # between them; Chinese lists with 、
 WEEK = timedelta(days=7)
 Values = dict[str, object]
 T = TypeVar("T")
@@ -74,7 +77,9 @@ def member_values(session: Session, members: Sequence[int]) -> dict[int, Values]
     program = active_program(session)[1]
     tier_names = {t.code: t.name for t in program.tiers}
     values: dict[int, Values] = {}
+    popular = _recommended(session, Recommendation.member_id.is_(None)).get(None, [])
     for chunk in chunks(members):
+        recommended = _recommended(session, Recommendation.member_id.in_(chunk))
         points = dict(
             session.execute(
                 select(PointLot.member_id, func.sum(PointLot.remaining))
@@ -102,8 +107,24 @@ def member_values(session: Session, members: Sequence[int]) -> dict[int, Values]
                 "tier": tier_names.get(tiers.get(member.id, ""), program.tiers[0].name),
                 "store": store or "",
                 "language": member.language,
+                "recommended": SEPARATOR.get(member.language or "", "、").join(
+                    recommended.get(member.id, popular)
+                ),
             }
     return values
+
+
+def _recommended(session: Session, whose: ColumnElement[bool]) -> dict[int | None, list[str]]:
+    """The names of the first products of each stored recommendation list."""
+    found: dict[int | None, list[str]] = {}
+    for member_id, name in session.execute(
+        select(Recommendation.member_id, Product.name)
+        .join(Product, Product.id == Recommendation.product_id)
+        .where(whose, Recommendation.rank <= RECOMMENDED)
+        .order_by(Recommendation.member_id, Recommendation.rank)
+    ):
+        found.setdefault(member_id, []).append(name)
+    return found
 
 
 def message_key(send: str) -> str:

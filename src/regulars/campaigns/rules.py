@@ -15,7 +15,9 @@ from regulars.errors import InvalidInput
 
 # The values any message may use, e.g. "{name}, {points} points are waiting for you";
 # a journey's trigger adds its own (the points about to lapse, the holiday, …).
-VARIABLES = ("name", "card_number", "points", "tier", "coupon_code", "store", "unsubscribe")
+VARIABLES = (
+    "name", "card_number", "points", "tier", "coupon_code", "store", "unsubscribe", "recommended"
+)  # fmt: skip
 LANGUAGES = ("zh-CN", "en")
 
 
