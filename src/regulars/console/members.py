@@ -114,7 +114,7 @@ def _view(request: Request, session: Session, member_id: int, **extra: Any) -> R
         "referrals": referral_status(session, member_id=member_id),
         "cases": list_cases(session, member_id=member_id, limit=20),
         "answers": list(reversed(list_responses(session, member_id=member_id, limit=1000)))[:10],
-        "recommended": recommendations_of(session, member_id=member_id),
+        "recommended": recommendations_of(session, member_id=member_id),  # (list, popular)
         "insight": insight,
         "drivers": drivers,
         "channels": list(ConsentChannel),
