@@ -3,9 +3,10 @@
 from sqlalchemy import func, select
 
 from regulars.cases.models import Case
-from regulars.catalog.models import Store
+from regulars.catalog.models import Product, Store
 from regulars.demo.voice import CASE_SURVEY, VISIT_SURVEY
 from regulars.i18n import Language
+from regulars.insights.models import Recommendation
 from regulars.staff.models import StaffRole
 from regulars.surveys.models import SurveyResponse
 from tests.console.conftest import Console, form_fields, untranslated
@@ -112,3 +113,22 @@ def test_text_no_database_stores_is_refused_by_every_form_and_search(console: Co
     with console.client(StaffRole.SUPPORT) as support:
         found = support.get("/console/members", params={"q": "138\x00"})
         assert found.status_code == 422
+
+
+def test_the_scoring_run_left_each_member_their_recommendations(console: Console) -> None:
+    member_id, _ = console.member()
+    with console.database.sessions() as session:
+        listed = session.execute(
+            select(Recommendation.member_id, Product.excluded_from_promotions).join(
+                Product, Product.id == Recommendation.product_id
+            )
+        ).all()
+    assert {m for m, _ in listed if m is not None}  # members with their own lists
+    assert any(m is None for m, _ in listed)  # and the popular one
+    assert not any(excluded for _, excluded in listed)  # never tobacco or infant formula
+    own = {m for m, _ in listed}
+    with console.client(StaffRole.SUPPORT) as support:
+        page = support.get(f"/console/members/{member_id}")
+        assert page.status_code == 200
+        said_popular = "the chain's popular products" in page.text
+        assert said_popular == (member_id not in own)

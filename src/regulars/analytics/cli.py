@@ -25,6 +25,7 @@ from regulars.analytics.options import (
     reads_transactions,
     write_summary,
 )
+from regulars.analytics.recommend.cli import recommend_command
 from regulars.analytics.rfm import rfm_table, segment_migration, segment_summary
 from regulars.analytics.transactions import last_purchase_day
 from regulars.analytics.warehouse import open_warehouse, sync_warehouse
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 
 warehouse_app = typer.Typer()
 app = typer.Typer()
+app.command("recommend")(recommend_command)
 
 
 @warehouse_app.command("sync")

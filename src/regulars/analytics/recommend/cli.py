@@ -1,0 +1,72 @@
+"""`regulars analyze recommend`: check the recommenders on a time split, write the lists.
+The models load when the command runs, so the rest of `analyze` starts without SciPy."""
+
+from pathlib import Path
+from typing import Annotated
+
+import duckdb
+import pyarrow.parquet as pq
+import typer
+from rich.table import Table
+
+from regulars.analytics.options import Out, parse_optional_day, reads_transactions, write_summary
+from regulars.terminal import console, err_console, reports_errors
+
+
+@reports_errors
+@reads_transactions
+def recommend_command(
+    connection: duckdb.DuckDBPyConnection,
+    out: Out = Path("var/analytics/recommend"),
+    as_of: Annotated[
+        str | None, typer.Option(help="Recommend as of this day (default: last sale).")
+    ] = None,
+    cutoff: Annotated[
+        str | None,
+        typer.Option(help="Learn up to this day for the check (default: --weeks before the end)."),
+    ] = None,
+    weeks: Annotated[int, typer.Option(help="Weeks after the cut-off to check against.")] = 4,
+    top: Annotated[int, typer.Option(help="Products per member's list.")] = 10,
+) -> None:
+    """Buy-again and also-like lists per member, checked against two baselines."""
+    from regulars.analytics.recommend.evaluation import evaluate_recommendations
+    from regulars.analytics.recommend.run import member_recommendations
+
+    with console.status("checking the recommenders on a time split"):
+        found = evaluate_recommendations(
+            connection, cutoff=parse_optional_day(cutoff, "cutoff"), weeks=weeks, k=top
+        )
+    table = Table(
+        "model",
+        f"precision@{top}",
+        f"recall@{top}",
+        f"NDCG@{top}",
+        f"MAP@{top}",
+        "coverage",
+        "novelty",
+        title=f"learned up to {found.cutoff}, checked to {found.test_end}, "
+        f"{found.members_judged:,} members",
+    )
+    for name, quality in found.quality.items():
+        table.add_row(
+            name,
+            *(f"{v:.3f}" for v in (quality.precision, quality.recall, quality.ndcg, quality.map)),
+            f"{quality.coverage:.1%}",
+            f"{quality.novelty:.2f}",
+        )
+    console.print(table)
+    for note in found.notes:
+        err_console.print(f"[yellow]note[/yellow] {note}")
+    if not found.beats_baselines("precision"):
+        err_console.print("[yellow]warning[/yellow] the blend does not beat both baselines")
+    with console.status("recommending"):
+        lists = member_recommendations(
+            connection,
+            as_of=parse_optional_day(as_of, "as_of"),
+            k=top,
+            horizon_days=7.0 * weeks,
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    pq.write_table(lists, out / "recommendations.parquet")
+    summary = write_summary(out, "evaluation", found.as_dict())
+    console.print(f"written to {out}/recommendations.parquet and {summary}")

@@ -1,0 +1,144 @@
+"""Do the recommendations beat the obvious? A time split, models against baselines.
+
+The models learn from the purchases up to the cut-off day and are judged on the
+``weeks`` after it, against two baselines measured in the same run: the chain's best
+sellers, and each member's own most bought products. Only members known at the cut-off
+are judged; members who first bought in the test weeks would get the best sellers from
+every model alike. The same exclusions hold for all lists, and excluded products bought
+in the test weeks are not counted as missed, since no list may hold them.
+"""
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from typing import Final
+
+import duckdb
+import numpy as np
+
+from regulars.analytics.recommend.also_like import AlsoLike
+from regulars.analytics.recommend.buy_again import BuyAgain
+from regulars.analytics.recommend.history import PurchaseHistory, day_number, load_history
+from regulars.analytics.recommend.lists import (
+    MemberLists,
+    blended_lists,
+    buyer_share,
+    favourite_lists,
+    model_lists,
+    popular_lists,
+)
+from regulars.analytics.recommend.metrics import ListQuality, list_quality
+from regulars.analytics.transactions import last_purchase_day
+from regulars.errors import InvalidInput
+
+BASELINES: Final = ("popular", "own favourites")
+MODELS: Final = ("buy again", "also like", "blend")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    cutoff: date
+    test_end: date
+    k: int
+    members_judged: int
+    products: int
+    excluded_products: int
+    stores: int  # 0: a plain file, every product counted as sold everywhere
+    quality: dict[str, ListQuality]
+    notes: list[str] = field(default_factory=list)
+
+    def beats_baselines(self, metric: str) -> bool:
+        """Whether the blend is above both baselines on ``metric``."""
+        blend = getattr(self.quality["blend"], metric)
+        return all(blend > getattr(self.quality[b], metric) for b in BASELINES)
+
+    def as_dict(self) -> dict[str, object]:
+        plain = asdict(self)
+        plain["beats_baselines"] = {m: self.beats_baselines(m) for m in ("precision", "ndcg")}
+        return plain
+
+
+def default_cutoff(connection: duckdb.DuckDBPyConnection, weeks: int) -> date:
+    """The latest cut-off that still leaves ``weeks`` full weeks of sales to test on."""
+    return last_purchase_day(connection) - timedelta(weeks=weeks)
+
+
+def split_lists(
+    history: PurchaseHistory, cutoff: date, k: int, *, buy_again: BuyAgain, also_like: AlsoLike
+) -> dict[str, MemberLists]:
+    """Every model's and baseline's lists for the members known at ``cutoff``."""
+    train = history.until(cutoff)
+    members = np.unique(train.member)
+    buy_again.fit(train)
+    also_like.fit(train.purchase_days())
+    today = day_number(cutoff)
+    return {
+        "popular": popular_lists(train, members, k),
+        "own favourites": favourite_lists(train, members, k),
+        "buy again": model_lists(
+            train, members, k, buy_again=buy_again, also_like=None, as_of_day=today
+        ),
+        "also like": model_lists(
+            train, members, k, buy_again=None, also_like=also_like, as_of_day=today
+        ),
+        "blend": blended_lists(
+            train, members, k, buy_again=buy_again, also_like=also_like, as_of_day=today
+        ),
+    }
+
+
+def evaluate_recommendations(
+    connection: duckdb.DuckDBPyConnection,
+    *,
+    cutoff: date | None = None,
+    weeks: int = 4,
+    k: int = 10,
+    buy_again: BuyAgain | None = None,
+    also_like: AlsoLike | None = None,
+) -> Evaluation:
+    """Learn up to ``cutoff`` (default: ``weeks`` before the last sale), test on the weeks
+    after it, and measure every model and baseline at ``k``."""
+    if weeks < 1 or k < 1:
+        raise InvalidInput("weeks and k must be at least 1", field="weeks" if weeks < 1 else "k")
+    cut = cutoff or default_cutoff(connection, weeks)
+    end = cut + timedelta(weeks=weeks)
+    history = load_history(connection, until=end, shelves_until=cut)
+    train = history.until(cut)
+    if not train.member.size:
+        raise InvalidInput(f"nobody bought anything up to {cut}", field="cutoff")
+    lists = split_lists(
+        history,
+        cut,
+        k,
+        buy_again=buy_again or BuyAgain(horizon_days=7.0 * weeks),
+        also_like=also_like or AlsoLike(),
+    )
+    test = history.between(cut + timedelta(days=1), end)
+    bought = test.purchase_days()
+    bought = bought.multiply((~history.excluded).astype(np.float64)[None, :]).tocsr()
+    bought.eliminate_zeros()
+    popularity = buyer_share(train)
+    recommendable = int((~history.excluded & (popularity > 0)).sum())
+    quality = {}
+    for name, found in lists.items():
+        quality[name] = list_quality(
+            found.products,
+            bought[found.member],
+            popularity=popularity,
+            recommendable=recommendable,
+        )
+    notes = []
+    if not history.stores.size:
+        notes.append("no stores in the source: every product counted as sold everywhere")
+    if not history.excluded.any():
+        notes.append("no product is marked excluded from promotion in the source")
+    return Evaluation(
+        cutoff=cut,
+        test_end=end,
+        k=k,
+        members_judged=quality["blend"].members,
+        products=len(history.products),
+        excluded_products=int(history.excluded.sum()),
+        stores=int(history.stores.size),
+        quality=quality,
+        notes=notes,
+    )
