@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 
+from regulars.analytics.baskets.cli import baskets_command
 from regulars.analytics.options import (
     AsOf,
     Out,
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 warehouse_app = typer.Typer()
 app = typer.Typer()
 app.command("recommend")(recommend_command)
+app.command("baskets")(baskets_command)
 
 
 @warehouse_app.command("sync")

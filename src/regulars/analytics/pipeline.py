@@ -23,6 +23,7 @@ from regulars.analytics.lifetime_value import (
     lifetime_value,
     write_lifetime_value,
 )
+from regulars.analytics.recommend.evaluation import Evaluation, evaluate_recommendations
 from regulars.analytics.rfm import RfmTable, SegmentSummary, rfm_table, segment_summary
 from regulars.analytics.satisfaction import Satisfaction, satisfaction
 from regulars.analytics.segments import PARQUET_NAME, SegmentationSummary, segment_members
@@ -56,6 +57,7 @@ class Findings:
     kpis: ProgramKpis
     stores: list[StoreKpis]  # each store's sales KPIs, for its manager
     satisfaction: Satisfaction | None  # None before the first survey answer
+    recommendations: Evaluation | None  # the recommenders checked on the last four weeks
     skipped: dict[str, str]
 
 
@@ -67,8 +69,8 @@ def analyse(
     timezone: str = "UTC",
     step: Step | None = None,
 ) -> Findings:
-    """Run RFM, lifetime value, churn, shopper types, satisfaction, cohorts and KPIs on the
-    warehouse.
+    """Run RFM, lifetime value, churn, shopper types, satisfaction, the recommenders' check,
+    cohorts and KPIs on the warehouse.
 
     Args:
         connection: from ``open_warehouse``.
@@ -107,6 +109,10 @@ def analyse(
     satisfaction_found = attempt(
         "satisfaction", lambda: satisfaction(connection, as_of=day, rfm=scored)
     )
+    recommendations = attempt(
+        "recommendations",
+        lambda: evaluate_recommendations(connection, cutoff=day - timedelta(weeks=4)),
+    )
     tell("cohorts and KPIs")
     cohorts = retention(connection, until=day)
     end = day + timedelta(days=1)
@@ -125,6 +131,7 @@ def analyse(
         kpis=kpis,
         stores=stores,
         satisfaction=satisfaction_found,
+        recommendations=recommendations,
         skipped=skipped,
     )
 

@@ -27,6 +27,7 @@ from regulars.analytics.kpis import EARLIER, Kpi, ProgramKpis, StoreKpis, shown
 from regulars.analytics.lifetime_value import LifetimeValue
 from regulars.analytics.page import Section, words
 from regulars.analytics.pipeline import Findings
+from regulars.analytics.recommend.report import recommendations_section
 from regulars.analytics.rfm import SegmentSummary
 from regulars.analytics.satisfaction_report import satisfaction_sections
 from regulars.analytics.segments import SegmentationSummary
@@ -384,6 +385,9 @@ def sections(findings: Findings, t: Language) -> list[Section]:
             if findings.satisfaction
             else [_skipped(t, "Satisfaction and NPS", skipped["satisfaction"])]
         ),
+        recommendations_section(t, findings.recommendations)
+        if findings.recommendations
+        else _skipped(t, "Recommendations", skipped["recommendations"]),
     ]
 
 

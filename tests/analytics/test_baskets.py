@@ -1,0 +1,328 @@
+"""Basket analysis: exact counts and thresholds, metrics by hand, agreement with brute force."""
+
+import json
+from collections.abc import Sequence
+from fractions import Fraction
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from scipy.stats import fisher_exact
+from typer.testing import CliRunner
+
+from regulars.analytics.baskets.basket import Baskets
+from regulars.analytics.baskets.findings import (
+    compare_periods,
+    item_categories,
+    strongest_cross_category_pairs,
+)
+from regulars.analytics.baskets.mining import frequent_itemsets
+from regulars.analytics.baskets.readers import (
+    BasketFilter,
+    Level,
+    read_basket_file,
+    read_long_baskets,
+    warehouse_baskets,
+)
+from regulars.analytics.baskets.rules import (
+    Rules,
+    association_rules,
+    benjamini_hochberg,
+    fisher_greater,
+    holm,
+)
+from regulars.analytics.warehouse import open_warehouse
+from regulars.cli import app
+from regulars.demo.assortment import COMPLEMENTS
+from regulars.errors import RegularsError
+from tests.analytics.conftest import SHARED_DATA, DemoWarehouse
+
+GROCERIES = SHARED_DATA / "groceries.csv"
+
+# Five receipts; counts by hand: bread 3, milk 3, eggs 3, bread+milk 2, milk+eggs 2,
+# bread+eggs 1, all three 1.
+SHOP = [["bread", "milk"], ["bread", "milk", "eggs"], ["bread"], ["milk", "eggs"], ["eggs"]]
+
+RuleKey = tuple[tuple[str, ...], tuple[str, ...]]
+
+
+def rule_keys(rules: object) -> dict[RuleKey, int]:
+
+    assert isinstance(rules, Rules)
+    return {
+        (tuple(sorted(rules.antecedent(i))), tuple(sorted(rules.consequent(i)))): int(count)
+        for i, count in enumerate(rules.count)
+    }
+
+
+def itemset_table(baskets: Baskets, support: str) -> dict[tuple[str, ...], int]:
+    found = frequent_itemsets(baskets, support)
+    names = found.item_names
+    return {
+        tuple(sorted(names[i] for i in row)): int(count)
+        for rows, counts in zip(found.levels, found.counts, strict=True)
+        for row, count in zip(rows, counts, strict=True)
+    }
+
+
+def brute_force(
+    baskets: Sequence[Sequence[str]], support: Fraction, confidence: Fraction
+) -> tuple[dict[tuple[str, ...], int], dict[RuleKey, int]]:
+    """Every subset of every basket counted one by one, and every split of the frequent ones."""
+    sets = [frozenset(b) for b in baskets]
+    items = sorted(set().union(*sets))
+    n = len(sets)
+    frequent: dict[tuple[str, ...], int] = {}
+    for size in range(1, len(items) + 1):
+        for candidate in combinations(items, size):
+            count = sum(1 for s in sets if s.issuperset(candidate))
+            if count * support.denominator >= support.numerator * n:
+                frequent[candidate] = count
+    rules: dict[RuleKey, int] = {}
+    for itemset, count in frequent.items():
+        for left in range(1, len(itemset)):
+            for antecedent in combinations(itemset, left):
+                consequent = tuple(i for i in itemset if i not in antecedent)
+                if count * confidence.denominator >= confidence.numerator * frequent[antecedent]:
+                    rules[(antecedent, consequent)] = count
+    return frequent, rules
+
+
+def test_groceries_has_5829_rules_482_exactly_at_the_threshold() -> None:
+    baskets = read_basket_file(GROCERIES)
+    assert len(baskets) == 9835
+    itemsets = frequent_itemsets(baskets, "0.001")
+    rules = association_rules(itemsets, "0.5")
+    assert len(itemsets) == 13492
+    assert len(rules) == 5829
+    assert int(rules.at_threshold().sum()) == 482
+    assert rules.count.min() >= 10  # 0.001 of 9,835 baskets is 9.835: ten or more
+
+
+def test_tiny_shop_counts_and_metrics_by_hand() -> None:
+    baskets = Baskets.from_lists(SHOP)
+    assert itemset_table(baskets, "0.4") == {
+        ("bread",): 3,
+        ("eggs",): 3,
+        ("milk",): 3,
+        ("bread", "milk"): 2,
+        ("eggs", "milk"): 2,
+    }
+    rules = association_rules(frequent_itemsets(baskets, "0.4"), "0.6")
+    assert set(rule_keys(rules)) == {
+        (("bread",), ("milk",)),
+        (("milk",), ("bread",)),
+        (("eggs",), ("milk",)),
+        (("milk",), ("eggs",)),
+    }
+    i = list(rule_keys(rules)).index((("bread",), ("milk",)))
+    assert rules.support[i] == pytest.approx(2 / 5)
+    assert rules.confidence[i] == pytest.approx(2 / 3)
+    assert rules.lift[i] == pytest.approx(10 / 9)  # 2 * 5 / (3 * 3)
+    assert rules.leverage[i] == pytest.approx(2 / 5 - 9 / 25)
+    assert rules.conviction[i] == pytest.approx((1 - 3 / 5) / (1 - 2 / 3))
+    # P(X >= 2), X hypergeometric: 5 baskets, 3 with bread, 3 drawn (milk): (6 + 1) / 10.
+    assert rules.p_value[i] == pytest.approx(0.7)
+    assert len(association_rules(frequent_itemsets(baskets, "0.4"), "0.7")) == 0
+
+
+def test_a_rule_that_never_fails_has_infinite_conviction() -> None:
+    baskets = Baskets.from_lists([["tea", "biscuits"], ["tea", "biscuits"], ["biscuits"]])
+    rules = association_rules(frequent_itemsets(baskets, "0.5"), "1")
+    assert rule_keys(rules) == {(("tea",), ("biscuits",)): 2}
+    assert rules.conviction[0] == np.inf
+    assert rules.confidence[0] == 1.0
+
+
+def test_a_rule_exactly_at_the_confidence_threshold_is_kept() -> None:
+    baskets = Baskets.from_lists(SHOP)
+    itemsets = frequent_itemsets(baskets, "0.4")
+    exact = association_rules(itemsets, "2/3")
+    assert len(exact) == 4
+    assert exact.at_threshold().all()
+    assert len(association_rules(itemsets, "0.6666666666666667")) == 0  # just above 2/3
+
+
+def test_a_support_exactly_at_the_threshold_is_kept() -> None:
+    # 0.07 * 100 is 7.000000000000001 in floating point; 7 of 100 baskets is 0.07 exactly.
+    baskets = Baskets.from_lists([["rice", "oil"]] * 7 + [["water"]] * 93)
+    found = itemset_table(baskets, "0.07")
+    assert found[("oil", "rice")] == 7
+    assert ("oil", "rice") not in itemset_table(baskets, "0.0701")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_agrees_with_brute_force_on_random_baskets(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    names = [f"item{i}" for i in range(9)]
+    popularity = rng.dirichlet(np.ones(9)) * 4
+    raw = [
+        [name for name, p in zip(names, popularity, strict=True) if rng.random() < min(p, 0.9)]
+        for _ in range(60)
+    ]
+    for support, confidence in (("0.05", "0.5"), ("1/12", "0.3"), ("0.2", "0.8")):
+        frequent, rules = brute_force(raw, Fraction(support), Fraction(confidence))
+        baskets = Baskets.from_lists(raw)
+        itemsets = frequent_itemsets(baskets, support)
+        assert itemset_table(baskets, support) == frequent
+        assert rule_keys(association_rules(itemsets, confidence)) == rules
+
+
+def test_longest_itemsets_can_be_capped() -> None:
+    baskets = Baskets.from_lists([["a", "b", "c", "d"]] * 3)
+    assert frequent_itemsets(baskets, "0.5").max_size == 4
+    assert len(frequent_itemsets(baskets, "0.5", max_size=2)) == 4 + 6
+
+
+def test_fisher_p_values_equal_scipy_fisher_exact() -> None:
+    together = np.array([2, 10, 40, 3, 25, 1])
+    antecedent = np.array([3, 30, 100, 60, 200, 1])
+    consequent = np.array([3, 50, 80, 70, 300, 900])
+    baskets = 1000
+    p = fisher_greater(together, antecedent, consequent, baskets)
+    for k in range(len(p)):
+        table = [
+            [together[k], antecedent[k] - together[k]],
+            [consequent[k] - together[k], baskets - antecedent[k] - consequent[k] + together[k]],
+        ]
+        expected = fisher_exact(table, alternative="greater").pvalue
+        assert p[k] == pytest.approx(expected, rel=1e-9, abs=1e-300)
+
+
+def test_rule_p_values_equal_fisher_exact_on_groceries_rules() -> None:
+    rules = association_rules(frequent_itemsets(read_basket_file(GROCERIES), "0.005"), "0.3")
+    n = rules.baskets
+    for k in range(0, len(rules), max(1, len(rules) // 8)):
+        c, a = int(rules.count[k]), int(rules.antecedent_count[k])
+        b = int(rules.consequent_count[k])
+        expected = fisher_exact([[c, a - c], [b - c, n - a - b + c]], alternative="greater").pvalue
+        assert rules.p_value[k] == pytest.approx(expected, rel=1e-9)
+
+
+def test_adjusted_p_values_are_monotone_and_not_below_the_raw_ones() -> None:
+    p = np.random.default_rng(5).random(200) ** 3
+    bh, fw = benjamini_hochberg(p), holm(p)
+    order = np.argsort(p)
+    assert np.all(np.diff(bh[order]) >= 0)
+    assert np.all(np.diff(fw[order]) >= 0)
+    assert np.all(bh >= p)
+    assert np.all(fw >= bh)
+    assert np.all(fw <= 1)
+    assert bh[order[-1]] == pytest.approx(p[order[-1]])  # the largest is left as it is
+
+
+@pytest.mark.parametrize(
+    ("support", "confidence", "field"),
+    [("0", "0.5", "min_support"), ("1.5", "0.5", "min_support"), ("0.1", "-1", "min_confidence")],
+)
+def test_thresholds_outside_zero_to_one_are_refused(
+    support: str, confidence: str, field: str
+) -> None:
+    baskets = Baskets.from_lists(SHOP)
+    with pytest.raises(RegularsError) as caught:
+        association_rules(frequent_itemsets(baskets, support), confidence)
+    assert caught.value.code == "bad_threshold"
+    assert caught.value.field == field
+
+
+def test_a_threshold_that_is_no_number_is_refused() -> None:
+    with pytest.raises(RegularsError, match="0.001") as caught:
+        frequent_itemsets(Baskets.from_lists(SHOP), "a lot")
+    assert caught.value.field == "min_support"
+
+
+def test_an_empty_basket_file_is_refused(tmp_path: Path) -> None:
+    empty = tmp_path / "baskets.csv"
+    empty.write_text("\n\n")
+    with pytest.raises(RegularsError) as caught:
+        read_basket_file(empty)
+    assert caught.value.code == "no_baskets"
+    with pytest.raises(RegularsError) as missing:
+        read_basket_file(tmp_path / "nowhere.csv")
+    assert missing.value.code == "basket_file_not_found"
+
+
+def test_too_low_a_support_is_refused_with_a_threshold_that_works() -> None:
+    rng = np.random.default_rng(0)
+    raw = [[f"i{j}" for j in range(20) if rng.random() < 0.5] for _ in range(200)]
+    with pytest.raises(RegularsError, match="try a support of at least") as caught:
+        frequent_itemsets(Baskets.from_lists(raw), "0.005", max_itemsets=5000)
+    assert caught.value.code == "too_many_itemsets"
+    assert caught.value.field == "min_support"
+
+
+def test_long_file_gives_the_same_baskets_as_lists(tmp_path: Path) -> None:
+    path = tmp_path / "lines.csv"
+    lines = [(f"r{n}", item) for n, basket in enumerate(SHOP) for item in basket]
+    path.write_text("receipt,product\n" + "\n".join(f"{r},{i}" for r, i in lines) + "\n")
+    read = read_long_baskets(path, basket_col="receipt", item_col="product")
+    assert itemset_table(read, "0.2") == itemset_table(Baskets.from_lists(SHOP), "0.2")
+    with pytest.raises(RegularsError) as caught:
+        read_long_baskets(path, basket_col="ticket", item_col="product")
+    assert caught.value.field == "basket_col"
+
+
+def test_cross_category_pairs_and_period_changes() -> None:
+    baskets = Baskets.from_lists(SHOP)
+    itemsets = frequent_itemsets(baskets, "0.2")
+    pairs = strongest_cross_category_pairs(
+        itemsets, {"bread": "bakery", "milk": "dairy", "eggs": "dairy"}
+    )
+    assert [(p.first, p.second) for p in pairs] == [("bread", "milk")]
+    assert pairs[0].lift == pytest.approx(10 / 9)
+    before = association_rules(frequent_itemsets(baskets, "0.4"), "0.6")
+    later = Baskets.from_lists([*SHOP, ["bread", "milk"], ["tea"]])
+    after = association_rules(frequent_itemsets(later, "0.4"), "0.6")
+    changes = compare_periods(before, after)
+    assert {(c.antecedent, c.consequent) for c in changes.disappeared} == {
+        (("eggs",), ("milk",)),
+        (("milk",), ("eggs",)),
+    }
+    assert not changes.appeared
+    bread_milk = next(c for c in changes.changed if c.antecedent == ("bread",))
+    assert bread_milk.lift_change == pytest.approx(3 * 7 / (4 * 4) - 10 / 9)
+
+
+def test_command_writes_rules_from_a_baskets_file(tmp_path: Path) -> None:
+    source = tmp_path / "baskets.csv"
+    source.write_text("\n".join(",".join(b) for b in SHOP) + "\n")
+    out = tmp_path / "out"
+    args = [
+        "analyze",
+        "baskets",
+        "--baskets",
+        str(source),
+        "--out",
+        str(out),
+        "--min-support",
+        "0.4",
+    ]
+    result = CliRunner().invoke(app, [*args, "--min-confidence", "2/3"])
+    assert result.exit_code == 0, result.output
+    assert pq.read_table(out / "rules.parquet").num_rows == 4
+    summary = json.loads((out / "rules.json").read_text())
+    assert summary["rules"] == 4
+    assert summary["rules_at_confidence_threshold"] == 4
+    assert summary["min_support"] == "0.4"
+    bad = CliRunner().invoke(app, [*args, "--min-confidence", "2"])
+    assert bad.exit_code == 1
+
+
+def test_warehouse_subcategory_rules_find_the_demo_complements(
+    demo_warehouse: DemoWarehouse,
+) -> None:
+    connection = open_warehouse(demo_warehouse.folder)
+    baskets = warehouse_baskets(connection, level=Level.subcategory)
+    rules = association_rules(frequent_itemsets(baskets, "0.005", max_size=2), "0.2")
+    strongest = {(rules.antecedent(i), rules.consequent(i)) for i in rules.strongest(20)}
+    planted = {((first,), (second,)) for first, second, _ in COMPLEMENTS}
+    assert len(strongest & planted) >= 3, strongest
+    categories = item_categories(connection, Level.subcategory)
+    assert categories["NOOD"] != categories["EGGS"]
+    weekend = warehouse_baskets(connection, where=BasketFilter(weekdays=(6, 7), hours=(8, 20)))
+    assert 0 < len(weekend) < len(baskets)
+    with pytest.raises(RegularsError) as caught:
+        warehouse_baskets(connection, where=BasketFilter(stores=("NO-SUCH-STORE",)))
+    assert caught.value.field == "stores"
