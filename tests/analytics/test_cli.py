@@ -62,9 +62,10 @@ def test_the_report_is_one_offline_page_with_a_finding_under_each_chart(
     result = runner.invoke(app, ["analyze", "report", "--out", str(page)])
     assert result.exit_code == 0, result.output
     html = page.read_text()
-    assert html.count('<p class="finding">') == html.count("<h2>") == 12
+    assert html.count('<p class="finding">') == html.count("<h2>") == 13
     assert "<h2>Stores</h2>" in html  # a row per store for its manager
     assert "<h2>What drives satisfaction</h2>" in html  # and what members say
+    assert "<h2>What sells together</h2>" in html
     assert html.count("plotly.js v") == 1  # embedded once, no network needed
     assert "<script src=" not in html
     assert "ROC-AUC" in html
@@ -184,7 +185,7 @@ def test_a_young_chain_gets_the_report_with_reasons_for_what_needs_more_history(
     assert "skipped churn risk" in result.output
     html = page.read_text()
     assert html.count("Not computed:") >= 1
-    assert html.count("<h2>") == 10  # satisfaction and recommendations: each says why not yet
+    assert html.count("<h2>") == 11  # satisfaction, recommendations, baskets: each says why not yet
     assert "<h2>Who to contact next</h2>" in html  # with the reason it could not be drawn up
     assert "Not computed: no survey answers up to" in html
 

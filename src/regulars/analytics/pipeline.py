@@ -15,6 +15,8 @@ import duckdb
 import numpy as np
 import pyarrow.parquet as pq
 
+from regulars.analytics.baskets.findings import BasketReport
+from regulars.analytics.baskets.report import recent_baskets
 from regulars.analytics.churn import ChurnSummary, churn_report
 from regulars.analytics.cohorts import Retention, retention
 from regulars.analytics.kpis import ProgramKpis, StoreKpis, program_kpis, store_kpis
@@ -58,6 +60,7 @@ class Findings:
     stores: list[StoreKpis]  # each store's sales KPIs, for its manager
     satisfaction: Satisfaction | None  # None before the first survey answer
     recommendations: Evaluation | None  # the recommenders checked on the last four weeks
+    baskets: BasketReport | None  # what sold together in the last 90 days
     skipped: dict[str, str]
 
 
@@ -70,7 +73,7 @@ def analyse(
     step: Step | None = None,
 ) -> Findings:
     """Run RFM, lifetime value, churn, shopper types, satisfaction, the recommenders' check,
-    cohorts and KPIs on the warehouse.
+    what sells together, cohorts and KPIs on the warehouse.
 
     Args:
         connection: from ``open_warehouse``.
@@ -113,6 +116,7 @@ def analyse(
         "recommendations",
         lambda: evaluate_recommendations(connection, cutoff=day - timedelta(weeks=4)),
     )
+    baskets = attempt("baskets", lambda: recent_baskets(connection, as_of=day))
     tell("cohorts and KPIs")
     cohorts = retention(connection, until=day)
     end = day + timedelta(days=1)
@@ -132,6 +136,7 @@ def analyse(
         stores=stores,
         satisfaction=satisfaction_found,
         recommendations=recommendations,
+        baskets=baskets,
         skipped=skipped,
     )
 

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from plotly.offline import get_plotlyjs
 
 from regulars import __version__
+from regulars.analytics.baskets.report import baskets_section
 from regulars.analytics.charts import LAYOUT, retention_chart, segment_chart
 from regulars.analytics.churn import ChurnSummary
 from regulars.analytics.cohorts import Retention
@@ -388,6 +389,9 @@ def sections(findings: Findings, t: Language) -> list[Section]:
         recommendations_section(t, findings.recommendations)
         if findings.recommendations
         else _skipped(t, "Recommendations", skipped["recommendations"]),
+        baskets_section(t, findings.baskets)
+        if findings.baskets
+        else _skipped(t, "What sells together", skipped["baskets"]),
     ]
 
 
