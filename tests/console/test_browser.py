@@ -179,7 +179,7 @@ def test_a_role_sees_only_its_pages_in_the_menu_and_is_stopped_at_the_others(
 ) -> None:
     log_in(page, site, StaffRole.STORE_MANAGER)
     menu = page.get_by_role("navigation", name="Main menu")
-    expect(menu.get_by_role("link")).to_have_text(["Dashboard", "Cases", "Reports"])
+    expect(menu.get_by_role("link")).to_have_text(["Dashboard", "Cases", "Reports", "Baskets"])
     answer = page.goto(site + "/console/members")
     assert answer is not None
     assert answer.status == 403

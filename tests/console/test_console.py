@@ -308,6 +308,9 @@ def pages(console: Console, member_id: int) -> Iterator[str]:
         "/console/coupons",
         "/console/reports",
         "/console/reports/1",
+        "/console/baskets",
+        "/console/baskets?level=product&week=weekend&hours=8-12&min_support=0.002",
+        "/console/baskets?min_support=2",
         "/console/users",
     )
 

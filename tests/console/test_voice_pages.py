@@ -132,3 +132,16 @@ def test_the_scoring_run_left_each_member_their_recommendations(console: Console
         assert page.status_code == 200
         said_popular = "the chain's popular products" in page.text
         assert said_popular == (member_id not in own)
+
+
+def test_a_category_manager_sees_what_sells_together_and_a_bad_threshold_says_why(
+    console: Console,
+) -> None:
+    with console.client(StaffRole.STORE_MANAGER) as manager:
+        page = manager.get("/console/baskets?min_support=0.01&min_confidence=0.1")
+        assert page.status_code == 200
+        assert "thresholds met exactly" in page.text or "阈值" in page.text
+        assert " → " in page.text  # at least one rule
+        bad = manager.get("/console/baskets?min_support=2")
+        assert bad.status_code == 200
+        assert 'role="alert"' in bad.text

@@ -11,6 +11,7 @@ from regulars.api import problems
 from regulars.api.dependencies import RateLimiter
 from regulars.console import (
     auth,
+    baskets,
     calendar,
     campaigns,
     cases,
@@ -32,7 +33,7 @@ from regulars.staff.models import StaffRole
 
 PAGES = (
     auth, dashboard, members, cases, surveys, segments, campaigns, journeys, calendar,
-    program, coupons, reports, users, optout, survey_link,
+    program, coupons, reports, baskets, users, optout, survey_link,
 )  # fmt: skip
 # The menu, in order; each entry is shown to the roles its page allows.
 MENU = (
@@ -48,6 +49,7 @@ MENU = (
     ("/console/program", "Program"),
     ("/console/coupons", "Coupons"),
     ("/console/reports", "Reports"),
+    ("/console/baskets", "Baskets"),
     ("/console/users", "Staff"),
 )
 PLOTLY = files("plotly").joinpath("package_data/plotly.min.js")
