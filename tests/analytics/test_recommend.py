@@ -17,6 +17,7 @@ from regulars.analytics.recommend.evaluation import Evaluation, evaluate_recomme
 from regulars.analytics.recommend.history import PurchaseHistory, day_number
 from regulars.analytics.recommend.lists import (
     REASONS,
+    MemberLists,
     Reason,
     blended_lists,
     favourite_lists,
@@ -127,21 +128,25 @@ def test_excluded_product_never_recommended_even_if_most_popular() -> None:
     ]
 
 
+def blend_of_three(history: PurchaseHistory) -> MemberLists:
+    """Every member's blended top three, co-occurrence unshrunk (the histories are tiny)."""
+    return blended_lists(
+        history,
+        np.arange(len(history.members)),
+        3,
+        buy_again=BuyAgain().fit(history),
+        also_like=AlsoLike(shrinkage=0).fit(history.purchase_days()),
+        as_of_day=day_number(TODAY),
+    )
+
+
 def test_product_not_sold_in_the_members_usual_store_never_recommended() -> None:
     rows = [("a", "DUMPLING", 1), ("a", "DUMPLING", 8), ("b", "DUMPLING", 2)]
     rows += [("b", "TEA", 3), ("c", "TEA", 5), ("c", "DUMPLING", 6), ("d", "TEA", 1)]
     shelves = {"S1": {"DUMPLING", "TEA"}, "WEB": {"TEA"}}
     usual = {"a": "WEB", "b": "S1", "c": "S1", "d": "WEB"}
     history = make_history(rows, shelves=shelves, usual=usual)
-    members = np.arange(len(history.members))
-    lists = blended_lists(
-        history,
-        members,
-        3,
-        buy_again=BuyAgain().fit(history),
-        also_like=AlsoLike(shrinkage=0).fit(history.purchase_days()),
-        as_of_day=day_number(TODAY),
-    )
+    lists = blend_of_three(history)
     by_member = {
         str(history.members[m]): listed(history, row)
         for m, row in zip(lists.member, lists.products, strict=True)
@@ -157,14 +162,7 @@ def test_member_without_history_gets_best_sellers_flagged() -> None:
     rows += [("c", "BREAD", 1)]
     history = make_history(rows, extra_members=("new",))
     members = np.arange(len(history.members))
-    lists = blended_lists(
-        history,
-        members,
-        3,
-        buy_again=BuyAgain().fit(history),
-        also_like=AlsoLike(shrinkage=0).fit(history.purchase_days()),
-        as_of_day=day_number(TODAY),
-    )
+    lists = blend_of_three(history)
     new = int(np.flatnonzero(history.members == "new")[0])
     assert lists.fallback.tolist() == [m == new for m in members]
     assert listed(history, lists.products[new]) == ["MILK", "BREAD", "EGGS"]
