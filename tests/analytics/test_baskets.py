@@ -326,3 +326,20 @@ def test_warehouse_subcategory_rules_find_the_demo_complements(
     with pytest.raises(RegularsError) as caught:
         warehouse_baskets(connection, where=BasketFilter(stores=("NO-SUCH-STORE",)))
     assert caught.value.field == "stores"
+
+
+def test_the_command_mines_a_segments_recent_baskets_in_the_warehouse(
+    demo_warehouse: DemoWarehouse, tmp_path: Path
+) -> None:
+    out = tmp_path / "champions"
+    args = ["analyze", "baskets", "--warehouse", str(demo_warehouse.folder), "--out", str(out)]
+    args += ["--days", "60", "--min-support", "0.01", "--min-confidence", "0.2", "--compare"]
+    everyone = CliRunner().invoke(app, args)
+    assert everyone.exit_code == 0, everyone.output
+    whole = json.loads((out / "rules.json").read_text())["baskets"]
+    champions = CliRunner().invoke(app, [*args, "--segment", "Champions"])
+    assert champions.exit_code == 0, champions.output
+    assert 0 < json.loads((out / "rules.json").read_text())["baskets"] < whole
+    unknown = CliRunner().invoke(app, [*args, "--segment", "Nobody"])
+    assert unknown.exit_code == 1
+    assert "no segment 'Nobody'; there are" in unknown.output

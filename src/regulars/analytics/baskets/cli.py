@@ -102,6 +102,26 @@ def read_members(path: Path | None) -> frozenset[int] | None:
     return frozenset(int(line) for line in lines)
 
 
+def _segment_members(
+    connection: duckdb.DuckDBPyConnection,
+    segment: str,
+    day: date | None,
+    among: frozenset[int] | None,
+) -> frozenset[int]:
+    """The members of an RFM segment as of `day` (the last sale by default)."""
+    from regulars.analytics.rfm import rfm_table
+    from regulars.analytics.transactions import last_purchase_day
+
+    scored = rfm_table(connection, as_of=day or last_purchase_day(connection))
+    names = sorted({str(s) for s in scored.segment})
+    if segment not in names:
+        raise InvalidInput(f"no segment {segment!r}; there are {', '.join(names)}", field="segment")
+    chosen = {
+        int(c) for c, s in zip(scored.customer_id, scored.segment, strict=True) if s == segment
+    }
+    return frozenset(chosen & among if among is not None else chosen)
+
+
 def _last_day(connection: duckdb.DuckDBPyConnection, warehouse: bool) -> date:
     sql = (
         "SELECT max(CAST(timezone(s.timezone, r.sold_at) AS DATE)) FROM receipts r "
@@ -184,6 +204,9 @@ def baskets_command(
     members: Annotated[
         Path | None, typer.Option(help="Only these members' receipts: ids, one per line.")
     ] = None,
+    segment: Annotated[
+        str | None, typer.Option(help="Only the receipts of an RFM segment's members.")
+    ] = None,
     as_of: AsOf = None,
     days: Annotated[
         int | None, typer.Option(help="The period: this many days up to --as-of.")
@@ -209,7 +232,7 @@ def baskets_command(
     if compare and days is None:
         raise InvalidInput("--compare needs --days", field="compare")
     if connection is None:
-        if days or day or any((store, region, hours, weekdays, members)):
+        if days or day or any((store, region, hours, weekdays, members, segment)):
             raise InvalidInput(
                 "a baskets file has no stores, times or members to filter by", field="baskets"
             )
@@ -223,6 +246,8 @@ def baskets_command(
         _show(report, out, top)
         return
     warehouse = "lines" in relations(connection)
+    if segment is not None:
+        where = replace(where, members=_segment_members(connection, segment, day, where.members))
     if days is not None:
         last = day or _last_day(connection, warehouse)
         where = replace(where, start=last - timedelta(days=days - 1), end=last + timedelta(1))
