@@ -26,7 +26,13 @@ from regulars.analytics.drivers import (
     importance_performance,
 )
 from regulars.analytics.rfm import RfmTable
-from regulars.analytics.scores import Estimate, estimates_by_group, mean_score, nps
+from regulars.analytics.scores import (
+    Estimate,
+    by_group_where_asked,
+    estimate_where_asked,
+    mean_score,
+    where_asked,
+)
 from regulars.errors import NotFound
 
 HORIZON_DAYS: Final = 90  # how long after an answer its member's shopping is followed
@@ -116,35 +122,6 @@ def _answers(connection: duckdb.DuckDBPyConnection, until: datetime) -> dict[str
     return dict(rows)
 
 
-def _numbers(values: npt.NDArray) -> npt.NDArray[np.float64]:
-    """A column of scores as floats, NaN where the question was not asked."""
-    return np.asarray(
-        np.ma.filled(np.ma.masked_invalid(np.ma.asarray(values, dtype=float)), np.nan)
-    )
-
-
-def _scores(values: npt.NDArray) -> npt.NDArray[np.float64]:
-    """The answers to one question, those that were asked."""
-    numbers = _numbers(values)
-    return numbers[~np.isnan(numbers)]
-
-
-def _estimate(values: npt.NDArray, score: str) -> Estimate | None:
-    asked = _scores(values)
-    if asked.size == 0:
-        return None
-    return nps(asked) if score == "nps" else mean_score(asked)
-
-
-def _grouped(labels: Sequence[str], values: npt.NDArray, score: str) -> dict[str, Estimate]:
-    numbers = _numbers(values)
-    kept = ~np.isnan(numbers)
-    if not kept.any():
-        return {}
-    chosen = [label for label, keep in zip(labels, kept, strict=True) if keep]
-    return estimates_by_group(chosen, numbers[kept], estimate=nps if score == "nps" else mean_score)
-
-
 def _by(answers: dict[str, npt.NDArray], segments: dict[str, str]) -> dict[str, list[GroupScores]]:
     customers = [str(c) for c in answers["customer_id"]]
     labels = {
@@ -156,7 +133,7 @@ def _by(answers: dict[str, npt.NDArray], segments: dict[str, str]) -> dict[str, 
     }
     found: dict[str, list[GroupScores]] = {}
     for grouping, named in labels.items():
-        scored = {s: _grouped(named, answers[s], s) for s in ("nps", "csat")}
+        scored = {s: by_group_where_asked(named, answers[s], s) for s in ("nps", "csat")}
         found[grouping] = [
             GroupScores(label, scored["nps"].get(label), scored["csat"].get(label))
             for label in sorted({*scored["nps"], *scored["csat"]})
@@ -168,7 +145,7 @@ def _by(answers: dict[str, npt.NDArray], segments: dict[str, str]) -> dict[str, 
 def _trend(months: Sequence[str], scores: npt.NDArray) -> Trend | None:
     """The slope of each answer's promoter (+1) / detractor (−1) mark on its month: the
     change of NPS per month, with the regression's interval."""
-    numbers = _numbers(scores)
+    numbers = where_asked(scores)
     kept = ~np.isnan(numbers)
     named = [m for m, keep in zip(months, kept, strict=True) if keep]
     order = sorted(set(named))
@@ -209,7 +186,7 @@ def _drivers(
         ratings.setdefault(int(response), {})[str(attribute)] = float(score)
     found = []
     for target in ("overall", "nps"):
-        outcome = _numbers(answers[target])
+        outcome = where_asked(answers[target])
         rated = [
             (ratings[int(r)], float(y))
             for r, y in zip(answers["response_id"], outcome, strict=True)
@@ -300,9 +277,9 @@ def satisfaction(
     return Satisfaction(
         as_of=as_of,
         answers=len(answers["response_id"]),
-        nps=_estimate(answers["nps"], "nps"),
-        csat=_estimate(answers["csat"], "csat"),
-        effort=_estimate(answers["effort"], "effort"),
+        nps=estimate_where_asked(answers["nps"], "nps"),
+        csat=estimate_where_asked(answers["csat"], "csat"),
+        effort=estimate_where_asked(answers["effort"], "effort"),
         by=_by(answers, segments),
         trend=_trend([str(m) for m in answers["month"]], answers["nps"]),
         drivers=_drivers(connection, answers) if _has(connection, "attribute_ratings") else [],

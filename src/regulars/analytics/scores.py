@@ -20,6 +20,7 @@ from regulars.errors import InvalidInput
 
 Array = npt.NDArray[np.float64]
 Label = TypeVar("Label", bound=Hashable)
+Asked = npt.ArrayLike | Sequence[float | None]  # None: not asked
 
 
 class InvalidDriverInput(InvalidInput, ValueError):
@@ -144,3 +145,35 @@ def estimates_by_group(
         groups[int(at)]: estimate(part, confidence=confidence)
         for at, part in zip(first, parts, strict=True)
     }
+
+
+def estimate_of(question: str) -> Callable[..., Estimate]:
+    """NPS for the recommendation question; a mean for every other scale."""
+    return nps if question == "nps" else mean_score
+
+
+def where_asked(values: Asked) -> Array:
+    """A column of answers as floats, NaN where the question was not asked (a None, a
+    masked or NaN entry): one survey asks what another does not."""
+    return np.asarray(
+        np.ma.filled(np.ma.masked_invalid(np.ma.asarray(values, dtype=float)), np.nan)
+    )
+
+
+def estimate_where_asked(values: Asked, question: str) -> Estimate | None:
+    """The question's estimate over the answers that asked it; None when none did."""
+    numbers = where_asked(values)
+    asked = numbers[~np.isnan(numbers)]
+    return estimate_of(question)(asked) if asked.size else None
+
+
+def by_group_where_asked(
+    groups: Sequence[Label], values: Asked, question: str
+) -> dict[Label, Estimate]:
+    """`estimates_by_group` over the answers that asked the question."""
+    numbers = where_asked(values)
+    kept = ~np.isnan(numbers)
+    if not kept.any():
+        return {}
+    chosen = [label for label, keep in zip(groups, kept, strict=True) if keep]
+    return estimates_by_group(chosen, numbers[kept], estimate=estimate_of(question))

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, load_only
 from regulars.campaigns.rules import Z95, Difference, difference_in_rates
 from regulars.cases import rules
 from regulars.cases.hours import business_hours
-from regulars.cases.levels import Clock, SlaStanding, _waits
+from regulars.cases.levels import Clock, SlaStanding, waiting_spans
 from regulars.cases.models import Case, CaseCategory, CaseChannel, CaseEvent, SlaPolicy
 from regulars.cases.rules import BusinessHours, CaseState, Interval
 from regulars.catalog.models import Store
@@ -238,7 +238,7 @@ def _handled(session: Session, chosen: Select[int], now: datetime) -> list[_Hand
         if row.store_id not in hours:
             hours[row.store_id] = business_hours(session, store_id=row.store_id)
         store_hours = hours[row.store_id]
-        waits = _waits(events[row.id], now)
+        waits = waiting_spans(events[row.id], now)
         policy = policies.get((row.category, row.severity))
         standing = None
         if policy is not None:

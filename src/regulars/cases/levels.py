@@ -95,7 +95,7 @@ def sla_standing(session: Session, *, case_id: int, now: datetime) -> SlaStandin
             field="category",
         )
     hours = business_hours(session, store_id=case.store_id)
-    waits = _waits(history(session, case_id=case_id), now)
+    waits = waiting_spans(history(session, case_id=case_id), now)
     waiting = case.state is CaseState.WAITING_FOR_CUSTOMER
 
     def clock(minutes: int, done_at: datetime | None) -> Clock:
@@ -116,7 +116,7 @@ def _policy(session: Session, case: Case) -> SlaPolicy | None:
     return session.scalars(query).first()
 
 
-def _waits(events: Sequence[CaseEvent], now: datetime) -> list[Interval]:
+def waiting_spans(events: Sequence[CaseEvent], now: datetime) -> list[Interval]:
     """The spans the case waited for the customer; one still going ends now."""
     spans: list[Interval] = []
     started: datetime | None = None

@@ -4,12 +4,11 @@ analysis across surveys, segments and behaviour is the analytics report's."""
 
 from dataclasses import dataclass
 
-import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from regulars.analytics.satisfaction import Drivers, drivers_of
-from regulars.analytics.scores import Estimate, estimates_by_group, mean_score, nps
+from regulars.analytics.scores import Estimate, by_group_where_asked, estimate_where_asked
 from regulars.catalog.models import Store
 from regulars.surveys.models import SurveyInvitation, SurveyResponse
 from regulars.surveys.rules import RATING
@@ -50,25 +49,18 @@ def survey_results(session: Session, *, code: str) -> SurveyResults:
     for question in questions_of(survey):
         if not question.scored:
             continue
-        if question.key.startswith(RATING):
-            name = question.key.removeprefix(RATING)
-            given = [ratings[r.id][name] for r, _ in answers if name in ratings[r.id]]
-        else:
-            given = [v for r, _ in answers if (v := getattr(r, question.key)) is not None]
-        if given:
-            scores[question.key] = (nps if question.key == "nps" else mean_score)(given)
-    by_store: dict[str, dict[str, Estimate]] = {}
-    for score in ("nps", "csat"):
-        pairs = [
-            (store, v) for r, store in answers if store and (v := getattr(r, score)) is not None
+        name = question.key.removeprefix(RATING)
+        given = [
+            ratings[r.id].get(name) if question.key.startswith(RATING) else getattr(r, name)
+            for r, _ in answers
         ]
-        if pairs:
-            found = estimates_by_group(
-                [s for s, _ in pairs], np.array([v for _, v in pairs], dtype=float),
-                estimate=nps if score == "nps" else mean_score,
-            )  # fmt: skip
-            by_store[score] = found
-    stores = sorted(set().union(*(set(v) for v in by_store.values()))) if by_store else []
+        if (found := estimate_where_asked(given, question.key)) is not None:
+            scores[question.key] = found
+    stores = [store or "" for _, store in answers]
+    by_store = {
+        score: by_group_where_asked(stores, [getattr(r, score) for r, _ in answers], score)
+        for score in ("nps", "csat")
+    }
     target = "overall" if "overall" in scores else "nps"
     rated = [
         ({name: float(v) for name, v in ratings[r.id].items()}, float(getattr(r, target)))
@@ -80,8 +72,8 @@ def survey_results(session: Session, *, code: str) -> SurveyResults:
         answered=len(answers),
         scores=scores,
         stores=[
-            StoreScores(s, by_store.get("nps", {}).get(s), by_store.get("csat", {}).get(s))
-            for s in stores
+            StoreScores(store, by_store["nps"].get(store), by_store["csat"].get(store))
+            for store in sorted({*by_store["nps"], *by_store["csat"]} - {""})
         ],
         drivers=drivers_of(target, rated) if rated else None,
     )
