@@ -12,17 +12,24 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from regulars.campaigns.optout import Links
+from regulars.clock import utc_now
+from regulars.config import secret_key
 from regulars.console.app import console_routes
 from regulars.console.core import Allowed
+from regulars.demo.voice import VISIT_SURVEY
 from regulars.demo.writers import DEMO_STAFF
+from regulars.members.models import Member
 from regulars.staff.models import StaffRole, StaffSession
+from regulars.surveys.models import Survey, SurveyInvitation, SurveyResponse
 from tests.console.conftest import PASSWORD, Console
 from tests.console.test_console import pages
 
@@ -255,3 +262,58 @@ def test_the_dashboard_and_the_reports_draw_their_charts(site: Site, page: Page)
         page.goto(site + f"/console/reports/{number}")
         drawn += page.locator(".plot-container .main-svg").count() > 0
     assert drawn >= 3  # segments, value, retention, ... each with its chart
+
+
+def _axe_serious(page: Page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("async () => (await axe.run(document)).violations")
+    return [f"{v['id']}: {v['help']}" for v in found if v["impact"] in {"serious", "critical"}]
+
+
+def test_a_member_answers_a_survey_through_its_link_in_their_language(
+    console: Console, site: Site, page: Page
+) -> None:
+    with console.database.sessions() as session:
+        answered = select(SurveyResponse.invitation_id)
+        invitation = session.scalars(
+            select(SurveyInvitation)
+            .join(Survey, Survey.id == SurveyInvitation.survey_id)
+            .where(Survey.code == VISIT_SURVEY, SurveyInvitation.id.not_in(answered))
+            .order_by(SurveyInvitation.id)
+        ).first()
+        assert invitation is not None
+        member = session.get_one(Member, invitation.member_id)
+        member.language = "en"
+        invitation.expires_at = utc_now() + timedelta(days=7)
+        invitation_id = invitation.id
+        session.commit()
+    link = Links(site.url, secret_key(console.settings)).survey(invitation_id)
+    page.goto(link)
+    expect(page.get_by_role("heading", level=1)).to_have_text("How was your visit?")
+    assert not _axe_serious(page)
+    page.get_by_role("group", name="How likely are you to recommend us").get_by_label("9").check()
+    page.get_by_role("button", name="Send my answers").click()  # the browser holds it back
+    expect(page.get_by_role("status")).to_have_count(0)
+    assert page.locator("input:invalid").count() > 0  # the questions still unanswered
+    for group in page.get_by_role("group").all():
+        if group.locator("input[type=radio]").count() and not group.locator(":checked").count():
+            group.get_by_label("7", exact=True).check()
+    page.fill("textarea", "Fresh fruit, long queue")
+    page.get_by_role("button", name="Send my answers").click()
+    expect(page.get_by_role("status")).to_contain_text("Thank you for your answers.")
+    with console.database.sessions() as session:
+        kept = session.scalars(
+            select(SurveyResponse).where(SurveyResponse.invitation_id == invitation_id)
+        ).one()
+        assert (kept.nps, kept.overall, kept.comment) == (9, 7, "Fresh fruit, long queue")
+
+
+def test_a_surveys_results_and_the_complaint_figures_draw_their_charts(
+    site: Site, page: Page
+) -> None:
+    log_in(page, site, StaffRole.SUPPORT, f"/console/surveys/{VISIT_SURVEY}")
+    expect(page.locator(".plot-container .main-svg").first).to_be_visible()
+    assert not _axe_serious(page)
+    page.goto(site + "/console/cases/figures?days=365")
+    expect(page.locator(".plot-container .main-svg").first).to_be_visible()
+    assert not _axe_serious(page)
