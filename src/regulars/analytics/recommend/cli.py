@@ -55,6 +55,7 @@ def recommend_command(
             f"{quality.novelty:.2f}",
         )
     console.print(table)
+    console.print(f"blend chosen on the {weeks} weeks before the cut-off: {found.blend}")
     for note in found.notes:
         err_console.print(f"[yellow]note[/yellow] {note}")
     if not found.beats_baselines("precision"):
@@ -64,7 +65,7 @@ def recommend_command(
             connection,
             as_of=parse_optional_day(as_of, "as_of"),
             k=top,
-            horizon_days=7.0 * weeks,
+            weeks=weeks,
         )
     out.mkdir(parents=True, exist_ok=True)
     pq.write_table(lists, out / "recommendations.parquet")

@@ -6,6 +6,10 @@ sellers, and each member's own most bought products. Only members known at the c
 are judged; members who first bought in the test weeks would get the best sellers from
 every model alike. The same exclusions hold for all lists, and excluded products bought
 in the test weeks are not counted as missed, since no list may hold them.
+
+The blend's weighting (``Blend``) is chosen the same way one level down: learned up to
+``weeks`` before the cut-off and judged on the weeks up to it, so the test weeks choose
+nothing.
 """
 
 from dataclasses import asdict, dataclass, field
@@ -14,12 +18,16 @@ from typing import Final
 
 import duckdb
 import numpy as np
+import scipy.sparse as sp
 
 from regulars.analytics.recommend.also_like import AlsoLike
 from regulars.analytics.recommend.buy_again import BuyAgain
 from regulars.analytics.recommend.history import PurchaseHistory, day_number, load_history
 from regulars.analytics.recommend.lists import (
+    BLENDS,
+    Blend,
     MemberLists,
+    blend_candidates,
     blended_lists,
     buyer_share,
     favourite_lists,
@@ -43,6 +51,7 @@ class Evaluation:
     products: int
     excluded_products: int
     stores: int  # 0: a plain file, every product counted as sold everywhere
+    blend: str  # the weighting the blend chose on the weeks before the cut-off
     quality: dict[str, ListQuality]
     notes: list[str] = field(default_factory=list)
 
@@ -62,8 +71,51 @@ def default_cutoff(connection: duckdb.DuckDBPyConnection, weeks: int) -> date:
     return last_purchase_day(connection) - timedelta(weeks=weeks)
 
 
+def bought_between(history: PurchaseHistory, first: date, last: date) -> sp.csr_matrix:
+    """Members × products bought from ``first`` to ``last``, products no list may hold
+    (excluded from promotion) left out."""
+    bought = history.between(first, last).purchase_days()
+    bought = bought.multiply((~history.excluded).astype(np.float64)[None, :]).tocsr()
+    bought.eliminate_zeros()
+    return bought
+
+
+def choose_blend(history: PurchaseHistory, cutoff: date, *, weeks: int, k: int) -> Blend:
+    """The candidate blend with the best NDCG@k on the ``weeks`` up to ``cutoff``, learned
+    from the purchases before them; the plain blend when there is nothing before them."""
+    start = cutoff - timedelta(weeks=weeks)
+    train = history.until(start)
+    members = np.unique(train.member)
+    if not members.size:
+        return Blend()
+    bought = bought_between(history, start + timedelta(days=1), cutoff)[members]
+    popularity = buyer_share(train)
+    buy_again = BuyAgain(horizon_days=7.0 * weeks).fit(train)
+    also_like = AlsoLike().fit(train.purchase_days())
+    candidates = blend_candidates(
+        train,
+        members,
+        k,
+        buy_again=buy_again,
+        also_like=also_like,
+        as_of_day=day_number(start),
+        blends=BLENDS,
+    )
+    judged = {
+        blend: list_quality(lists.products, bought, popularity=popularity, recommendable=1).ndcg
+        for blend, lists in zip(BLENDS, candidates, strict=True)
+    }
+    return max(BLENDS, key=lambda blend: judged[blend])
+
+
 def split_lists(
-    history: PurchaseHistory, cutoff: date, k: int, *, buy_again: BuyAgain, also_like: AlsoLike
+    history: PurchaseHistory,
+    cutoff: date,
+    k: int,
+    *,
+    buy_again: BuyAgain,
+    also_like: AlsoLike,
+    blend: Blend,
 ) -> dict[str, MemberLists]:
     """Every model's and baseline's lists for the members known at ``cutoff``."""
     train = history.until(cutoff)
@@ -81,7 +133,13 @@ def split_lists(
             train, members, k, buy_again=None, also_like=also_like, as_of_day=today
         ),
         "blend": blended_lists(
-            train, members, k, buy_again=buy_again, also_like=also_like, as_of_day=today
+            train,
+            members,
+            k,
+            buy_again=buy_again,
+            also_like=also_like,
+            as_of_day=today,
+            blend=blend,
         ),
     }
 
@@ -105,17 +163,16 @@ def evaluate_recommendations(
     train = history.until(cut)
     if not train.member.size:
         raise InvalidInput(f"nobody bought anything up to {cut}", field="cutoff")
+    blend = choose_blend(history, cut, weeks=weeks, k=k)
     lists = split_lists(
         history,
         cut,
         k,
         buy_again=buy_again or BuyAgain(horizon_days=7.0 * weeks),
         also_like=also_like or AlsoLike(),
+        blend=blend,
     )
-    test = history.between(cut + timedelta(days=1), end)
-    bought = test.purchase_days()
-    bought = bought.multiply((~history.excluded).astype(np.float64)[None, :]).tocsr()
-    bought.eliminate_zeros()
+    bought = bought_between(history, cut + timedelta(days=1), end)
     popularity = buyer_share(train)
     recommendable = int((~history.excluded & (popularity > 0)).sum())
     quality = {}
@@ -139,6 +196,7 @@ def evaluate_recommendations(
         products=len(history.products),
         excluded_products=int(history.excluded.sum()),
         stores=int(history.stores.size),
+        blend=str(blend),
         quality=quality,
         notes=notes,
     )

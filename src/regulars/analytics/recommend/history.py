@@ -98,6 +98,14 @@ class PurchaseHistory:
             self, member=self.member[keep], product=self.product[keep], day=self.day[keep]
         )
 
+    def allows(self, member: IntArray, product: IntArray) -> BoolArray:
+        """Whether each ``product`` may be recommended to the ``member`` beside it."""
+        store = self.usual_store[member]
+        known = store >= 0
+        stocked = np.ones(member.size, dtype=bool)
+        stocked[known] = self.stocked[store[known], product[known]]
+        return stocked & ~self.excluded[product]
+
     def allowed(self, members: IntArray) -> BoolArray:
         """Members × products that may be recommended: stocked where they shop, promotable."""
         shelves = np.vstack([self.stocked, np.ones((1, len(self.products)), dtype=bool)])

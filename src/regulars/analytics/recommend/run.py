@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from regulars.analytics.recommend.also_like import AlsoLike
 from regulars.analytics.recommend.buy_again import BuyAgain
+from regulars.analytics.recommend.evaluation import choose_blend
 from regulars.analytics.recommend.history import PurchaseHistory, day_number, load_history
 from regulars.analytics.recommend.lists import (
     Reason,
@@ -25,10 +26,11 @@ def member_recommendations(
     *,
     as_of: date | None = None,
     k: int = 10,
-    horizon_days: float = 28.0,
+    weeks: int = 4,
     new_members: Sequence[str] = (),
 ) -> pa.Table:
-    """Top-``k`` products of every member who bought up to ``as_of`` (default: last sale).
+    """Top-``k`` products of every member who bought up to ``as_of`` (default: last sale),
+    for the next ``weeks``, blended as measured best on the ``weeks`` before ``as_of``.
 
     Columns: member_id, rank, sku, reason (buy_again, also_like, popular), score and
     fallback. ``new_members`` (members with no purchases, e.g. joined today) get the best
@@ -41,9 +43,10 @@ def member_recommendations(
         history,
         members,
         k,
-        buy_again=BuyAgain(horizon_days=horizon_days).fit(history),
+        buy_again=BuyAgain(horizon_days=7.0 * weeks).fit(history),
         also_like=AlsoLike().fit(history.purchase_days()),
         as_of_day=day_number(day),
+        blend=choose_blend(history, day, weeks=weeks, k=k),
     )
     found = recommendation_table(history, lists)
     strangers = sorted(set(new_members) - set(history.members.tolist()))
