@@ -1,7 +1,8 @@
 """Small factories for test data: call them with what matters to the test, nothing more."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import count
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 from regulars.catalog.models import Category, CategoryLevel, Channel, Product, Store
 from regulars.catalog.schemas import CategoryCreate, ProductCreate, StoreCreate
 from regulars.catalog.service import add_category, add_product, add_store
+from regulars.coupons.models import Coupon, CouponKind, CouponStatus, CouponTemplate
 from regulars.members.models import Member
 from regulars.members.schemas import MemberCreate
 from regulars.members.service import enroll_member
@@ -109,3 +111,41 @@ def make_program(session: Session, pending_days: int = 0, text: str | None = Non
     """Apply a small program (1 point a yuan, silver from 1,000 yuan, 12-month expiry)."""
     source = text or PROGRAM.format(pending_days=pending_days)
     return apply_program(session, text=source, now=NOW, actor="test").id
+
+
+coupon_numbers = count()
+
+
+def make_coupon_template(session: Session, code: str, **fields: object) -> CouponTemplate:
+    made = CouponTemplate(
+        code=code, name=f"{code} coupon", kind=CouponKind.AMOUNT_OFF, amount=Decimal(5),
+        created_at=NOW - timedelta(days=90), **fields,
+    )  # fmt: skip
+    session.add(made)
+    session.flush()
+    return made
+
+
+def give_coupons(
+    session: Session,
+    member: Member,
+    made: CouponTemplate,
+    status: CouponStatus,
+    times: int = 1,
+    *,
+    valid_for_days: int = -2,
+) -> None:
+    """``times`` coupons of ``made`` given a month ago, now in ``status``, valid until
+    ``valid_for_days`` from now (by default two days ago)."""
+    for _ in range(times):
+        session.add(
+            Coupon(
+                template_id=made.id, code=f"C{next(coupon_numbers):08d}", member_id=member.id,
+                status=status, issued_at=NOW - timedelta(days=30),
+                valid_from=NOW - timedelta(days=30),
+                valid_until=NOW + timedelta(days=valid_for_days),
+                redeemed_at=NOW - timedelta(days=20) if status == CouponStatus.REDEEMED else None,
+                source="test",
+            )
+        )  # fmt: skip
+    session.flush()

@@ -4,9 +4,10 @@ from sqlalchemy import func, select
 
 from regulars.cases.models import Case
 from regulars.catalog.models import Product, Store
+from regulars.coupons.models import CouponTemplate
 from regulars.demo.voice import CASE_SURVEY, VISIT_SURVEY
 from regulars.i18n import Language
-from regulars.insights.models import Recommendation
+from regulars.insights.models import OfferRecommendation, Recommendation
 from regulars.staff.models import StaffRole
 from regulars.surveys.models import SurveyResponse
 from tests.console.conftest import Console, form_fields, untranslated
@@ -132,6 +133,24 @@ def test_the_scoring_run_left_each_member_their_recommendations(console: Console
         assert page.status_code == 200
         said_popular = "the chain's popular products" in page.text
         assert said_popular == (member_id not in own)
+
+
+def test_the_scoring_run_left_members_the_coupons_they_are_likeliest_to_redeem(
+    console: Console,
+) -> None:
+    with console.database.sessions() as session:
+        offered = session.execute(
+            select(OfferRecommendation.member_id, CouponTemplate.code, OfferRecommendation.take_up)
+            .join(CouponTemplate, CouponTemplate.id == OfferRecommendation.template_id)
+            .order_by(OfferRecommendation.member_id, OfferRecommendation.rank)
+        ).all()
+    assert any(m is None for m, _, _ in offered)  # the chain-wide order
+    member_id, best, _ = next(row for row in offered if row[0] is not None)
+    assert all(0.0 <= rate <= 1.0 for _, _, rate in offered)
+    with console.client(StaffRole.SUPPORT) as support:
+        page = support.get(f"/console/members/{member_id}")
+        assert page.status_code == 200
+        assert best in page.text
 
 
 def test_a_category_manager_sees_what_sells_together_and_a_bad_threshold_says_why(

@@ -17,6 +17,7 @@ from regulars.analytics.report import write_sections
 from regulars.analytics.warehouse import open_warehouse
 from regulars.catalog.models import Product
 from regulars.db import run_in_transaction
+from regulars.insights.offers import store_offers
 from regulars.insights.recommendations import Recommended, store_recommendations
 from regulars.insights.service import store_scores
 
@@ -39,8 +40,8 @@ def score_members(
     step: Step | None = None,
 ) -> Scored:
     """Run the analyses as of `as_of` (the last sale by default), keep their files in `out`
-    and store each member's segment, type, CLV, P(alive), churn risk and recommended
-    products."""
+    and store each member's segment, type, CLV, P(alive), churn risk, recommended
+    products and next best offers."""
     connection = open_warehouse(warehouse, materialise=True)
     findings = analyse(connection, folder=out, as_of=as_of, timezone=str(zone), step=step)
     scores = member_scores(findings)
@@ -75,6 +76,7 @@ def score_members(
     run_in_transaction(
         sessions, partial(_store_lists, lists=lists, popular=popular, model_run_id=run.id)
     )
+    run_in_transaction(sessions, partial(store_offers, model_run_id=run.id, now=now))
     return Scored(run.id, len(scores), dict(findings.skipped))
 
 

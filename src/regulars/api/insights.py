@@ -8,9 +8,11 @@ from regulars.access.models import Role
 from regulars.access.service import Principal
 from regulars.api.dependencies import DbSession, MemberId, allow
 from regulars.api.unit_of_work import routes
+from regulars.insights.offers import offers_of
 from regulars.insights.recommendations import recommendations_of
 from regulars.insights.schemas import (
     MemberInsightOut,
+    OfferOut,
     RecommendationsOut,
     RecommendedOut,
     SegmentCount,
@@ -50,10 +52,14 @@ def recommendations(
 ) -> RecommendationsOut:
     """Products for the member, best first, as the latest scoring run left them: what they
     are due to buy again and what they may also like; the popular list, and said so, for a
-    member the run did not know."""
+    member the run did not know. With them, the coupon templates the member is likeliest
+    to redeem (next best offer)."""
     shown, popular = recommendations_of(session, member_id=member_id, limit=limit)
+    offers, for_everyone = offers_of(session, member_id=member_id)
     return RecommendationsOut(
         member_id=member_id,
         popular_instead=popular,
         products=[RecommendedOut(**vars(s)) for s in shown],
+        offers_for_everyone=for_everyone,
+        offers=[OfferOut(**vars(o)) for o in offers],
     )

@@ -21,6 +21,7 @@ from regulars.coupons.service import WalletView, issue_coupons, list_templates, 
 from regulars.db import write_back_log
 from regulars.errors import InvalidInput
 from regulars.insights.models import ModelRun
+from regulars.insights.offers import offers_of
 from regulars.insights.recommendations import recommendations_of
 from regulars.insights.service import NoInsights, churn_drivers, member_insight
 from regulars.members import rules
@@ -115,6 +116,7 @@ def _view(request: Request, session: Session, member_id: int, **extra: Any) -> R
         "cases": list_cases(session, member_id=member_id, limit=20),
         "answers": list(reversed(list_responses(session, member_id=member_id, limit=1000)))[:10],
         "recommended": recommendations_of(session, member_id=member_id),  # (list, popular)
+        "offers": offers_of(session, member_id=member_id),  # (list, for everyone)
         "insight": insight,
         "drivers": drivers,
         "channels": list(ConsentChannel),

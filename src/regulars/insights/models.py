@@ -52,3 +52,18 @@ class Recommendation(Base):
     reason: Mapped[str] = mapped_column(String(20), doc="buy_again, also_like or popular")
     score: Mapped[float] = mapped_column(Float)
     model_run_id: Mapped[int] = mapped_column(ForeignKey("model_run.id"))
+
+
+class OfferRecommendation(Base):
+    """A coupon template put before a member, most likely taken up first, from the latest
+    scoring run; a member id of none is the chain-wide order, for members without a record."""
+
+    __tablename__ = "offer_recommendation"
+    __table_args__ = (Index("ix_offer_recommendation_member", "member_id", "rank"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    rank: Mapped[int]
+    template_id: Mapped[int] = mapped_column(ForeignKey("coupon_template.id"))
+    take_up: Mapped[float] = mapped_column(Float, doc="estimated chance a coupon is redeemed")
+    model_run_id: Mapped[int] = mapped_column(ForeignKey("model_run.id"))

@@ -40,6 +40,13 @@ class RecommendedOut(BaseModel):
     score: float
 
 
+class OfferOut(BaseModel):
+    rank: int
+    code: str = Field(description="the coupon template's code")
+    name: str
+    take_up: float = Field(description="estimated chance the member redeems such a coupon")
+
+
 class RecommendationsOut(BaseModel):
     member_id: int
     popular_instead: bool = Field(
@@ -47,3 +54,10 @@ class RecommendationsOut(BaseModel):
         "chain's popular list."
     )
     products: list[RecommendedOut]
+    offers_for_everyone: bool = Field(
+        description="True: the member has no coupon record, so the offers are the ones "
+        "the chain's members redeem most."
+    )
+    offers: list[OfferOut] = Field(
+        description="next best offers: coupon templates issuable now, likeliest first"
+    )

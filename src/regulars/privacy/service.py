@@ -14,7 +14,7 @@ from regulars.campaigns.models import OutboxMessage
 from regulars.cases.models import Case, CaseEvent
 from regulars.catalog.models import Product, Store
 from regulars.coupons.models import Coupon, CouponTemplate
-from regulars.insights.models import Recommendation
+from regulars.insights.models import OfferRecommendation, Recommendation
 from regulars.members.models import ConsentChannel, ConsentRecord, Gender, MemberStatus
 from regulars.members.rules import new_card_number, new_referral_code
 from regulars.members.service import get_member
@@ -193,6 +193,7 @@ def erase_member(session: Session, *, member_id: int, now: datetime) -> None:
         update(SurveyResponse).where(SurveyResponse.member_id == member_id).values(comment="")
     )
     session.execute(delete(Recommendation).where(Recommendation.member_id == member_id))
+    session.execute(delete(OfferRecommendation).where(OfferRecommendation.member_id == member_id))
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.member_id == member_id)
