@@ -343,3 +343,60 @@ def test_the_command_mines_a_segments_recent_baskets_in_the_warehouse(
     unknown = CliRunner().invoke(app, [*args, "--segment", "Nobody"])
     assert unknown.exit_code == 1
     assert "no segment 'Nobody'; there are" in unknown.output
+
+
+def test_the_command_mines_a_shopper_types_or_listed_members_baskets(
+    demo_warehouse: DemoWarehouse, tmp_path: Path
+) -> None:
+    out = tmp_path / "typed"
+    args = ["analyze", "baskets", "--warehouse", str(demo_warehouse.folder), "--out", str(out)]
+    args += ["--min-support", "0.01", "--min-confidence", "0.2"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    whole = json.loads((out / "rules.json").read_text())["baskets"]
+    typed = CliRunner().invoke(app, [*args, "--shopper-type", "price_sensitive"])
+    assert typed.exit_code == 0, typed.output
+    price_sensitive = json.loads((out / "rules.json").read_text())["baskets"]
+    assert 0 < price_sensitive < whole
+    unknown = CliRunner().invoke(app, [*args, "--shopper-type", "bargain_hunter"])
+    assert unknown.exit_code == 1
+    assert "no shopper_type 'bargain_hunter'; there are" in unknown.output
+    connection = open_warehouse(demo_warehouse.folder)
+    [(member, receipts)] = connection.execute(
+        "SELECT member_id, count(*) FROM receipts WHERE member_id IS NOT NULL "
+        "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"
+    ).fetchall()
+    listed = tmp_path / "members.txt"
+    listed.write_text(f"member_id\n{member}\n")
+    one = CliRunner().invoke(app, [*args, "--members", str(listed), "--min-support", "0.2"])
+    assert one.exit_code == 0, one.output
+    assert json.loads((out / "rules.json").read_text())["baskets"] == receipts
+    listed.write_text("member_id\n12\nnot-a-member\n")
+    bad = CliRunner().invoke(app, [*args, "--members", str(listed)])
+    assert bad.exit_code == 1
+    assert "'not-a-member' is not a member id" in bad.output
+
+
+def test_the_command_mines_a_transactions_file_by_receipt(
+    demo_warehouse: DemoWarehouse, tmp_path: Path
+) -> None:
+    lines = tmp_path / "lines.csv"
+    connection = open_warehouse(demo_warehouse.folder)
+    connection.execute(
+        f"COPY (SELECT customer_id, purchased_at, amount, receipt_id, sku FROM transactions "
+        f"WHERE sku IS NOT NULL) TO '{lines}' (HEADER)"
+    )
+    [(receipts,)] = connection.execute(
+        "SELECT count(DISTINCT receipt_id) FROM transactions WHERE sku IS NOT NULL"
+    ).fetchall()
+    out = tmp_path / "rules"
+    result = CliRunner().invoke(
+        app,
+        ["analyze", "baskets", "--transactions", str(lines), "--customer-col", "customer_id",
+         "--date-col", "purchased_at", "--amount-col", "amount", "--receipt-col", "receipt_id",
+         "--sku-col", "sku", "--min-support", "0.003", "--min-confidence", "0.1",
+         "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "rules.json").read_text())
+    assert summary["baskets"] == receipts
+    assert summary["rules"] == pq.read_table(out / "rules.parquet").num_rows > 0

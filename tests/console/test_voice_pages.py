@@ -1,5 +1,7 @@
 """Surveys and the case page's category and closed loop in the console, in both languages."""
 
+import re
+
 from sqlalchemy import func, select
 
 from regulars.cases.models import Case
@@ -153,6 +155,12 @@ def test_the_scoring_run_left_members_the_coupons_they_are_likeliest_to_redeem(
         assert best in page.text
 
 
+def _baskets_mined(page: str) -> int:
+    found = re.search(r"(?:from |来自)([\d,]+) ?(?:baskets|个购物篮)", page)
+    assert found, page
+    return int(found.group(1).replace(",", ""))
+
+
 def test_a_category_manager_sees_what_sells_together_and_a_bad_threshold_says_why(
     console: Console,
 ) -> None:
@@ -161,6 +169,12 @@ def test_a_category_manager_sees_what_sells_together_and_a_bad_threshold_says_wh
         assert page.status_code == 200
         assert "thresholds met exactly" in page.text or "阈值" in page.text
         assert " → " in page.text  # at least one rule
+        typed = manager.get(
+            "/console/baskets?min_support=0.01&min_confidence=0.1&shopper=price_sensitive"
+        )
+        assert typed.status_code == 200
+        assert 'value="price_sensitive" selected' in typed.text
+        assert 0 < _baskets_mined(typed.text) < _baskets_mined(page.text)
         bad = manager.get("/console/baskets?min_support=2")
         assert bad.status_code == 200
         assert 'role="alert"' in bad.text

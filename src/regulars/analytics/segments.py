@@ -232,6 +232,29 @@ class SegmentationSummary:
         return json.dumps(asdict(self), default=date.isoformat, indent=2, ensure_ascii=False)
 
 
+def typed_members(
+    connection: duckdb.DuckDBPyConnection,
+    *,
+    as_of: date,
+    window_days: int = 180,
+    min_receipts: int = 3,
+    thresholds: TypeThresholds = DEFAULT_THRESHOLDS,
+) -> tuple[ShopperTable, npt.NDArray[np.str_]]:
+    """The features of every member with enough visits and their shopper type by the rules."""
+    table = shopper_features(
+        connection, as_of=as_of, window_days=window_days, min_receipts=min_receipts
+    )
+    types = shopper_types(
+        promotion_share=table.feature("promotion_share"),
+        premium_share=table.feature("premium_share"),
+        brand_concentration=table.feature("brand_concentration"),
+        items_per_basket=table.feature("items_per_basket"),
+        visits_per_week=table.feature("visits_per_week"),
+        thresholds=thresholds,
+    )
+    return table, types
+
+
 def segment_members(
     connection: duckdb.DuckDBPyConnection,
     *,
@@ -259,15 +282,11 @@ def segment_members(
     Raises:
         InvalidInput: as ``shopper_features`` and ``ShopperClusters.fit``.
     """
-    table = shopper_features(
-        connection, as_of=as_of, window_days=window_days, min_receipts=min_receipts
-    )
-    types = shopper_types(
-        promotion_share=table.feature("promotion_share"),
-        premium_share=table.feature("premium_share"),
-        brand_concentration=table.feature("brand_concentration"),
-        items_per_basket=table.feature("items_per_basket"),
-        visits_per_week=table.feature("visits_per_week"),
+    table, types = typed_members(
+        connection,
+        as_of=as_of,
+        window_days=window_days,
+        min_receipts=min_receipts,
         thresholds=thresholds,
     )
     # k-means needs every value: an unknown loyalty counts as the typical one.

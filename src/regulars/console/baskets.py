@@ -1,19 +1,22 @@
 """What sells together, for a category manager: rules and cross-category pairs mined from
-the warehouse as asked (level, store or region, hours, weekdays, the last days), with the
-thresholds met exactly."""
+the warehouse as asked (level, region, hours, weekdays, the last days, the members of a
+shopper type as the latest scoring run typed them), with the thresholds met exactly."""
 
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 
 from regulars.analytics.baskets.findings import basket_report, item_categories
 from regulars.analytics.baskets.readers import BasketFilter, Level, warehouse_baskets
+from regulars.analytics.segments_rules import ShopperType
 from regulars.analytics.transactions import last_purchase_day
 from regulars.analytics.warehouse import WarehouseEmpty, open_warehouse
 from regulars.console.core import Db, allow, render
 from regulars.errors import RegularsError
+from regulars.insights.models import MemberInsight
 from regulars.staff.models import StaffRole, StaffUser
 
 router = APIRouter(prefix="/console/baskets", include_in_schema=False)
@@ -30,18 +33,27 @@ def baskets(
     region: Annotated[str, Query(max_length=60)] = "",
     hours: Annotated[str, Query(pattern=r"^(|\d{1,2}-\d{1,2})$")] = "",
     week: Annotated[str, Query(pattern="^(all|weekdays|weekend)$")] = "all",
+    shopper: Annotated[ShopperType | None, Query()] = None,
     min_support: Annotated[str, Query(max_length=12)] = "0.005",
     min_confidence: Annotated[str, Query(max_length=12)] = "0.2",
     user: StaffUser = Readers,
 ) -> Response:
     found, problem = None, None
     first, _, last = hours.partition("-")
+    typed = (
+        frozenset(session.scalars(
+            select(MemberInsight.member_id).where(MemberInsight.shopper_type == shopper.value)
+        ))
+        if shopper
+        else None
+    )  # fmt: skip
     try:
         with open_warehouse(request.app.state.settings.warehouse_dir) as warehouse:
             end = last_purchase_day(warehouse) + timedelta(days=1)
             where = BasketFilter(
                 region=region or None, hours=(int(first), int(last)) if hours else None,
                 weekdays=WEEKENDS[week], start=end - timedelta(days=days), end=end,
+                members=typed,
             )  # fmt: skip
             found = basket_report(
                 warehouse_baskets(warehouse, level=level, where=where),
@@ -52,6 +64,8 @@ def baskets(
         problem = request.state.t.told(refused.message)
     return render(
         request, "baskets.html", found=found, problem=problem, levels=list(Level),
+        shoppers=list(ShopperType),
         asked={"level": level.value, "days": days, "region": region, "hours": hours,
-               "week": week, "min_support": min_support, "min_confidence": min_confidence},
+               "week": week, "shopper": shopper.value if shopper else "",
+               "min_support": min_support, "min_confidence": min_confidence},
     )  # fmt: skip

@@ -8,7 +8,7 @@ neither a warehouse nor customer, date and amount columns.
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -102,24 +102,39 @@ def read_members(path: Path | None) -> frozenset[int] | None:
     return frozenset(int(line) for line in lines)
 
 
-def _segment_members(
-    connection: duckdb.DuckDBPyConnection,
-    segment: str,
-    day: date | None,
+def _members_labelled(
+    label: str, field: str, ids: Iterable[object], labels: Iterable[object],
     among: frozenset[int] | None,
-) -> frozenset[int]:
-    """The members of an RFM segment as of `day` (the last sale by default)."""
-    from regulars.analytics.rfm import rfm_table
-    from regulars.analytics.transactions import last_purchase_day
-
-    scored = rfm_table(connection, as_of=day or last_purchase_day(connection))
-    names = sorted({str(s) for s in scored.segment})
-    if segment not in names:
-        raise InvalidInput(f"no segment {segment!r}; there are {', '.join(names)}", field="segment")
-    chosen = {
-        int(c) for c, s in zip(scored.customer_id, scored.segment, strict=True) if s == segment
-    }
+) -> frozenset[int]:  # fmt: skip
+    """The members whose label is ``label`` (refused, naming the labels there are, if none)."""
+    pairs = [(int(str(m)), str(found)) for m, found in zip(ids, labels, strict=True)]
+    names = sorted({found for _, found in pairs})
+    if label not in names:
+        raise InvalidInput(f"no {field} {label!r}; there are {', '.join(names)}", field=field)
+    chosen = {m for m, found in pairs if found == label}
     return frozenset(chosen & among if among is not None else chosen)
+
+
+def _segment_members(
+    connection: duckdb.DuckDBPyConnection, segment: str, day: date,
+    among: frozenset[int] | None,
+) -> frozenset[int]:  # fmt: skip
+    """The members of an RFM segment as of ``day``."""
+    from regulars.analytics.rfm import rfm_table
+
+    scored = rfm_table(connection, as_of=day)
+    return _members_labelled(segment, "segment", scored.customer_id, scored.segment, among)
+
+
+def _shopper_type_members(
+    connection: duckdb.DuckDBPyConnection, shopper_type: str, day: date,
+    among: frozenset[int] | None,
+) -> frozenset[int]:  # fmt: skip
+    """The members of a shopper type (by the rules, on the half year up to ``day``)."""
+    from regulars.analytics.segments import typed_members
+
+    table, types = typed_members(connection, as_of=day)
+    return _members_labelled(shopper_type, "shopper_type", table.member_id, types, among)
 
 
 def _last_day(connection: duckdb.DuckDBPyConnection, warehouse: bool) -> date:
@@ -164,7 +179,7 @@ def _file_baskets(
         conditions.append(f"{moment} >= DATE '{where.start}'")
     if where.end is not None:
         conditions.append(f"{moment} < DATE '{where.end}'")
-    table: pa.Table = connection.execute(
+    table: pa.Table = connection.sql(
         "SELECT DISTINCT receipt_id AS basket, sku AS item FROM transactions WHERE "
         + " AND ".join(conditions)
     ).to_arrow_table()
@@ -207,6 +222,10 @@ def baskets_command(
     segment: Annotated[
         str | None, typer.Option(help="Only the receipts of an RFM segment's members.")
     ] = None,
+    shopper_type: Annotated[
+        str | None,
+        typer.Option(help="Only the receipts of a shopper type's members, e.g. deal_seeker."),
+    ] = None,
     as_of: AsOf = None,
     days: Annotated[
         int | None, typer.Option(help="The period: this many days up to --as-of.")
@@ -232,7 +251,7 @@ def baskets_command(
     if compare and days is None:
         raise InvalidInput("--compare needs --days", field="compare")
     if connection is None:
-        if days or day or any((store, region, hours, weekdays, members, segment)):
+        if days or day or any((store, region, hours, weekdays, members, segment, shopper_type)):
             raise InvalidInput(
                 "a baskets file has no stores, times or members to filter by", field="baskets"
             )
@@ -247,7 +266,15 @@ def baskets_command(
         return
     warehouse = "lines" in relations(connection)
     if segment is not None:
-        where = replace(where, members=_segment_members(connection, segment, day, where.members))
+        chosen = _segment_members(
+            connection, segment, day or _last_day(connection, warehouse), where.members
+        )
+        where = replace(where, members=chosen)
+    if shopper_type is not None:
+        chosen = _shopper_type_members(
+            connection, shopper_type, day or _last_day(connection, warehouse), where.members
+        )
+        where = replace(where, members=chosen)
     if days is not None:
         last = day or _last_day(connection, warehouse)
         where = replace(where, start=last - timedelta(days=days - 1), end=last + timedelta(1))
