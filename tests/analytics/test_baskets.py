@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from scipy.stats import fisher_exact
+from scipy.stats import fisher_exact, hypergeom
 from typer.testing import CliRunner
 
 from regulars.analytics.baskets.basket import Baskets
@@ -189,6 +189,25 @@ def test_fisher_p_values_equal_scipy_fisher_exact() -> None:
         ]
         expected = fisher_exact(table, alternative="greater").pvalue
         assert p[k] == pytest.approx(expected, rel=1e-9, abs=1e-300)
+
+
+def test_fisher_p_values_equal_scipy_on_either_side_of_the_mode() -> None:
+    rng = np.random.default_rng(8)
+    baskets = 5000
+    antecedent = rng.integers(1, 1500, 3000)
+    consequent = rng.integers(1, 1500, 3000)
+    expected_count = antecedent * consequent / baskets
+    spread = np.sqrt(expected_count) * 4 + 2
+    together = np.clip(
+        np.round(expected_count + rng.uniform(-1, 1, 3000) * spread).astype(np.int64),
+        np.maximum(0, antecedent + consequent - baskets),
+        np.minimum(antecedent, consequent),
+    )
+    p = fisher_greater(together, antecedent, consequent, baskets)
+    expected = hypergeom.sf(together - 1, baskets, antecedent, consequent)
+    assert (together < expected_count - 2).sum() > 500  # well below the mode
+    assert (together > expected_count + 2).sum() > 500  # well above it
+    np.testing.assert_allclose(p, expected, rtol=1e-9, atol=1e-14)
 
 
 def test_rule_p_values_equal_fisher_exact_on_groceries_rules() -> None:

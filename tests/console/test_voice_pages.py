@@ -1,11 +1,14 @@
 """Surveys and the case page's category and closed loop in the console, in both languages."""
 
+import os
 import re
+import time
 
 from sqlalchemy import func, select
 
 from regulars.cases.models import Case
 from regulars.catalog.models import Product, Store
+from regulars.console import baskets
 from regulars.coupons.models import CouponTemplate
 from regulars.demo.voice import CASE_SURVEY, VISIT_SURVEY
 from regulars.i18n import Language
@@ -178,3 +181,20 @@ def test_a_category_manager_sees_what_sells_together_and_a_bad_threshold_says_wh
         bad = manager.get("/console/baskets?min_support=2")
         assert bad.status_code == 200
         assert 'role="alert"' in bad.text
+
+
+def test_the_baskets_page_mines_again_only_after_the_warehouse_is_synced(
+    console: Console,
+) -> None:
+    asked = "/console/baskets?min_support=0.02&min_confidence=0.3&days=60"
+    state = console.settings.warehouse_dir / "_state.json"
+    with console.client(StaffRole.ANALYST) as analyst:
+        first = analyst.get(asked)
+        mined = baskets._mined.cache_info().misses
+        again = analyst.get(asked)
+        assert baskets._mined.cache_info().misses == mined  # kept, not mined again
+        assert again.text.count(" → ") == first.text.count(" → ") > 0
+        state.write_text(state.read_text())  # what a sync leaves behind
+        os.utime(state, ns=(time.time_ns(), time.time_ns() + 10**9))
+        analyst.get(asked)
+        assert baskets._mined.cache_info().misses == mined + 1

@@ -218,6 +218,13 @@ def _state(folder: Path) -> dict[str, int]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def synced(folder: Path) -> tuple[int, str] | None:
+    """What marks the warehouse's last sync (none before the first): it changes with every
+    sync, so a result computed from the warehouse may be kept until it does."""
+    path = folder / "_state.json"
+    return (path.stat().st_mtime_ns, path.read_text()) if path.exists() else None
+
+
 def sync_warehouse(
     engine: Engine,
     folder: Path,
