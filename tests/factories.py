@@ -12,6 +12,7 @@ from regulars.catalog.models import Category, CategoryLevel, Channel, Product, S
 from regulars.catalog.schemas import CategoryCreate, ProductCreate, StoreCreate
 from regulars.catalog.service import add_category, add_product, add_store
 from regulars.coupons.models import Coupon, CouponKind, CouponStatus, CouponTemplate
+from regulars.insights.models import ModelRun
 from regulars.members.models import Member
 from regulars.members.schemas import MemberCreate
 from regulars.members.service import enroll_member
@@ -111,6 +112,14 @@ def make_program(session: Session, pending_days: int = 0, text: str | None = Non
     """Apply a small program (1 point a yuan, silver from 1,000 yuan, 12-month expiry)."""
     source = text or PROGRAM.format(pending_days=pending_days)
     return apply_program(session, text=source, now=NOW, actor="test").id
+
+
+def make_model_run(session: Session) -> int:
+    """A scoring run for stored scores and lists to name."""
+    made = ModelRun(scored_at=NOW, data_until=NOW, description="{}")
+    session.add(made)
+    session.flush()
+    return made.id
 
 
 coupon_numbers = count()

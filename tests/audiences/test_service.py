@@ -18,7 +18,7 @@ from regulars.audiences.service import (
     save_audience,
 )
 from regulars.errors import Conflict, InvalidInput
-from regulars.insights.models import MemberInsight, ModelRun
+from regulars.insights.models import MemberInsight
 from regulars.members.models import ConsentChannel
 from regulars.members.service import record_consent
 from regulars.points.models import EntryKind
@@ -27,7 +27,7 @@ from regulars.sales.rules import Limits
 from regulars.sales.schemas import ReceiptIn, ReceiptLineIn
 from regulars.sales.service import record_receipt
 from regulars.tiers.models import MemberTier
-from tests.factories import NOW, make_member, make_product, make_program, make_store
+from tests.factories import NOW, make_member, make_model_run, make_product, make_program, make_store
 
 
 @dataclass
@@ -83,12 +83,10 @@ def shop(session: Session) -> Shop:
             session, member_id=member.id, channel=ConsentChannel.SMS, granted=granted,
             source="test", now=NOW,
         )  # fmt: skip
-    run = ModelRun(scored_at=NOW, data_until=NOW, description="{}")
-    session.add(run)
-    session.flush()
+    run_id = make_model_run(session)
     for member, segment, risk in ((ann, "champions", 0.05), (bo, "at_risk", 0.8)):
         scores = {"rfm_segment": segment, "churn_risk": risk, "clv": 100.0}
-        session.add(MemberInsight(member_id=member.id, model_run_id=run.id, **scores))
+        session.add(MemberInsight(member_id=member.id, model_run_id=run_id, **scores))
     session.flush()
     return Shop({"ann": ann.id, "bo": bo.id, "cy": cy.id})
 

@@ -29,7 +29,6 @@ from regulars.coupons.schemas import CouponTemplateCreate
 from regulars.coupons.service import CouponsSoldOut, add_template
 from regulars.db import run_in_transaction
 from regulars.errors import InvalidInput
-from regulars.insights.models import ModelRun
 from regulars.insights.recommendations import Recommended, store_recommendations
 from regulars.members.models import ConsentChannel, Member
 from regulars.members.schemas import MemberCreate
@@ -39,7 +38,7 @@ from regulars.sales.rules import Limits
 from regulars.sales.schemas import ReceiptIn, ReceiptLineIn
 from regulars.sales.service import record_receipt
 from tests.conftest import Database
-from tests.factories import NOW, ZONE, make_product, make_program, make_store
+from tests.factories import NOW, ZONE, make_model_run, make_product, make_program, make_store
 
 MARGIN = Decimal("0.2")  # the chain's gross margin
 
@@ -296,15 +295,13 @@ def test_a_message_names_the_members_recommended_products_or_the_popular_ones(
 ) -> None:
     members = chain(session, members=4, sms_share=1.0)
     made = [make_product(session, sku=sku, price="9.90").id for sku in ("TEA", "RICE", "OIL")]
-    run = ModelRun(scored_at=NOW, data_until=NOW, description="{}")
-    session.add(run)
-    session.flush()
+    run_id = make_model_run(session)
     lists = [
         Recommended(members[0], 2, made[0], "also_like", 0.5),
         Recommended(members[0], 1, made[1], "buy_again", 0.9),
         Recommended(None, 1, made[2], "popular", 40),
     ]
-    store_recommendations(session, lists=lists, model_run_id=run.id)
+    store_recommendations(session, lists=lists, model_run_id=run_id)
     body = "{name}: {recommended}"
     create_campaign(session, draft=draft(body=body, coupon_template=None, control_share=Decimal(0)),
                     now=NOW, actor="t")  # fmt: skip

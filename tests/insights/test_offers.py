@@ -6,18 +6,10 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from regulars.coupons.models import CouponStatus
-from regulars.insights.models import ModelRun
 from regulars.insights.offers import offers_of, store_offers
 from regulars.members.models import Member
 from regulars.privacy.service import erase_member
-from tests.factories import NOW, give_coupons, make_coupon_template, make_member
-
-
-def scoring_run(session: Session) -> int:
-    made = ModelRun(scored_at=NOW, data_until=NOW, description="{}")
-    session.add(made)
-    session.flush()
-    return made.id
+from tests.factories import NOW, give_coupons, make_coupon_template, make_member, make_model_run
 
 
 def test_each_member_is_offered_what_they_redeem_and_a_stranger_what_everyone_does(
@@ -44,7 +36,9 @@ def test_each_member_is_offered_what_they_redeem_and_a_stranger_what_everyone_do
     give_coupons(session, cook, baby, CouponStatus.EXPIRED, times=3)
     give_coupons(session, cook, baby, CouponStatus.VOIDED, times=5)  # voided: no answer either way
 
-    assert store_offers(session, model_run_id=scoring_run(session), now=NOW) == 28 * 2 + 2 + 3 + 3
+    assert (
+        store_offers(session, model_run_id=make_model_run(session), now=NOW) == 28 * 2 + 2 + 3 + 3
+    )
 
     fresh_rate, baby_rate = 32 / 88, 10 / 69  # redeemed / answered, over every member
 
@@ -75,5 +69,5 @@ def test_each_member_is_offered_what_they_redeem_and_a_stranger_what_everyone_do
 def test_nothing_to_offer_without_an_answered_coupon(session: Session) -> None:
     member = make_member(session, "13800138000")
     give_coupons(session, member, make_coupon_template(session, "FRESH5"), CouponStatus.VOIDED)
-    assert store_offers(session, model_run_id=scoring_run(session), now=NOW) == 0
+    assert store_offers(session, model_run_id=make_model_run(session), now=NOW) == 0
     assert offers_of(session, member_id=member.id) == ([], True)
