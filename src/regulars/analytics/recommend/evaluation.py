@@ -51,7 +51,7 @@ class Evaluation:
     products: int
     excluded_products: int
     stores: int  # 0: a plain file, every product counted as sold everywhere
-    blend: str  # the weighting the blend chose on the weeks before the cut-off
+    blend: Blend  # the weighting chosen on the weeks before the cut-off
     quality: dict[str, ListQuality]
     notes: list[str] = field(default_factory=list)
 
@@ -196,7 +196,7 @@ def evaluate_recommendations(
         products=len(history.products),
         excluded_products=int(history.excluded.sum()),
         stores=int(history.stores.size),
-        blend=str(blend),
+        blend=blend,
         quality=quality,
         notes=notes,
     )

@@ -32,6 +32,30 @@ def recommendations_section(t: Language, found: Evaluation) -> Section:
         blend=t.percent(blend.precision), own=t.percent(own.precision),
         popular=t.percent(popular.precision), k=found.k,
     )  # fmt: skip
+    return Section(t("Recommendations"), f"<table><tr>{head}</tr>{rows}</table>",
+                   f"{finding} {_blend_words(t, found)}")  # fmt: skip
+
+
+def _blend_words(t: Language, found: Evaluation) -> str:
+    """How the chosen blend weighs a member's purchases, and whether it beats the baselines."""
+    life, due = found.blend.half_life_days, found.blend.due_weight > 0
+    if life is None:
+        said = (
+            t("The blend counts every purchase day alike and raises the regulars that are due.")
+            if due
+            else t("The blend counts every purchase day alike.")
+        )
+    else:
+        weeks = t.number(life / 7)
+        said = (
+            t(
+                "The blend halves a purchase day's weight every {weeks} weeks and raises the "
+                "regulars that are due.",
+                weeks=weeks,
+            )
+            if due
+            else t("The blend halves a purchase day's weight every {weeks} weeks.", weeks=weeks)
+        )
     if not found.beats_baselines("precision"):
-        finding += " " + t("They do not beat both baselines: lean on the favourites.")
-    return Section(t("Recommendations"), f"<table><tr>{head}</tr>{rows}</table>", finding)
+        said += " " + t("They do not beat both baselines: lean on the favourites.")
+    return said
