@@ -345,6 +345,25 @@ def test_warehouse_subcategory_rules_find_the_demo_complements(
     with pytest.raises(RegularsError) as caught:
         warehouse_baskets(connection, where=BasketFilter(stores=("NO-SUCH-STORE",)))
     assert caught.value.field == "stores"
+    dairy = warehouse_baskets(connection, where=BasketFilter(category="FRESH.DAIRY_AND_EGGS"))
+    assert 0 < len(dairy) < len(baskets)
+    under = {
+        code
+        for (code,) in connection.execute(
+            "SELECT c.code FROM categories c JOIN categories up ON c.parent_id = up.category_id "
+            "WHERE up.code = 'FRESH.DAIRY_AND_EGGS'"
+        ).fetchall()
+    } & set(dairy.item_names)
+    assert {"EGGS", "MILK"} <= under
+    held = {dairy.item_names.index(code) for code in under}
+    for basket in range(len(dairy)):  # every basket holds dairy, and what went with it
+        assert held & set(dairy.items[dairy.indptr[basket] : dairy.indptr[basket + 1]].tolist())
+    assert len(set(dairy.item_names)) > len(under)
+    eggs = warehouse_baskets(connection, where=BasketFilter(category="EGGS"))
+    assert len(eggs) < len(dairy)
+    with pytest.raises(RegularsError) as caught:
+        warehouse_baskets(connection, where=BasketFilter(category="NO-SUCH-AISLE"))
+    assert caught.value.field == "category"
 
 
 def test_the_command_mines_a_segments_recent_baskets_in_the_warehouse(

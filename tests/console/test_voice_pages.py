@@ -178,6 +178,11 @@ def test_a_category_manager_sees_what_sells_together_and_a_bad_threshold_says_wh
         assert typed.status_code == 200
         assert 'value="price_sensitive" selected' in typed.text
         assert 0 < _baskets_mined(typed.text) < _baskets_mined(page.text)
+        dairy = manager.get(
+            "/console/baskets?min_support=0.01&min_confidence=0.1&category=FRESH.DAIRY_AND_EGGS"
+        )
+        assert 'value="FRESH.DAIRY_AND_EGGS" selected' in dairy.text
+        assert 0 < _baskets_mined(dairy.text) < _baskets_mined(page.text)
         bad = manager.get("/console/baskets?min_support=2")
         assert bad.status_code == 200
         assert 'role="alert"' in bad.text

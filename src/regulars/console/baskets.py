@@ -1,6 +1,7 @@
 """What sells together, for a category manager: rules and cross-category pairs mined from
-the warehouse as asked (level, region, hours, weekdays, the last days, the members of a
-shopper type as the latest scoring run typed them), with the thresholds met exactly."""
+the warehouse as asked (level, region, baskets holding a category, hours, weekdays, the
+last days, the members of a shopper type as the latest scoring run typed them), with the
+thresholds met exactly."""
 
 import functools
 from dataclasses import replace
@@ -17,6 +18,7 @@ from regulars.analytics.baskets.readers import BasketFilter, Level, warehouse_ba
 from regulars.analytics.segments_rules import ShopperType
 from regulars.analytics.transactions import last_purchase_day
 from regulars.analytics.warehouse import WarehouseEmpty, open_warehouse, synced
+from regulars.catalog.models import Category, CategoryLevel
 from regulars.console.core import Db, allow, render
 from regulars.errors import RegularsError
 from regulars.insights.models import MemberInsight
@@ -51,6 +53,7 @@ def baskets(
     level: Annotated[Level, Query()] = Level.subcategory,
     days: Annotated[int, Query(ge=7, le=730)] = 90,
     region: Annotated[str, Query(max_length=60)] = "",
+    category: Annotated[str, Query(max_length=32)] = "",
     hours: Annotated[str, Query(pattern=r"^(|\d{1,2}-\d{1,2})$")] = "",
     week: Annotated[str, Query(pattern="^(all|weekdays|weekend)$")] = "all",
     shopper: Annotated[ShopperType | None, Query()] = None,
@@ -71,7 +74,7 @@ def baskets(
     try:
         where = BasketFilter(
             region=region or None, hours=(int(first), int(last)) if hours else None,
-            weekdays=WEEKENDS[week], members=typed,
+            weekdays=WEEKENDS[week], members=typed, category=category or None,
         )  # fmt: skip
         found = _mined(folder, synced(folder), level, days, where, min_support, min_confidence)
     except (RegularsError, WarehouseEmpty) as refused:
@@ -79,7 +82,13 @@ def baskets(
     return render(
         request, "baskets.html", found=found, problem=problem, levels=list(Level),
         shoppers=list(ShopperType),
-        asked={"level": level.value, "days": days, "region": region, "hours": hours,
+        categories=session.execute(
+            select(Category.code, Category.name)
+            .where(Category.level != CategoryLevel.SUBCATEGORY)
+            .order_by(Category.code)
+        ).all(),
+        asked={"level": level.value, "days": days, "region": region, "category": category,
+               "hours": hours,
                "week": week, "shopper": shopper.value if shopper else "",
                "min_support": min_support, "min_confidence": min_confidence},
     )  # fmt: skip

@@ -154,10 +154,12 @@ def _file_baskets(
     connection: duckdb.DuckDBPyConnection, where: BasketFilter
 ) -> tuple[Baskets, None]:
     """Baskets of the ``transactions`` table an analyst's file became."""
-    if where.stores or where.region or where.members is not None:
+    needs = {"stores": where.stores, "region": where.region, "category": where.category,
+             "members": where.members is not None}  # fmt: skip
+    if any(needs.values()):
         raise InvalidInput(
-            "--store, --region and --members need the warehouse, not --transactions",
-            field="stores" if where.stores else "region" if where.region else "members",
+            "--store, --region, --category and --members need the warehouse, not --transactions",
+            field=next(option for option, asked in needs.items() if asked),
         )
     [(missing,)] = connection.execute(
         "SELECT count(*) FILTER (receipt_id IS NULL OR sku IS NULL) FROM transactions"
@@ -212,6 +214,10 @@ def baskets_command(
         list[str] | None, typer.Option(help="Only this store's receipts (repeatable).")
     ] = None,
     region: Annotated[str | None, typer.Option(help="Only this region's stores.")] = None,
+    category: Annotated[
+        str | None,
+        typer.Option(help="Only receipts holding something from this category (any level)."),
+    ] = None,
     hours: Annotated[
         str | None, typer.Option(help="Hours of the day, local time, e.g. 17-20.")
     ] = None,
@@ -241,6 +247,7 @@ def baskets_command(
     where = BasketFilter(
         stores=tuple(store or ()),
         region=region,
+        category=category,
         hours=parse_hours(hours),
         weekdays=parse_weekdays(weekdays),
         members=read_members(members),
@@ -251,7 +258,11 @@ def baskets_command(
     if compare and days is None:
         raise InvalidInput("--compare needs --days", field="compare")
     if connection is None:
-        if days or day or any((store, region, hours, weekdays, members, segment, shopper_type)):
+        if (
+            days
+            or day
+            or any((store, region, category, hours, weekdays, members, segment, shopper_type))
+        ):
             raise InvalidInput(
                 "a baskets file has no stores, times or members to filter by", field="baskets"
             )

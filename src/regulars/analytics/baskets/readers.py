@@ -128,6 +128,8 @@ class BasketFilter:
     ``weekdays`` are ISO numbers, 1 Monday to 7 Sunday. ``start`` is the first day, ``end``
     the day after the last. ``members`` limits the baskets to those members' receipts (a
     segment's member ids; a merged account's receipts count as the surviving member's).
+    ``category`` (a department, category or subcategory code) keeps the receipts holding
+    something from it, with everything else they hold: what sells with that category.
     """
 
     stores: tuple[str, ...] = ()
@@ -137,6 +139,7 @@ class BasketFilter:
     start: date | None = None
     end: date | None = None
     members: frozenset[int] | None = field(default=None)
+    category: str | None = None
 
     def __post_init__(self) -> None:
         if self.hours is not None and not all(0 <= h <= 23 for h in self.hours):
@@ -154,6 +157,18 @@ _ITEM = {
     Level.subcategory: "p.category_code",
     Level.category: "c.code",
 }
+
+
+# The receipts holding a product anywhere under the category (a code at any level).
+_HOLDING_CATEGORY = """
+    WITH RECURSIVE under(category_id, code) AS (
+        SELECT category_id, code FROM categories WHERE code = $category
+        UNION ALL
+        SELECT c.category_id, c.code FROM categories c JOIN under u ON c.parent_id = u.category_id
+    )
+    SELECT held.receipt_id FROM lines held JOIN products kind USING (product_id)
+    WHERE kind.category_code IN (SELECT code FROM under)
+"""
 
 
 def warehouse_baskets(
@@ -191,6 +206,10 @@ def warehouse_baskets(
     if where.end is not None:
         conditions.append(f"{local} < $end")
         params["end"] = where.end
+    if where.category is not None:
+        _known(connection, "categories", "code", [where.category], "category")
+        conditions.append(f"r.receipt_id IN ({_HOLDING_CATEGORY})")
+        params["category"] = where.category
     if where.members is not None:
         connection.register("_segment", pa.table({"member_id": sorted(where.members)}))
         conditions.append(
