@@ -35,6 +35,10 @@ def test_each_member_is_offered_what_they_redeem_and_a_stranger_what_everyone_do
     give_coupons(session, cook, fresh, CouponStatus.REDEEMED, times=4)
     give_coupons(session, cook, baby, CouponStatus.EXPIRED, times=3)
     give_coupons(session, cook, baby, CouponStatus.VOIDED, times=5)  # voided: no answer either way
+    # Still valid: redeemed early or not yet, its chance is not over, so it is not judged yet
+    # (counting only the early redeemers would make a live template look irresistible).
+    give_coupons(session, regular, fresh, CouponStatus.REDEEMED, times=6, valid_for_days=5)
+    give_coupons(session, regular, fresh, CouponStatus.ISSUED, times=2, valid_for_days=5)
 
     assert (
         store_offers(session, model_run_id=make_model_run(session), now=NOW) == 28 * 2 + 2 + 3 + 3

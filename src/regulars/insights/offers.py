@@ -1,14 +1,18 @@
 """Next best offer: the coupon templates each member is most likely to redeem, from how
 they answered the coupons they were given (``analytics.recommend.offers``).
 
-A coupon counts once its outcome is known: redeemed, or expired unredeemed (voided ones
-do not count). Only templates that can be issued now are offered, and not to a member who
-holds as many as the template allows. The scoring run stores each member's best three; a
-member with no coupon record is shown the chain-wide order, and told so.
+A coupon is judged once its chance is over: its validity has ended, or, for a coupon
+valid without end, ``OPEN_ENDED_DAYS`` after it was issued; then it was redeemed or not.
+A coupon still valid is not judged, even if redeemed already: counting the early
+redeemers alone would make a template whose coupons are still live look irresistible.
+Voided coupons say nothing either way. Only templates that can be issued now are offered,
+and not to a member who holds as many as the template allows. The scoring run stores each
+member's best three; a member with no coupon record is shown the chain-wide order, and
+told so.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 import numpy as np
@@ -22,6 +26,7 @@ from regulars.insights.models import OfferRecommendation
 from regulars.members.service import get_member
 
 PER_MEMBER: Final = 3
+OPEN_ENDED_DAYS: Final = 30  # a coupon without an end is judged this long after issue
 BATCH: Final = 5_000  # members scored at once
 
 
@@ -34,14 +39,14 @@ class Offered:
 
 
 def _fitted(session: Session, now: datetime) -> NextBestOffer | None:
-    """The take-up model over every coupon whose outcome is known; none without any."""
-    redeemed = Coupon.status == CouponStatus.REDEEMED
-    lapsed = (Coupon.status == CouponStatus.EXPIRED) | (
-        (Coupon.status == CouponStatus.ISSUED) & (Coupon.valid_until < now)
+    """The take-up model over every coupon whose chance is over; none without any."""
+    over = (Coupon.valid_until < now) | (
+        Coupon.valid_until.is_(None) & (Coupon.issued_at < now - timedelta(days=OPEN_ENDED_DAYS))
     )
+    redeemed = Coupon.status == CouponStatus.REDEEMED
     rows = session.execute(
         select(Coupon.member_id, Coupon.template_id, func.count(), func.count().filter(redeemed))
-        .where(Coupon.member_id.is_not(None), redeemed | lapsed)
+        .where(Coupon.member_id.is_not(None), Coupon.status != CouponStatus.VOIDED, over)
         .group_by(Coupon.member_id, Coupon.template_id)
     ).all()
     if not rows:
