@@ -67,7 +67,8 @@ def test_each_member_is_offered_what_they_redeem_and_a_stranger_what_everyone_do
         True,
     )
     erase_member(session, member_id=parent.id, now=NOW)
-    assert offered(parent) == offered(stranger)
+    everyone, _ = offered(stranger)
+    assert offered(parent) == ([o for o in everyone if o[0] != "ONCE"], True)  # holds ONCE
 
 
 def test_nothing_to_offer_without_an_answered_coupon(session: Session) -> None:
@@ -75,3 +76,34 @@ def test_nothing_to_offer_without_an_answered_coupon(session: Session) -> None:
     give_coupons(session, member, make_coupon_template(session, "FRESH5"), CouponStatus.VOIDED)
     assert store_offers(session, model_run_id=make_model_run(session), now=NOW) == 0
     assert offers_of(session, member_id=member.id) == ([], True)
+
+
+def test_the_chain_wide_order_leaves_out_what_the_member_holds_to_the_limit(
+    session: Session,
+) -> None:
+    fresh = make_coupon_template(session, "FRESH5")
+    once = make_coupon_template(session, "ONCE", per_member_limit=1)
+    shoppers = [make_member(session, f"1380013{n:04d}") for n in range(5)]
+    for shopper in shoppers:
+        give_coupons(session, shopper, once, CouponStatus.REDEEMED)
+    give_coupons(session, shoppers[0], fresh, CouponStatus.EXPIRED)
+    holder = make_member(session, "13900139000")
+    give_coupons(session, holder, once, CouponStatus.ISSUED, valid_for_days=7)  # live: unjudged
+    store_offers(session, model_run_id=make_model_run(session), now=NOW)
+
+    def codes(member: Member) -> tuple[list[str], bool]:
+        found, for_everyone = offers_of(session, member_id=member.id)
+        return [o.code for o in found], for_everyone
+
+    assert codes(make_member(session, "13900139001")) == (["ONCE", "FRESH5"], True)
+    assert codes(holder) == (["FRESH5"], True)
+    assert codes(shoppers[1]) == (["FRESH5"], False)
+
+
+def test_a_coupon_is_judged_from_the_moment_it_can_no_longer_be_redeemed(
+    session: Session,
+) -> None:
+    fresh = make_coupon_template(session, "FRESH5")
+    member = make_member(session, "13800138000")
+    give_coupons(session, member, fresh, CouponStatus.EXPIRED, valid_for_days=0)
+    assert store_offers(session, model_run_id=make_model_run(session), now=NOW) == 2

@@ -1,14 +1,14 @@
 """Next best offer: the coupon templates each member is most likely to redeem, from how
 they answered the coupons they were given (``analytics.recommend.offers``).
 
-A coupon is judged once its chance is over: its validity has ended, or, for a coupon
+A coupon is judged once its chance is over: it can no longer be redeemed, or, for a coupon
 valid without end, ``OPEN_ENDED_DAYS`` after it was issued; then it was redeemed or not.
 A coupon still valid is not judged, even if redeemed already: counting the early
 redeemers alone would make a template whose coupons are still live look irresistible.
 Voided coupons say nothing either way. Only templates that can be issued now are offered,
 and not to a member who holds as many as the template allows. The scoring run stores each
-member's best three; a member with no coupon record is shown the chain-wide order, and
-told so.
+member's best three; a member with no coupon the run could judge is shown the chain-wide
+order, less what they hold to the limit, and told so.
 """
 
 from dataclasses import dataclass
@@ -40,7 +40,7 @@ class Offered:
 
 def _fitted(session: Session, now: datetime) -> NextBestOffer | None:
     """The take-up model over every coupon whose chance is over; none without any."""
-    over = (Coupon.valid_until < now) | (
+    over = (Coupon.valid_until <= now) | (
         Coupon.valid_until.is_(None) & (Coupon.issued_at < now - timedelta(days=OPEN_ENDED_DAYS))
     )
     redeemed = Coupon.status == CouponStatus.REDEEMED
@@ -87,7 +87,7 @@ def _held_to_the_limit(
 
 def store_offers(session: Session, *, model_run_id: int, now: datetime) -> int:
     """Replace every stored offer list with each member's best templates now, and the
-    chain-wide order under member none. Returns the rows stored."""
+    whole chain-wide order under member none. Returns the rows stored."""
     session.execute(delete(OfferRecommendation))
     model = _fitted(session, now)
     limits = _offerable(session, now)
@@ -99,7 +99,7 @@ def store_offers(session: Session, *, model_run_id: int, now: datetime) -> int:
     rows = [
         {"member_id": None, "rank": rank + 1, "template_id": int(templates[c]),
          "take_up": float(overall[c]), "model_run_id": model_run_id}
-        for rank, c in enumerate(np.argsort(-overall, kind="stable")[:PER_MEMBER])
+        for rank, c in enumerate(np.argsort(-overall, kind="stable"))
         if overall[c] >= 0
     ]  # fmt: skip
     members = [int(m) for m in model.members_]
@@ -143,4 +143,12 @@ def offers_of(
     own = _list(session, OfferRecommendation.member_id == member_id, limit)
     if own:
         return own, False
-    return _list(session, OfferRecommendation.member_id.is_(None), limit), True
+    held = (
+        select(func.count())
+        .where(Coupon.member_id == member_id, Coupon.template_id == CouponTemplate.id)
+        .scalar_subquery()
+    )
+    may_have_more = CouponTemplate.per_member_limit.is_(None) | (
+        held < CouponTemplate.per_member_limit
+    )
+    return _list(session, OfferRecommendation.member_id.is_(None) & may_have_more, limit), True

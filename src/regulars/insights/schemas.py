@@ -55,8 +55,8 @@ class RecommendationsOut(BaseModel):
     )
     products: list[RecommendedOut]
     offers_for_everyone: bool = Field(
-        description="True: the member has no coupon record, so the offers are the ones "
-        "the chain's members redeem most."
+        description="True: the member has no coupon the run could judge, so the offers "
+        "are the ones the chain's members redeem most, less those they hold to the limit."
     )
     offers: list[OfferOut] = Field(
         description="next best offers: coupon templates issuable now, likeliest first"
