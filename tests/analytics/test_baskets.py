@@ -1,6 +1,7 @@
 """Basket analysis: exact counts and thresholds, metrics by hand, agreement with brute force."""
 
 import json
+import math
 from collections.abc import Sequence
 from fractions import Fraction
 from itertools import combinations
@@ -208,6 +209,29 @@ def test_fisher_p_values_equal_scipy_on_either_side_of_the_mode() -> None:
     assert (together < expected_count - 2).sum() > 500  # well below the mode
     assert (together > expected_count + 2).sum() > 500  # well above it
     np.testing.assert_allclose(p, expected, rtol=1e-9, atol=1e-14)
+
+
+def exact_upper_tail(together: int, antecedent: int, consequent: int, baskets: int) -> float:
+    """P(X >= together) summed in whole numbers, then divided once."""
+    top = min(antecedent, consequent)
+    ways = sum(
+        math.comb(antecedent, x) * math.comb(baskets - antecedent, consequent - x)
+        for x in range(together, top + 1)
+    )
+    return float(Fraction(ways, math.comb(baskets, consequent)))
+
+
+@pytest.mark.parametrize("baskets", [10**6, 10**8])
+def test_fisher_p_values_keep_their_digits_over_many_baskets(baskets: int) -> None:
+    rng = np.random.default_rng(baskets)
+    antecedent, consequent = rng.integers(1, 400, 60), rng.integers(1, 400, 60)
+    together = rng.integers(0, np.minimum(antecedent, consequent) + 1)
+    p = fisher_greater(together, antecedent, consequent, baskets)
+    expected = [
+        exact_upper_tail(*map(int, t), baskets) for t in zip(together, antecedent, consequent)
+    ]
+    np.testing.assert_allclose(p, expected, rtol=1e-12, atol=0)
+    assert fisher_greater(np.array([0]), np.array([1]), np.array([1]), baskets)[0] == 1.0
 
 
 def test_rule_p_values_equal_fisher_exact_on_groceries_rules() -> None:

@@ -36,7 +36,6 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
-from scipy.special import gammaln
 
 from regulars.analytics.baskets.basket import (
     Codes,
@@ -45,6 +44,7 @@ from regulars.analytics.baskets.basket import (
     parse_share,
     share_text,
 )
+from regulars.analytics.baskets.hypergeometric import log_pmf
 from regulars.analytics.baskets.mining import Itemsets
 
 MAX_RULES: Final = 20_000_000
@@ -255,7 +255,8 @@ def fisher_greater(together: Codes, antecedent: Codes, consequent: Codes, basket
     neighbour, and the terms fall away from the mode. So a table at or above its mode sums
     its upper tail upwards, and one below sums the lower tail P(X < together) downwards
     and takes it from one: either way the terms shrink as the sum goes on, all tables step
-    together, and a table stops once its terms no longer change its sum.
+    together, and a table stops once its terms no longer change its sum. The first term
+    comes from ``log_pmf``, whose digits do not fade as the baskets grow into millions.
     """
     if not len(together):
         return np.zeros(0)
@@ -266,8 +267,7 @@ def fisher_greater(together: Codes, antecedent: Codes, consequent: Codes, basket
     start = np.where(upper, c, c - 1)  # the first term each tail sums
     low, high = np.maximum(0.0, a + b - n), np.minimum(a, b)
     has = upper | (start >= low)  # a lower tail below the least possible count is empty
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-        first = _log_choose(a, start) + _log_choose(n - a, b - start) - _log_choose(n, b)
+    first = log_pmf(start, a, b, n)
     x, term, total = start.copy(), np.ones(len(c)), np.where(has, 1.0, 0.0)
     active = np.flatnonzero(has & np.where(upper, x < high, x > low))
     while len(active):
@@ -283,13 +283,10 @@ def fisher_greater(together: Codes, antecedent: Codes, consequent: Codes, basket
         still = term[active] > 1e-17 * total[active]
         edge = np.where(upper[active], x[active] < high[active], x[active] > low[active])
         active = active[still & edge]
-    tail = np.where(has, np.exp(first) * total, 0.0)
+    with np.errstate(under="ignore"):
+        tail = np.where(has, np.exp(first) * total, 0.0)
     p = np.where(upper, tail, 1.0 - tail)
-    return np.clip(p, 0.0, 1.0)
-
-
-def _log_choose(n: Floats | float, k: Floats) -> Floats:
-    return np.asarray(gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1), dtype=np.float64)
+    return np.where(c <= low, 1.0, np.clip(p, 0.0, 1.0))  # the least count possible: sure
 
 
 def benjamini_hochberg(p: Floats) -> Floats:
