@@ -102,6 +102,17 @@ def test_groceries_has_5829_rules_482_exactly_at_the_threshold() -> None:
     assert rules.count.min() >= 10  # 0.001 of 9,835 baskets is 9.835: ten or more
 
 
+def test_groceries_rules_a_float_confidence_loses_at_one_fifth_are_kept() -> None:
+    rules = association_rules(frequent_itemsets(read_basket_file(GROCERIES), "0.001"), "0.2")
+    assert len(rules) == 25022
+    n = rules.baskets
+    # mlxtend 0.25's confidence: both supports multiplied back by N, then divided.
+    rescaled = (rules.count / n * n) / (rules.antecedent_count / n * n)
+    lost = rescaled < 0.2
+    assert int(lost.sum()) == 5
+    assert (rules.count[lost] * 5 == rules.antecedent_count[lost]).all()  # exactly 1/5
+
+
 def test_tiny_shop_counts_and_metrics_by_hand() -> None:
     baskets = Baskets.from_lists(SHOP)
     assert itemset_table(baskets, "0.4") == {
@@ -228,7 +239,8 @@ def test_fisher_p_values_keep_their_digits_over_many_baskets(baskets: int) -> No
     together = rng.integers(0, np.minimum(antecedent, consequent) + 1)
     p = fisher_greater(together, antecedent, consequent, baskets)
     expected = [
-        exact_upper_tail(*map(int, t), baskets) for t in zip(together, antecedent, consequent)
+        exact_upper_tail(*map(int, t), baskets)
+        for t in zip(together, antecedent, consequent, strict=True)
     ]
     np.testing.assert_allclose(p, expected, rtol=1e-12, atol=0)
     assert fisher_greater(np.array([0]), np.array([1]), np.array([1]), baskets)[0] == 1.0
