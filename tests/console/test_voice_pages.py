@@ -7,7 +7,7 @@ import time
 from sqlalchemy import func, select
 
 from regulars.cases.models import Case
-from regulars.catalog.models import Product, Store
+from regulars.catalog.models import Category, Product, Store
 from regulars.console import baskets
 from regulars.coupons.models import CouponTemplate
 from regulars.demo.voice import CASE_SURVEY, VISIT_SURVEY
@@ -156,6 +156,24 @@ def test_the_scoring_run_left_members_the_coupons_they_are_likeliest_to_redeem(
         page = support.get(f"/console/members/{member_id}")
         assert page.status_code == 200
         assert best in page.text
+
+
+def test_the_member_360_names_the_promotions_running_on_their_products(
+    console: Console,
+) -> None:
+    with console.database.sessions() as session:
+        egg_lovers = session.scalars(
+            select(Recommendation.member_id)
+            .join(Product, Product.id == Recommendation.product_id)
+            .join(Category, Category.id == Product.category_id)
+            .where(Category.code == "EGGS", Recommendation.member_id.is_not(None))
+        ).all()
+    assert egg_lovers
+    with console.client(StaffRole.SUPPORT) as support:
+        page = support.get(f"/console/members/{egg_lovers[0]}")
+        assert page.status_code == 200
+        assert "EGGS-2ND" in page.text  # the program's second box of eggs offer
+        assert "MJ-200-30" not in page.text  # spend-and-save is for everyone alike
 
 
 def _baskets_mined(page: str) -> int:

@@ -8,11 +8,14 @@ from regulars.access.models import Role
 from regulars.access.service import Principal
 from regulars.api.dependencies import DbSession, MemberId, allow
 from regulars.api.unit_of_work import routes
+from regulars.clock import utc_now
 from regulars.insights.offers import offers_of
+from regulars.insights.promotions import promotions_for
 from regulars.insights.recommendations import recommendations_of
 from regulars.insights.schemas import (
     MemberInsightOut,
     OfferOut,
+    PromotionForOut,
     RecommendationsOut,
     RecommendedOut,
     SegmentCount,
@@ -53,13 +56,16 @@ def recommendations(
     """Products for the member, best first, as the latest scoring run left them: what they
     are due to buy again and what they may also like; the popular list, and said so, for a
     member the run did not know. With them, the coupon templates the member is likeliest
-    to redeem (next best offer)."""
+    to redeem (next best offer), and the promotions running on the listed products that
+    the member may use."""
     shown, popular = recommendations_of(session, member_id=member_id, limit=limit)
     offers, for_everyone = offers_of(session, member_id=member_id)
+    running = promotions_for(session, member_id=member_id, products=shown, now=utc_now())
     return RecommendationsOut(
         member_id=member_id,
         popular_instead=popular,
         products=[RecommendedOut(**vars(s)) for s in shown],
         offers_for_everyone=for_everyone,
         offers=[OfferOut(**vars(o)) for o in offers],
+        promotions=[PromotionForOut(**vars(p)) for p in running],
     )

@@ -22,6 +22,7 @@ from regulars.db import write_back_log
 from regulars.errors import InvalidInput
 from regulars.insights.models import ModelRun
 from regulars.insights.offers import offers_of
+from regulars.insights.promotions import promotions_for
 from regulars.insights.recommendations import recommendations_of
 from regulars.insights.service import NoInsights, churn_drivers, member_insight
 from regulars.members import rules
@@ -99,6 +100,8 @@ def _view(request: Request, session: Session, member_id: int, **extra: Any) -> R
     drivers = churn_drivers(run, member_id=member_id) if run else []
     tier = standing(session, member_id=member_id, program=program, as_of=now)
     points = balance(session, member_id=member_id, now=now)
+    recommended = recommendations_of(session, member_id=member_id)  # (list, popular)
+    names = {product.sku: product.name for product in recommended[0]}
     values = {
         "member": member,
         "masked": _masked(member),
@@ -115,8 +118,14 @@ def _view(request: Request, session: Session, member_id: int, **extra: Any) -> R
         "referrals": referral_status(session, member_id=member_id),
         "cases": list_cases(session, member_id=member_id, limit=20),
         "answers": list(reversed(list_responses(session, member_id=member_id, limit=1000)))[:10],
-        "recommended": recommendations_of(session, member_id=member_id),  # (list, popular)
+        "recommended": recommended,
         "offers": offers_of(session, member_id=member_id),  # (list, for everyone)
+        "promotions": [
+            (promotion, [names[sku] for sku in promotion.skus])
+            for promotion in promotions_for(
+                session, member_id=member_id, products=recommended[0], now=now
+            )
+        ],
         "insight": insight,
         "drivers": drivers,
         "channels": list(ConsentChannel),

@@ -47,6 +47,15 @@ class OfferOut(BaseModel):
     take_up: float = Field(description="estimated chance the member redeems such a coupon")
 
 
+class PromotionForOut(BaseModel):
+    code: str = Field(description="the promotion's code in the program")
+    name: str
+    kind: str
+    weekdays: list[str] = Field(description="the days it runs on; empty: every day")
+    ends: datetime | None
+    skus: list[str] = Field(description="the member's listed products it is on, best first")
+
+
 class RecommendationsOut(BaseModel):
     member_id: int
     popular_instead: bool = Field(
@@ -60,4 +69,8 @@ class RecommendationsOut(BaseModel):
     )
     offers: list[OfferOut] = Field(
         description="next best offers: coupon templates issuable now, likeliest first"
+    )
+    promotions: list[PromotionForOut] = Field(
+        description="promotions the member may use running now on products of their list, "
+        "the one on the better placed product first"
     )

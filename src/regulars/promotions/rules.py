@@ -120,13 +120,18 @@ def _local(moment: datetime, at: datetime) -> datetime:
     return moment.replace(tzinfo=at.tzinfo) if moment.tzinfo is None else moment
 
 
-def _for_goods(promotion: Promotion, line: PricedLine) -> bool:
-    """The offer is meant for this line's goods."""
+def meant_for(promotion: Promotion, sku: str, categories: frozenset[str]) -> bool:
+    """The offer is meant for these goods (``categories``: their category and its
+    ancestors)."""
     if promotion.kind == "member_price":
-        return line.sku in promotion.member_prices
+        return sku in promotion.member_prices
     if not promotion.skus and not promotion.categories:
         return True
-    return line.sku in promotion.skus or bool(line.categories & set(promotion.categories))
+    return sku in promotion.skus or bool(categories & set(promotion.categories))
+
+
+def _for_goods(promotion: Promotion, line: PricedLine) -> bool:
+    return meant_for(promotion, line.sku, line.categories)
 
 
 def _in_scope(promotion: Promotion, line: PricedLine) -> bool:
