@@ -345,3 +345,34 @@ def test_next_best_offer_tells_who_redeems_on_a_public_chain() -> None:
     assert judged.sum() > 4000
     assert roc_auc_score(redeemed, take_up) > roc_auc_score(redeemed, type_rate) + 0.05
     assert brier_score_loss(redeemed, take_up) < brier_score_loss(redeemed, type_rate)
+
+
+@pytest.mark.parametrize(
+    ("days", "said"),
+    [
+        (["--cutoff", "2026-03-01"], "the cut-off 2026-03-01 leaves nothing to check: "
+         "the last purchase is on 2026-02-02"),
+        (["--cutoff", "2025-12-01"], "the cut-off 2025-12-01 is before the first purchase, "
+         "on 2026-01-01"),
+        (["--as-of", "2025-12-01"], "nothing was bought up to 2025-12-01: "
+         "the first purchase is on 2026-01-01"),
+    ],
+)  # fmt: skip
+def test_days_outside_the_purchases_are_refused_naming_them(
+    tmp_path: Path, days: list[str], said: str
+) -> None:
+    lines = tmp_path / "lines.csv"
+    lines.write_text(
+        "customer_id,purchased_at,amount,receipt_id,sku\n"
+        "1,2026-01-01,5,r1,RICE\n1,2026-01-08,5,r2,RICE\n2,2026-02-02,3,r3,EGGS\n"
+    )
+    columns = ["--customer-col", "customer_id", "--date-col", "purchased_at"]
+    columns += ["--amount-col", "amount", "--receipt-col", "receipt_id", "--sku-col", "sku"]
+    result = CliRunner().invoke(
+        app,
+        ["analyze", "recommend", "--transactions", str(lines), *columns, *days,
+         "--out", str(tmp_path / "out")],
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert said in " ".join(result.output.split())
+    assert not (tmp_path / "out").exists()

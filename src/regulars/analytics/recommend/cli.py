@@ -1,6 +1,7 @@
 """`regulars analyze recommend`: check the recommenders on a time split, write the lists.
 The models load when the command runs, so the rest of `analyze` starts without SciPy."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -23,19 +24,19 @@ def recommend_command(
     ] = None,
     cutoff: Annotated[
         str | None,
-        typer.Option(help="Learn up to this day for the check (default: --weeks before the end)."),
+        typer.Option(help="Learn up to this day for the check (default: --weeks before --as-of)."),
     ] = None,
     weeks: Annotated[int, typer.Option(help="Weeks after the cut-off to check against.")] = 4,
     top: Annotated[int, typer.Option(help="Products per member's list.")] = 10,
 ) -> None:
     """Buy-again and also-like lists per member, checked against two baselines."""
     from regulars.analytics.recommend.evaluation import evaluate_recommendations
-    from regulars.analytics.recommend.run import member_recommendations
+    from regulars.analytics.recommend.run import member_recommendations, recommendation_day
 
+    day = recommendation_day(connection, parse_optional_day(as_of, "as_of"))
+    learnt_to = parse_optional_day(cutoff, "cutoff") or day - timedelta(weeks=weeks)
     with console.status("checking the recommenders on a time split"):
-        found = evaluate_recommendations(
-            connection, cutoff=parse_optional_day(cutoff, "cutoff"), weeks=weeks, k=top
-        )
+        found = evaluate_recommendations(connection, cutoff=learnt_to, weeks=weeks, k=top)
     table = Table(
         "model",
         f"precision@{top}",
@@ -61,12 +62,7 @@ def recommend_command(
     if not found.beats_baselines("precision"):
         err_console.print("[yellow]warning[/yellow] the blend does not beat both baselines")
     with console.status("recommending"):
-        lists = member_recommendations(
-            connection,
-            as_of=parse_optional_day(as_of, "as_of"),
-            k=top,
-            weeks=weeks,
-        )
+        lists = member_recommendations(connection, as_of=day, k=top, weeks=weeks)
     out.mkdir(parents=True, exist_ok=True)
     pq.write_table(lists, out / "recommendations.parquet")
     summary = write_summary(out, "evaluation", found.as_dict())

@@ -35,7 +35,7 @@ from regulars.analytics.recommend.lists import (
     popular_lists,
 )
 from regulars.analytics.recommend.metrics import ListQuality, list_quality
-from regulars.analytics.transactions import last_purchase_day
+from regulars.analytics.transactions import last_purchase_day, purchase_days
 from regulars.errors import InvalidInput
 
 BASELINES: Final = ("popular", "own favourites")
@@ -158,6 +158,15 @@ def evaluate_recommendations(
     if weeks < 1 or k < 1:
         raise InvalidInput("weeks and k must be at least 1", field="weeks" if weeks < 1 else "k")
     cut = cutoff or default_cutoff(connection, weeks)
+    first, last = purchase_days(connection, empty="there is nothing to learn from")
+    if cut < first:
+        raise InvalidInput(f"the cut-off {cut} is before the first purchase, on {first}",
+                           field="cutoff")  # fmt: skip
+    if cut >= last:
+        raise InvalidInput(
+            f"the cut-off {cut} leaves nothing to check: the last purchase is on {last}",
+            field="cutoff",
+        )
     end = cut + timedelta(weeks=weeks)
     history = load_history(connection, until=end, shelves_until=cut)
     train = history.until(cut)

@@ -18,7 +18,8 @@ from regulars.analytics.recommend.lists import (
     buyer_share,
     recommendation_table,
 )
-from regulars.analytics.transactions import last_purchase_day
+from regulars.analytics.transactions import purchase_days
+from regulars.errors import InvalidInput
 
 
 def member_recommendations(
@@ -36,7 +37,7 @@ def member_recommendations(
     fallback. ``new_members`` (members with no purchases, e.g. joined today) get the best
     sellers, flagged ``fallback``.
     """
-    day = as_of or last_purchase_day(connection)
+    day = recommendation_day(connection, as_of)
     history = load_history(connection, until=day)
     members = np.unique(history.member)
     lists = blended_lists(
@@ -76,12 +77,22 @@ def _best_sellers(history: PurchaseHistory, k: int) -> tuple[npt.NDArray[np.int6
     return listed, every[listed]
 
 
+def recommendation_day(connection: duckdb.DuckDBPyConnection, as_of: date | None) -> date:
+    """``as_of``, or the last day anyone bought; refused before the first."""
+    first, last = purchase_days(connection, empty="there is nothing to recommend from")
+    if as_of is not None and as_of < first:
+        raise InvalidInput(
+            f"nothing was bought up to {as_of}: the first purchase is on {first}", field="as_of"
+        )
+    return as_of or last
+
+
 def popular_list(
     connection: duckdb.DuckDBPyConnection, *, as_of: date | None = None, k: int = 10
 ) -> pa.Table:
     """The chain's best sellers up to ``as_of``: what a member nobody knows is shown.
     Columns: rank, sku, score (the share of members who bought it)."""
-    history = load_history(connection, until=as_of or last_purchase_day(connection))
+    history = load_history(connection, until=recommendation_day(connection, as_of))
     listed, share = _best_sellers(history, k)
     return pa.table(
         {
