@@ -299,6 +299,15 @@ def test_an_empty_basket_file_is_refused(tmp_path: Path) -> None:
     assert missing.value.code == "basket_file_not_found"
 
 
+@pytest.mark.parametrize("top", ["0", "-1"])
+def test_a_command_asked_to_show_no_rules_says_so(top: str, tmp_path: Path) -> None:
+    args = ["analyze", "baskets", "--baskets", str(GROCERIES), "--top", top]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    assert "--top must be at least 1" in result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_too_low_a_support_is_refused_with_a_threshold_that_works() -> None:
     rng = np.random.default_rng(0)
     raw = [[f"i{j}" for j in range(20) if rng.random() < 0.5] for _ in range(200)]

@@ -255,6 +255,8 @@ def baskets_command(
     day = parse_optional_day(as_of, "as_of")
     if days is not None and days < 1:
         raise InvalidInput("--days must be at least 1", field="days")
+    if top < 1:
+        raise InvalidInput("--top must be at least 1", field="top")
     if compare and days is None:
         raise InvalidInput("--compare needs --days", field="compare")
     if connection is None:
