@@ -102,6 +102,13 @@ def test_groceries_has_5829_rules_482_exactly_at_the_threshold() -> None:
     assert rules.count.min() >= 10  # 0.001 of 9,835 baskets is 9.835: ten or more
 
 
+def test_the_command_says_how_many_rules_sit_exactly_on_the_threshold(tmp_path: Path) -> None:
+    args = ["analyze", "baskets", "--baskets", str(GROCERIES), "--min-support", "0.001"]
+    result = CliRunner().invoke(app, [*args, "--min-confidence", "0.5", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "5,829 rules (482 exactly at confidence 0.5) from 9,835 baskets" in result.output
+
+
 def test_groceries_rules_a_float_confidence_loses_at_one_fifth_are_kept() -> None:
     rules = association_rules(frequent_itemsets(read_basket_file(GROCERIES), "0.001"), "0.2")
     assert len(rules) == 25022

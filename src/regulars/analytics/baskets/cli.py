@@ -19,7 +19,7 @@ import pyarrow as pa
 import typer
 from rich.table import Table
 
-from regulars.analytics.baskets.basket import Baskets
+from regulars.analytics.baskets.basket import Baskets, share_text
 from regulars.analytics.baskets.readers import (
     BasketFilter,
     Level,
@@ -337,7 +337,8 @@ def _show(report: "BasketReport", out: Path, top: int) -> None:
         "confidence",
         "lift",
         "p (BH)",
-        title=f"{len(rules):,} rules from {rules.baskets:,} baskets",
+        title=f"{len(rules):,} rules ({int(rules.at_threshold().sum()):,} exactly at "
+        f"confidence {share_text(rules.min_confidence)}) from {rules.baskets:,} baskets",
     )
     for line in report.top[:top]:
         table.add_row(
