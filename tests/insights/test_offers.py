@@ -69,6 +69,8 @@ def test_each_member_is_offered_what_they_redeem_and_a_stranger_what_everyone_do
     erase_member(session, member_id=parent.id, now=NOW)
     everyone, _ = offered(stranger)
     assert offered(parent) == ([o for o in everyone if o[0] != "ONCE"], True)  # holds ONCE
+    store_offers(session, model_run_id=make_model_run(session), now=NOW)
+    assert offered(parent)[1] is True  # a later run keeps no list of theirs
 
 
 def test_nothing_to_offer_without_an_answered_coupon(session: Session) -> None:

@@ -36,6 +36,8 @@ def test_a_member_reads_their_list_and_one_unknown_to_the_run_the_popular_one(
     assert [s.sku for s in recommendations_of(session, member_id=known.id, limit=1)[0]] == ["RICE"]
     erase_member(session, member_id=known.id, now=NOW)
     assert recommendations_of(session, member_id=known.id)[1] is True  # their list went too
+    store_recommendations(session, lists=lists, model_run_id=make_model_run(session))
+    assert recommendations_of(session, member_id=known.id)[1] is True  # and stays gone
     again = [Recommended(None, 1, eggs, "popular", 99)]
     store_recommendations(session, lists=again, model_run_id=make_model_run(session))
     assert recommendations_of(session, member_id=known.id) == (

@@ -23,7 +23,7 @@ from regulars.analytics.recommend.offers import NextBestOffer
 from regulars.coupons.models import Coupon, CouponStatus, CouponTemplate
 from regulars.db import bulk_insert
 from regulars.insights.models import OfferRecommendation
-from regulars.members.service import get_member
+from regulars.members.service import erased_members, get_member
 
 PER_MEMBER: Final = 3
 OPEN_ENDED_DAYS: Final = 30  # a coupon without an end is judged this long after issue
@@ -102,7 +102,8 @@ def store_offers(session: Session, *, model_run_id: int, now: datetime) -> int:
         for rank, c in enumerate(np.argsort(-overall, kind="stable"))
         if overall[c] >= 0
     ]  # fmt: skip
-    members = [int(m) for m in model.members_]
+    erased = erased_members(session)  # their answers still teach, but no list is kept of them
+    members = [int(m) for m in model.members_ if int(m) not in erased]
     for start in range(0, len(members), BATCH):
         chunk = members[start : start + BATCH]
         rates = np.nan_to_num(model.take_up(chunk)[:, columns], nan=-1.0)

@@ -11,7 +11,7 @@ from regulars.catalog.models import Product
 from regulars.db import bulk_insert
 from regulars.errors import InvalidInput
 from regulars.insights.models import Recommendation
-from regulars.members.service import get_member
+from regulars.members.service import erased_members, get_member
 
 BATCH = 5_000
 REASONS = ("buy_again", "also_like", "popular")
@@ -40,14 +40,15 @@ class Shown:
 def store_recommendations(
     session: Session, *, lists: Sequence[Recommended], model_run_id: int
 ) -> int:
-    """Replace every stored list with the run's: a member left out has none any more and
-    gets the popular list."""
+    """Replace every stored list with the run's: a member left out (or erased) has none any
+    more and gets the popular list."""
     bad = next((r for r in lists if r.reason not in REASONS or r.rank < 1), None)
     if bad is not None:
         raise InvalidInput(f"a recommendation has rank {bad.rank}, reason {bad.reason!r}",
                            field="lists")  # fmt: skip
     session.execute(delete(Recommendation))
-    rows = [{**vars(r), "model_run_id": model_run_id} for r in lists]
+    erased = erased_members(session)
+    rows = [{**vars(r), "model_run_id": model_run_id} for r in lists if r.member_id not in erased]
     for start in range(0, len(rows), BATCH):
         session.execute(bulk_insert(Recommendation), rows[start : start + BATCH])
     return len(rows)

@@ -15,6 +15,7 @@ from regulars.errors import InvalidInput, NotFound
 from regulars.insights.models import MemberInsight, ModelRun
 from regulars.insights.schemas import MemberInsightOut, MemberScores, SegmentCount
 from regulars.members.models import Member
+from regulars.members.service import erased_members
 
 BATCH = 5_000
 
@@ -34,7 +35,8 @@ def store_scores(
     """Replace the members' scores with this run's, stamped with the run.
 
     Members the run did not score keep their earlier scores (and their earlier run id);
-    ids that are not members are refused before anything is written.
+    ids that are not members are refused before anything is written, and erased members
+    are not scored.
     """
     ids = [s.member_id for s in scores]
     if len(set(ids)) != len(ids):
@@ -48,6 +50,8 @@ def store_scores(
         raise InvalidInput(
             f"{len(unknown)} scores name no member, e.g. {unknown[0]}", field="scores"
         )
+    erased = erased_members(session)
+    scores = [s for s in scores if s.member_id not in erased]  # their receipts stay, not them
     run = ModelRun(scored_at=now, data_until=data_until, description=json.dumps(description))
     session.add(run)
     session.flush()

@@ -350,6 +350,11 @@ def get_member(session: Session, *, member_id: int) -> Member:
     return member
 
 
+def erased_members(session: Session) -> set[int]:
+    """The erased members: no profile, list or offer may be kept of them any more."""
+    return set(session.scalars(select(Member.id).where(Member.status == MemberStatus.ERASED)))
+
+
 def find_member(
     session: Session,
     *,

@@ -14,7 +14,7 @@ from regulars.campaigns.models import OutboxMessage
 from regulars.cases.models import Case, CaseEvent
 from regulars.catalog.models import Product, Store
 from regulars.coupons.models import Coupon, CouponTemplate
-from regulars.insights.models import OfferRecommendation, Recommendation
+from regulars.insights.models import MemberInsight, OfferRecommendation, Recommendation
 from regulars.members.models import ConsentChannel, ConsentRecord, Gender, MemberStatus
 from regulars.members.rules import new_card_number, new_referral_code
 from regulars.members.service import get_member
@@ -161,7 +161,31 @@ def export_member(session: Session, *, member_id: int) -> dict[str, Any]:
             _plain(m, "channel", "marketing", "subject", "body", "status", "created_at", "sent_at")
             for m in _rows(session, OutboxMessage, OutboxMessage.member_id, member_id)
         ],
+        **_profile(session, member_id),
     }
+
+
+def _profile(session: Session, member_id: int) -> dict[str, Any]:
+    """What the scoring run keeps of the member: their scores, products and offers."""
+    scores = session.get(MemberInsight, member_id)
+    listed = session.execute(
+        select(Recommendation.rank, Product.sku, Recommendation.reason)
+        .join(Product, Product.id == Recommendation.product_id)
+        .where(Recommendation.member_id == member_id)
+        .order_by(Recommendation.rank)
+    )
+    offered = session.execute(
+        select(OfferRecommendation.rank, CouponTemplate.code, OfferRecommendation.take_up)
+        .join(CouponTemplate, CouponTemplate.id == OfferRecommendation.template_id)
+        .where(OfferRecommendation.member_id == member_id)
+        .order_by(OfferRecommendation.rank)
+    )
+    return {
+        "scores": _plain(scores, "rfm_segment", "shopper_type", "cluster", "clv",
+                         "probability_alive", "churn_risk") if scores else None,
+        "recommended": [{"rank": r, "sku": sku, "reason": why} for r, sku, why in listed],
+        "offers": [{"rank": r, "template": code, "take_up": p} for r, code, p in offered],
+    }  # fmt: skip
 
 
 def erase_member(session: Session, *, member_id: int, now: datetime) -> None:
@@ -192,6 +216,7 @@ def erase_member(session: Session, *, member_id: int, now: datetime) -> None:
     session.execute(
         update(SurveyResponse).where(SurveyResponse.member_id == member_id).values(comment="")
     )
+    session.execute(delete(MemberInsight).where(MemberInsight.member_id == member_id))
     session.execute(delete(Recommendation).where(Recommendation.member_id == member_id))
     session.execute(delete(OfferRecommendation).where(OfferRecommendation.member_id == member_id))
     session.execute(
