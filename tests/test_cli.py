@@ -268,6 +268,10 @@ def test_audit_tail_filters_and_speaks_json_with_whole_request_ids(configured: s
     table = runner.invoke(app, ["audit", "tail", "--actor", "agent 7", "--since", "2026-06-02"])
     assert "b" * 40 in table.output  # whole, not cut to the terminal's 80 columns
     assert "a" * 40 not in table.output
+    for extreme in ("0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-14:00"):
+        refused = runner.invoke(app, ["audit", "tail", "--since", extreme])
+        assert refused.exit_code == 1, refused.output
+        assert "error invalid_input (since)" in refused.output
 
 
 def test_staff_accounts_are_made_listed_and_disabled(configured: str) -> None:

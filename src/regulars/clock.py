@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 from regulars.errors import InvalidInput
 
@@ -30,7 +30,11 @@ def moment_of(text: str, zone: ZoneInfo, *, field: str) -> datetime:
         raise InvalidInput(f"{text!r} is not a date (YYYY-MM-DD)", field=field) from exc
     if len(text) == 10:
         moment = datetime.combine(moment.date(), time.min)
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    try:
+        return _within_reason(moment)
+    except ValueError as exc:
+        raise InvalidInput(f"{text} {exc}", field=field) from exc
 
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -47,16 +51,22 @@ def _date_and_time(value: object) -> object:
 
 
 def _within_reason(value: datetime) -> datetime:
+    """By the year first, so that a zone at the very ends of the calendar cannot overflow."""
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    if aware < EARLIEST:
+    if aware.year < EARLIEST.year or aware < EARLIEST:
         raise ValueError("is before the year 2000")
-    if aware >= LATEST:
+    if aware.year >= LATEST.year or aware >= LATEST:
         raise ValueError("is after the year 2199")
     return value
 
 
 Moment = Annotated[datetime, BeforeValidator(_date_and_time), AfterValidator(_within_reason)]
 """A date and time as tills and files write it; without a zone it is read in the store's zone."""
+
+AwareMoment = Annotated[
+    AwareDatetime, BeforeValidator(_date_and_time), AfterValidator(_within_reason)
+]
+"""A date and time that must carry its zone: a filter, a validity, a schedule."""
 
 
 def calendar_day(moment: date) -> date:

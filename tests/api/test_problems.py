@@ -116,3 +116,21 @@ def test_birth_dates_in_the_future_or_beyond_a_lifetime_are_refused(api: Api, bo
     for answer in (enrol, change):
         assert answer.status_code == 422
         assert (answer.json()["code"], answer.json()["field"]) == ("invalid_input", "birth_date")
+
+
+@pytest.mark.parametrize(
+    "moment", ["0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-14:00", "2400-01-01T00:00:00Z"]
+)
+def test_moments_out_of_reason_with_a_zone_are_refused_not_a_crash(api: Api, moment: str) -> None:
+    asked = [
+        ("get", "/v1/audit", {"params": {"since": moment}}, "admin", "since"),
+        ("get", "/v1/cases/figures", {"params": {"since": moment, "until": NOW.isoformat()}},
+         "support", "since"),
+        ("post", "/v1/coupon-templates", {"json": {"code": "EDGE", "name": "edge",
+         "kind": "amount_off", "amount": "5", "valid_until": moment}}, "admin", "valid_until"),
+    ]  # fmt: skip
+    for method, path, request, role, field in asked:
+        answer = api.client.request(method, path, headers=api.as_(role), **request)  # type: ignore[arg-type]
+        assert answer.status_code == 422, (path, answer.status_code, answer.text)
+        assert answer.headers["content-type"] == PROBLEM
+        assert field in json.dumps(answer.json())

@@ -3,13 +3,13 @@
 from typing import Annotated
 
 from fastapi import Depends, Query
-from pydantic import AwareDatetime
 
 from regulars.access.service import Principal
 from regulars.api.dependencies import MAX_ID, Cursor, DbSession, allow
 from regulars.api.unit_of_work import routes
 from regulars.audit.schemas import AuditEntryOut
 from regulars.audit.service import AuditFilter, page
+from regulars.clock import AwareMoment
 
 router = routes(prefix="/v1/audit", tags=["audit"])
 Admin = Annotated[Principal, Depends(allow())]
@@ -27,7 +27,7 @@ def entries(
         int | None, Query(ge=1, le=MAX_ID, description="Entries naming this member.")
     ] = None,
     since: Annotated[
-        AwareDatetime | None, Query(description="From this moment on, with its zone.")
+        AwareMoment | None, Query(description="From this moment on, with its zone.")
     ] = None,
     after: Cursor = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,

@@ -2,7 +2,7 @@
 levels and history; the service-level policies and business hours (admins)."""
 
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Response, status
@@ -32,7 +32,7 @@ from regulars.cases.schemas import (
     SuggestionIn,
     SuggestionOut,
 )
-from regulars.clock import utc_now
+from regulars.clock import AwareMoment, utc_now
 from regulars.staff.service import ADJUSTMENT_CAP
 
 router = routes(prefix="/v1", tags=["cases", PERSONAL])
@@ -87,8 +87,8 @@ def list_cases(
 def figures(
     session: DbSession,
     caller: Readers,
-    since: Annotated[datetime, Query(description="Cases opened from (with a time zone).")],
-    until: Annotated[datetime, Query(description="Up to, not including.")],
+    since: Annotated[AwareMoment, Query(description="Cases opened from (with a time zone).")],
+    until: Annotated[AwareMoment, Query(description="Up to, not including.")],
 ) -> ComplaintFigures:
     """Complaint analytics: volumes, top categories by store, handling times in business
     hours, service-level compliance, repeat complainants, and who bought again after."""

@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from regulars.campaigns.channels.webhook import signature
 from regulars.campaigns.optout import stop_reply
 from regulars.campaigns.outbox import record_event
-from regulars.clock import utc_now
+from regulars.clock import AwareMoment, utc_now
 from regulars.console.core import Db
 from regulars.errors import RegularsError
 
@@ -59,7 +59,7 @@ async def reply(data: Reply, session: Db, request: Request) -> Replied:
 class Event(BaseModel):
     key: str = Field(min_length=1, max_length=64, description="The key the message was sent under.")
     event: Literal["delivered", "opened", "clicked"]
-    at: AwareDatetime | None = Field(default=None, description="When; default: now.")
+    at: AwareMoment | None = Field(default=None, description="When; default: now.")
 
 
 class Recorded(BaseModel):

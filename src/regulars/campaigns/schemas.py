@@ -7,10 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from regulars.campaigns.notices import Notice
 from regulars.campaigns.rules import Difference
+from regulars.clock import AwareMoment
 from regulars.members.models import ConsentChannel
 from regulars.members.schemas import MessageLanguage
 
@@ -43,7 +44,7 @@ class CampaignIn(BaseModel):
     coupon_template: str | None = Field(default=None, max_length=32)
     control_share: Decimal = Field(default=Decimal("0.2"), ge=0, le=Decimal("0.5"))
     window_days: int = Field(default=14, ge=1, le=365)
-    scheduled_for: AwareDatetime | None = Field(
+    scheduled_for: AwareMoment | None = Field(
         default=None, description="Sent by the scheduler from then on; none: send it yourself."
     )
 

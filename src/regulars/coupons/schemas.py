@@ -3,8 +3,9 @@
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from regulars.clock import AwareMoment
 from regulars.coupons.models import CouponKind, CouponStatus
 from regulars.errors import a
 from regulars.money import Price
@@ -39,8 +40,8 @@ class CouponTemplateCreate(BaseModel):
     skus: list[str] = Field(default_factory=list)
     categories: list[str] = Field(default_factory=list)
     stores: list[str] = Field(default_factory=list)
-    valid_from: AwareDatetime | None = None
-    valid_until: AwareDatetime | None = None
+    valid_from: AwareMoment | None = None
+    valid_until: AwareMoment | None = None
     valid_days: int | None = Field(default=None, ge=1, le=3650)
     per_member_limit: int | None = Field(default=None, ge=1)
     total_quantity: int | None = Field(default=None, ge=0)
