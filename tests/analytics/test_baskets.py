@@ -324,6 +324,17 @@ def test_too_low_a_support_is_refused_with_a_threshold_that_works() -> None:
     assert caught.value.field == "min_support"
 
 
+def test_too_low_a_confidence_is_refused_from_an_estimate_before_the_rules_are_made() -> None:
+    itemsets = frequent_itemsets(read_basket_file(GROCERIES), "0.001")
+    with pytest.raises(RegularsError, match=r"would keep about [\d,]+ rules") as caught:
+        association_rules(itemsets, "0.01", max_rules=1000)
+    assert (caught.value.code, caught.value.field) == ("too_many_itemsets", "min_confidence")
+    # Near the limit the estimate never decides: the exact count does, either way.
+    assert len(association_rules(itemsets, "0.5", max_rules=5829)) == 5829
+    with pytest.raises(RegularsError, match="keeps more than 5,828 rules"):
+        association_rules(itemsets, "0.5", max_rules=5828)
+
+
 def test_long_file_gives_the_same_baskets_as_lists(tmp_path: Path) -> None:
     path = tmp_path / "lines.csv"
     lines = [(f"r{n}", item) for n, basket in enumerate(SHOP) for item in basket]

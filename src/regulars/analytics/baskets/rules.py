@@ -28,6 +28,7 @@ flatter them a little: read them as a ranking of how surprising each rule is, no
 confirmatory test.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import combinations
@@ -49,6 +50,8 @@ from regulars.analytics.baskets.hypergeometric import log_pmf
 from regulars.analytics.baskets.mining import Itemsets
 
 MAX_RULES: Final = 20_000_000
+SAMPLE: Final = 100_000  # (itemset, split) pairs of each size the estimate looks at
+ESTIMATE_MARGIN: Final = 1.5  # refused from the estimate only beyond this times the limit
 
 Floats = npt.NDArray[np.float64]
 
@@ -173,38 +176,78 @@ def association_rules(
         Refuse with ``too_many_itemsets`` rather than hold more rules than this.
     """
     confidence = parse_share(min_confidence, "min_confidence")
+    splits = sum(len(rows) * (2 ** len(rows[0]) - 2) for rows in itemsets.levels if len(rows))
+    estimate = _estimated_rules(itemsets, confidence) if splits > max_rules else 0.0
+    if estimate > ESTIMATE_MARGIN * max_rules:
+        raise TooManyItemsets(
+            f"confidence {share_text(confidence)} would keep about {estimate:,.0f} rules, more "
+            f"than {max_rules:,}; raise min_confidence or min_support",
+            field="min_confidence",
+        )
     parts: list[tuple[Codes, Codes, Codes, Codes, Codes]] = []
     kept = 0
     for size in range(2, itemsets.max_size + 1):
         rows, counts = itemsets.levels[size - 1], itemsets.counts[size - 1]
         if not len(rows):
             continue
-        for left in range(1, size):
-            for chosen in combinations(range(size), left):
-                rest = [j for j in range(size) if j not in chosen]
-                antecedent = rows[:, list(chosen)]
-                antecedent_count = itemsets.count_of(antecedent)
-                keep = at_least(counts, confidence, antecedent_count)
-                if not keep.any():
-                    continue
-                consequent = rows[keep][:, rest]
-                parts.append(
-                    (
-                        antecedent[keep],
-                        consequent,
-                        counts[keep],
-                        antecedent_count[keep],
-                        itemsets.count_of(consequent),
-                    )
+        for chosen, rest in _splits(size):
+            antecedent = rows[:, chosen]
+            antecedent_count = itemsets.count_of(antecedent)
+            keep = at_least(counts, confidence, antecedent_count)
+            if not keep.any():
+                continue
+            consequent = rows[keep][:, rest]
+            parts.append(
+                (
+                    antecedent[keep],
+                    consequent,
+                    counts[keep],
+                    antecedent_count[keep],
+                    itemsets.count_of(consequent),
                 )
-                kept += int(keep.sum())
-                if kept > max_rules:
-                    raise TooManyItemsets(
-                        f"confidence {share_text(confidence)} keeps more than {max_rules:,} "
-                        "rules; raise min_confidence or min_support",
-                        field="min_confidence",
-                    )
+            )
+            kept += int(keep.sum())
+            if kept > max_rules:
+                raise TooManyItemsets(
+                    f"confidence {share_text(confidence)} keeps more than {max_rules:,} "
+                    "rules; raise min_confidence or min_support",
+                    field="min_confidence",
+                )
     return _rules(parts, itemsets, confidence)
+
+
+def _splits(size: int) -> Iterator[tuple[list[int], list[int]]]:
+    """Every way to split an itemset's positions into antecedent and consequent."""
+    for left in range(1, size):
+        for chosen in combinations(range(size), left):
+            yield list(chosen), [j for j in range(size) if j not in chosen]
+
+
+def _estimated_rules(itemsets: Itemsets, confidence: Fraction) -> float:
+    """How many rules ``confidence`` keeps, from at most ``SAMPLE`` (itemset, split) pairs
+    of each size drawn evenly at random (every pair where a size has no more): a threshold
+    far too low is refused before millions of rules are made only to be thrown away."""
+    rng = np.random.default_rng(0)
+    total = 0.0
+    for size in range(2, itemsets.max_size + 1):
+        rows, counts = itemsets.levels[size - 1], itemsets.counts[size - 1]
+        splits = 2**size - 2
+        if not len(rows):
+            continue
+        if len(rows) * splits <= SAMPLE:
+            row = np.repeat(np.arange(len(rows)), splits)
+            mask = np.tile(np.arange(1, splits + 1), len(rows))
+        else:
+            row = rng.integers(0, len(rows), SAMPLE)
+            mask = rng.integers(1, splits + 1, SAMPLE)
+        chosen = (mask[:, None] >> np.arange(size)) & 1 == 1  # positions in the antecedent
+        kept = 0
+        for left in range(1, size):
+            has = chosen.sum(axis=1) == left
+            antecedent = rows[row[has]][chosen[has]].reshape(-1, left)
+            kept += int(at_least(counts[row[has]], confidence, itemsets.count_of(antecedent)).sum())
+        total += kept * len(rows) * splits / len(row)
+    return total
 
 
 def _ragged(blocks: list[Codes]) -> tuple[Codes, Codes]:
