@@ -176,6 +176,21 @@ def test_the_member_360_names_the_promotions_running_on_their_products(
         assert "MJ-200-30" not in page.text  # spend-and-save is for everyone alike
 
 
+def test_the_baskets_page_says_in_chinese_why_it_refuses(
+    console: Console, spoken: list[Language]
+) -> None:
+    with console.client(StaffRole.STORE_MANAGER) as manager:
+        _in_chinese(console, manager)
+        for asked in (
+            "min_support=2", "min_support=abc", "hours=25-30", "region=Atlantis",
+            "category=NOPE", "min_support=0.000000001",
+        ):  # fmt: skip
+            page = manager.get(f"/console/baskets?{asked}")
+            assert page.status_code == 200, asked
+            assert 'class="error"' in page.text, asked
+    assert untranslated(spoken) == set()
+
+
 def _baskets_mined(page: str) -> int:
     found = re.search(r"(?:from |来自)([\d,]+) ?(?:baskets|个购物篮)", page)
     assert found, page
