@@ -23,7 +23,7 @@ from regulars.insights.recommendations import Shown
 from regulars.members.service import get_member
 from regulars.program.schema import Promotion
 from regulars.program.service import NoProgram, active_program
-from regulars.promotions.rules import Occasion, Shopper, eligible, meant_for
+from regulars.promotions.rules import Occasion, Shopper, eligible, meant_for, on_every_item
 from regulars.tiers.service import current_tier
 
 PER_MEMBER: Final = 3
@@ -71,7 +71,7 @@ def promotions_for(
     ]
     found: list[tuple[int, int, PromotionFor]] = []
     for promotion in program.promotions:
-        if not _for_some_goods(promotion) or not _open_to(promotion, shopper, occasion):
+        if on_every_item(promotion) or not _open_to(promotion, shopper, occasion):
             continue
         places = [
             i for i, (sku, categories) in enumerate(goods) if meant_for(promotion, sku, categories)
@@ -83,10 +83,6 @@ def promotions_for(
             )))  # fmt: skip
     found.sort(key=lambda placed: placed[:2])
     return [promotion for _, _, promotion in found[:limit]]
-
-
-def _for_some_goods(promotion: Promotion) -> bool:
-    return bool(promotion.skus or promotion.categories or promotion.kind == "member_price")
 
 
 def _open_to(promotion: Promotion, shopper: Shopper, occasion: Occasion) -> bool:

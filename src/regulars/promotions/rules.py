@@ -120,18 +120,19 @@ def _local(moment: datetime, at: datetime) -> datetime:
     return moment.replace(tzinfo=at.tzinfo) if moment.tzinfo is None else moment
 
 
+def on_every_item(promotion: Promotion) -> bool:
+    """The offer names no goods: it is for everything that may be promoted."""
+    return promotion.kind != "member_price" and not promotion.skus and not promotion.categories
+
+
 def meant_for(promotion: Promotion, sku: str, categories: frozenset[str]) -> bool:
     """The offer is meant for these goods (``categories``: their category and its
     ancestors)."""
     if promotion.kind == "member_price":
         return sku in promotion.member_prices
-    if not promotion.skus and not promotion.categories:
+    if on_every_item(promotion):
         return True
     return sku in promotion.skus or bool(categories & set(promotion.categories))
-
-
-def _for_goods(promotion: Promotion, line: PricedLine) -> bool:
-    return meant_for(promotion, line.sku, line.categories)
 
 
 def _in_scope(promotion: Promotion, line: PricedLine) -> bool:
@@ -139,12 +140,12 @@ def _in_scope(promotion: Promotion, line: PricedLine) -> bool:
         return False
     if promotion.group and promotion.group in line.groups:
         return False
-    return _for_goods(promotion, line)
+    return meant_for(promotion, line.sku, line.categories)
 
 
 def _why_nothing(promotion: Promotion, lines: Sequence[PricedLine]) -> tuple[str, str]:
     """Why an eligible offer gave the cart no discount."""
-    meant = [line for line in lines if _for_goods(promotion, line)]
+    meant = [line for line in lines if meant_for(promotion, line.sku, line.categories)]
     scope = [line for line in meant if _in_scope(promotion, line)]
     if not meant:
         return "no_qualifying_goods", "none of its goods are in the cart"

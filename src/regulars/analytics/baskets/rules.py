@@ -176,7 +176,7 @@ def association_rules(
         Refuse with ``too_many_itemsets`` rather than hold more rules than this.
     """
     confidence = parse_share(min_confidence, "min_confidence")
-    splits = sum(len(rows) * (2 ** len(rows[0]) - 2) for rows in itemsets.levels if len(rows))
+    splits = sum(len(rows) * (2 ** rows.shape[1] - 2) for rows in itemsets.levels)
     estimate = _estimated_rules(itemsets, confidence) if splits > max_rules else 0.0
     if estimate > ESTIMATE_MARGIN * max_rules:
         raise TooManyItemsets(

@@ -35,7 +35,7 @@ from regulars.analytics.recommend.lists import (
     popular_lists,
 )
 from regulars.analytics.recommend.metrics import ListQuality, list_quality
-from regulars.analytics.transactions import last_purchase_day, purchase_days
+from regulars.analytics.transactions import purchase_days
 from regulars.errors import InvalidInput
 
 BASELINES: Final = ("popular", "own favourites")
@@ -64,11 +64,6 @@ class Evaluation:
         plain = asdict(self)
         plain["beats_baselines"] = {m: self.beats_baselines(m) for m in ("precision", "ndcg")}
         return plain
-
-
-def default_cutoff(connection: duckdb.DuckDBPyConnection, weeks: int) -> date:
-    """The latest cut-off that still leaves ``weeks`` full weeks of sales to test on."""
-    return last_purchase_day(connection) - timedelta(weeks=weeks)
 
 
 def bought_between(history: PurchaseHistory, first: date, last: date) -> sp.csr_matrix:
@@ -157,8 +152,8 @@ def evaluate_recommendations(
     after it, and measure every model and baseline at ``k``."""
     if weeks < 1 or k < 1:
         raise InvalidInput("weeks and k must be at least 1", field="weeks" if weeks < 1 else "k")
-    cut = cutoff or default_cutoff(connection, weeks)
     first, last = purchase_days(connection, empty="there is nothing to learn from")
+    cut = cutoff or last - timedelta(weeks=weeks)  # the latest that leaves `weeks` to test on
     if cut < first:
         raise InvalidInput(f"the cut-off {cut} is before the first purchase, on {first}",
                            field="cutoff")  # fmt: skip
